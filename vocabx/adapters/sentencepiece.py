@@ -1,0 +1,84 @@
+"""SentencePiece models (`tokenizer.model`, a serialized ModelProto): BPE (Llama-2, Mistral) and Unigram.
+
+Encoding goes through the sentencepiece library itself, so results match what the model was trained with.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+from vocabx.adapters.base import TokenizerAdapter
+from vocabx.errors import TokenizerError, require
+
+# How SentencePiece cuts text before its model runs (split_by_whitespace, split_by_unicode_script,
+# split_by_number, split_digits): a piece never covers two of these runs.
+_SCRIPT_RUNS = re.compile(r"▁?(?:\d|[^\W\d_]+|[^\w▁\s]+|_+)|▁+", re.UNICODE)
+
+
+class SentencePieceAdapter(TokenizerAdapter):
+    """A SentencePiece processor loaded from model bytes."""
+
+    def __init__(self, model_bytes: bytes, name: str, source: str) -> None:
+        spm = require("sentencepiece", "SentencePiece tokenizers")
+        from sentencepiece import sentencepiece_model_pb2 as pb
+
+        self.proto = pb.ModelProto()
+        try:
+            self.proto.ParseFromString(model_bytes)
+            self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        except Exception as exc:
+            raise TokenizerError(
+                f"{source} is not a SentencePiece model ({type(exc).__name__})",
+                hint="point at a tokenizer.model written by SentencePiece",
+            ) from exc
+        kind = self.proto.trainer_spec.model_type  # 1 = unigram, 2 = bpe
+        if kind not in (1, 2):
+            raise TokenizerError(
+                f"{source} is a SentencePiece model of type {kind}, not BPE or Unigram",
+                hint="supported SentencePiece types: BPE (Llama, Mistral) and Unigram",
+            )
+        self.family = "sentencepiece-bpe" if kind == 2 else "sentencepiece-unigram"
+        self.model_bytes = model_bytes
+        self.name = name
+        self.source = source
+
+    @classmethod
+    def from_file(cls, path: str | Path, name: str | None = None) -> SentencePieceAdapter:
+        path = Path(path)
+        return cls(path.read_bytes(), name or path.parent.name or path.stem, str(path))
+
+    @property
+    def vocab_size(self) -> int:
+        return self.sp.get_piece_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.sp.encode(text)
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.sp.encode(list(texts), num_threads=-1)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.sp.decode(list(ids))
+
+    def id_to_token(self, token_id: int) -> str | None:
+        return self.sp.id_to_piece(token_id) if 0 <= token_id < self.vocab_size else None
+
+    def token_to_id(self, token: str) -> int | None:
+        i = self.sp.piece_to_id(token)
+        return None if i == self.sp.unk_id() and token != self.sp.id_to_piece(i) else i
+
+    @cached_property
+    def _normalizer_spec(self):
+        return self.proto.normalizer_spec
+
+    def pretokenize(self, text: str) -> list[tuple[str, tuple[int, int]]]:
+        spec = self._normalizer_spec
+        body = " ".join(text.split()) if spec.remove_extra_whitespaces else text
+        body = ("▁" if spec.add_dummy_prefix else "") + body.replace(" ", "▁")
+        return [(m.group(), m.span()) for m in _SCRIPT_RUNS.finditer(body)]
+
+    def term_to_token(self, term: str) -> str:
+        return term.replace(" ", "▁")

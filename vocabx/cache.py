@@ -1,0 +1,17 @@
+"""Where vocabx keeps what it derives once and reuses: converted tokenizers and the embedded default model.
+
+`VOCABX_CACHE` overrides the location (default: `$XDG_CACHE_HOME/vocabx`, else `~/.cache/vocabx`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir(*parts: str) -> Path:
+    """A directory under the vocabx cache, created on first use."""
+    root = os.environ.get("VOCABX_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vocabx"
+    path = Path(root).expanduser().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

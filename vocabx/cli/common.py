@@ -1,0 +1,81 @@
+"""Pieces every subcommand shares: mapping library errors to one-line exits, JSON output, progress, --config."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from vocabx.config import build_config, read_config_file
+from vocabx.errors import VocabxError
+from vocabx.outputs import to_jsonable
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+class VocabxClickError(click.ClickException):
+    """A `VocabxError` rendered as `Error: message (hint)` on one line, with the error's exit code."""
+
+    def __init__(self, error: VocabxError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+def handle_errors(func: F) -> F:
+    """Turn `VocabxError` (and a missing file system entry, and Ctrl-C) into a one-line message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except VocabxError as exc:
+            raise VocabxClickError(exc) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no partial output was kept.", err=True)
+            sys.exit(130)
+        except OSError as exc:
+            # A full disk or a permission problem midway: outputs are atomic, so nothing half-written remains.
+            raise click.ClickException(f"{exc.strerror or exc} ({exc.filename or ''}); no partial output was kept") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    """Add `--json`: print the result as JSON on stdout instead of the human summary."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a summary.")(func)
+
+
+def config_option(func: F) -> F:
+    """Add `--config FILE`: a YAML/JSON/TOML file that fills the command's config (flags win)."""
+    return click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False), default=None,
+        help="YAML/JSON/TOML file with config fields; flags given on the command line win.",
+    )(func)
+
+
+def make_config(cls: type[T], config_file: str | None, **flags: Any) -> T:
+    """Build a command's config dataclass from its --config file and the flags the user actually set."""
+    ctx = click.get_current_context()
+    # Flags left at their click default do not override the file; click defaults mirror the dataclass defaults.
+    given = {
+        name: value
+        for name, value in flags.items()
+        if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+    }
+    file_values = read_config_file(config_file) if config_file else None
+    return build_config(cls, file_values, **given)
+
+
+def emit_json(data: Any) -> None:
+    """Print data as indented UTF-8 JSON on stdout."""
+    click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+
+
+def progress_enabled() -> bool:
+    """Show progress bars only when stderr is a terminal (not in CI logs or pipes)."""
+    return sys.stderr.isatty()

@@ -1,0 +1,59 @@
+"""The root `vocabx` group: version, help, logging verbosity, and lazily loaded subcommands."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+from vocabx import __version__
+
+# name -> "module:attribute"; a module is imported only when its command runs or its help is shown.
+COMMANDS: dict[str, str] = {
+    "analyze": "vocabx.cli.analyze:analyze",
+    "extend": "vocabx.cli.extend:extend",
+    "verify": "vocabx.cli.extend:verify",
+    "train": "vocabx.cli.train:train",
+    "eval": "vocabx.cli.evaluate:evaluate",
+    "bench": "vocabx.cli.bench:bench",
+    "demo": "vocabx.cli.demo:demo",
+    "corpora": "vocabx.cli.info:corpora",
+    "tokenizers": "vocabx.cli.info:tokenizers",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use; commands whose module is absent are not listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if importlib.util.find_spec(COMMANDS[name].split(":")[0]) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, "--version", prog_name="vocabx")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Adapt a pretrained LLM's vocabulary to a domain or a language.
+
+    \b
+    vocabx analyze corpus/ --tokenizer smollm2 --out runs/analysis
+    vocabx extend smollm2-135m --terms runs/analysis --budget 5000 --out runs/model
+    vocabx train cpt runs/model --data corpus/ --replay general.txt --out runs/cpt
+    vocabx bench smollm2 runs/model --corpus corpus/ --out runs/bench
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
