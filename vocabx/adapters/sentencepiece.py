@@ -5,17 +5,22 @@ Encoding goes through the sentencepiece library itself, so results match what th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+
+import regex
 
 from vocabx.adapters.base import TokenizerAdapter
 from vocabx.errors import TokenizerError, require
 
 # How SentencePiece cuts text before its model runs (split_by_whitespace, split_by_unicode_script,
 # split_by_number, split_digits): a piece never covers two of these runs.
-_SCRIPT_RUNS = re.compile(r"▁?(?:\d|[^\W\d_]+|[^\w▁\s]+|_+)|▁+", re.UNICODE)
+# SentencePiece counts Hiragana and Katakana as Han. Scripts not listed here fall into one letter class.
+_SCRIPT_RUNS = regex.compile(
+    r"▁?(?:\d|[\p{Han}\p{Hiragana}\p{Katakana}ー]+|\p{Latin}+|\p{Cyrillic}+|\p{Greek}+|\p{Hangul}+"
+    r"|\p{Arabic}+|[^\W\d_]+|[^\w▁\s]+|_+)|▁+"
+)
 
 
 class SentencePieceAdapter(TokenizerAdapter):

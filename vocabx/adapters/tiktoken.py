@@ -29,6 +29,8 @@ def tiktoken_to_json(path: str | Path, pattern: str = QWEN2_PATTERN, specials: t
     try:
         converter = TikTokenConverter(vocab_file=str(path), pattern=pattern, additional_special_tokens=list(specials))
         tok = converter.converted()
+        # The converter leaves the specials out of the backend tokenizer; they follow the ranks, ids in order.
+        tok.add_special_tokens(list(specials))
     except Exception as exc:
         raise TokenizerError(
             f"could not convert {path} from tiktoken format: {str(exc).splitlines()[0][:200]}",
