@@ -1,0 +1,129 @@
+"""Candidate terms and their scores: Han n-grams that pass new-word discovery (cohesion and branching entropy)
+or that the segmenter produced, plus segmenter words of other scripts; filtered against the base tokenizer,
+with every skip counted by reason."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from vocabx.adapters import TokenizerAdapter
+from vocabx.analyze.ngrams import NgramCounts
+from vocabx.analyze.pieces import PieceEncoder
+from vocabx.analyze.segment import WORDLIKE, is_han_text
+from vocabx.analyze.stats import branching_entropy, cohesion
+
+log = logging.getLogger(__name__)
+
+MAX_WORD_CHARS = 32  # words of space-delimited scripts; `max_len` bounds Han terms, which have no spaces
+SKIP_REASONS = ("crosses_boundary", "single_token", "digits_or_punct", "whitespace_or_control")
+
+
+@dataclass
+class Candidates:
+    """Parallel columns, one row per candidate term."""
+
+    terms: list[str]
+    freq: np.ndarray
+    doc_freq: np.ndarray
+    cohesion: np.ndarray
+    left_entropy: np.ndarray
+    right_entropy: np.ndarray
+    source: list[str]
+    base_tokens: np.ndarray
+
+    def take(self, idx: np.ndarray) -> Candidates:
+        return Candidates([self.terms[i] for i in idx], self.freq[idx], self.doc_freq[idx], self.cohesion[idx],
+                          self.left_entropy[idx], self.right_entropy[idx], [self.source[i] for i in idx],
+                          self.base_tokens[idx])
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
+def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_len: int, min_cohesion: float,
+                   min_entropy: float, word_label: str) -> Candidates:
+    """Han n-grams of 2..max_len characters seen `min_freq` times that are cohesive and free on both sides
+    (source `ngram`), or that the segmenter output at least `min_freq` times as a word (source `jieba`), or both."""
+    cols: dict[str, list] = {k: [] for k in ("terms", "freq", "df", "coh", "le", "re", "src")}
+    for n in range(2, max_len + 1):
+        table = ngrams.tables[n]
+        rows = np.flatnonzero(table.counts >= min_freq)
+        if not len(rows):
+            continue
+        coh = cohesion(ngrams, n)[rows]
+        left, right = (side[rows] for side in branching_entropy(ngrams, n))
+        strings = table.strings(rows)
+        discovered = (coh >= min_cohesion) & (np.minimum(left, right) >= min_entropy)
+        segmented = np.fromiter((words.get(s, 0) >= min_freq for s in strings), dtype=bool, count=len(strings))
+        keep = np.flatnonzero(discovered | segmented)
+        label = np.where(discovered & segmented, "both", np.where(discovered, "ngram", word_label))
+        cols["terms"] += [strings[i] for i in keep]
+        cols["src"] += label[keep].tolist()
+        for key, values in (("freq", table.counts[rows]), ("df", table.doc_freq[rows]), ("coh", coh),
+                            ("le", left), ("re", right)):
+            cols[key].append(values[keep])
+    cat = (lambda k, dt: np.concatenate(cols[k]).astype(dt) if cols[k] else np.zeros(0, dt))
+    return Candidates(cols["terms"], cat("freq", np.int64), cat("df", np.int64), cat("coh", float), cat("le", float),
+                      cat("re", float), cols["src"], np.zeros(len(cols["terms"]), np.int64))
+
+
+def word_candidates(words: Counter[str], word_docs: Counter[str], min_freq: int, word_label: str) -> Candidates:
+    """Segmenter words that are not pure Han (Latin, Cyrillic, mixed `CT值`), seen at least `min_freq` times."""
+    terms = [w for w, c in words.items() if c >= min_freq and not is_han_text(w) and len(w) <= MAX_WORD_CHARS]
+    nan = np.full(len(terms), np.nan)
+    return Candidates(terms, np.array([words[t] for t in terms], dtype=np.int64),
+                      np.array([word_docs.get(t, 0) for t in terms], dtype=np.int64), nan, nan.copy(), nan.copy(),
+                      [word_label] * len(terms), np.zeros(len(terms), np.int64))
+
+
+def concat(parts: list[Candidates]) -> Candidates:
+    return Candidates(
+        [t for p in parts for t in p.terms], *(np.concatenate([getattr(p, k) for p in parts]) for k in
+                                              ("freq", "doc_freq", "cohesion", "left_entropy", "right_entropy")),
+        [s for p in parts for s in p.source], np.concatenate([p.base_tokens for p in parts]))
+
+
+def skip_reason(term: str) -> str | None:
+    """Why a string can never be a useful new token, independent of the tokenizer (None if it can be)."""
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in term):
+        return "whitespace_or_control"
+    if not WORDLIKE.search(term) or term.isdigit():
+        return "digits_or_punct"
+    return None
+
+
+def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, encoder: PieceEncoder,
+                         skipped: Counter[str]) -> Candidates:
+    """Drop what a new token cannot help: whitespace/control, digits/punctuation, strings spanning two base
+    pre-tokens, strings already one token. Fills `base_tokens` (tokens spent in context) and `skipped`."""
+    keep = []
+    boundary_cache: dict[tuple[str, ...], bool] = {}
+    for i, term in enumerate(cands.terms):
+        reason = skip_reason(term)
+        if reason is None and _crosses(adapter, term, boundary_cache):
+            reason = "crosses_boundary"
+        if reason:
+            skipped[reason] += 1
+        else:
+            keep.append(i)
+    cands = cands.take(np.array(keep, dtype=np.int64))
+    cands.base_tokens = encoder.count(cands.terms)
+    single = cands.base_tokens <= 1
+    skipped["single_token"] += int(single.sum())
+    return cands.take(np.flatnonzero(~single))
+
+
+def _crosses(adapter: TokenizerAdapter, term: str, cache: dict[tuple[str, ...], bool]) -> bool:
+    """`adapter.crosses_boundary`, memoized per script shape: pre-tokenizers split on character classes, so
+    all-ideograph terms of one length share the answer (mixed terms are checked one by one)."""
+    if not is_han_text(term) or any(ord(ch) > 0x9FA5 or ord(ch) < 0x4E00 for ch in term):
+        return adapter.crosses_boundary(term)
+    key = ("han", str(len(term)))
+    if key not in cache:
+        cache[key] = adapter.crosses_boundary(term)
+    return cache[key]

@@ -1,0 +1,71 @@
+"""The corpus as the selection and the projection see it: distinct Han runs (maximal runs of ideographs, each
+inside one base pre-token) with their frequencies, laid end to end in one code-point array, and where each
+candidate term occurs in it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vocabx.analyze.ngrams import MULT, hash_strings
+
+
+@dataclass
+class RunText:
+    """Distinct runs joined by a separator (code point 10): `cps`, `weight` (the run's corpus frequency, per
+    position), `run_id` (-1 on separators), `remaining` (characters left in the run from each position)."""
+
+    runs: list[str]
+    freq: np.ndarray
+    cps: np.ndarray
+    weight: np.ndarray
+    run_id: np.ndarray
+    remaining: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def build(cls, runs: dict[str, int]) -> RunText:
+        names = list(runs)
+        freq = np.fromiter(runs.values(), dtype=np.int64, count=len(names))
+        lengths = np.fromiter((len(r) + 1 for r in names), dtype=np.int64, count=len(names))
+        cps = np.frombuffer(("\n".join(names) + "\n").encode("utf-32-le"), dtype=np.uint32)
+        run_id = np.repeat(np.arange(len(names)), lengths)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        remaining = np.repeat(lengths, lengths) - (np.arange(len(cps)) - np.repeat(starts, lengths)) - 1
+        run_id[starts + lengths - 1] = -1
+        return cls(names, freq, cps, freq[np.maximum(run_id, 0)] * (run_id >= 0), run_id, remaining, starts)
+
+    def rolling_hashes(self, max_n: int) -> dict[int, np.ndarray]:
+        """Hash of the n-gram starting at each position, for n = 2..max_n (garbage where it leaves the run)."""
+        out: dict[int, np.ndarray] = {}
+        h = self.cps.astype(np.uint64)
+        for n in range(2, max_n + 1):
+            shifted = np.zeros_like(h)
+            shifted[: len(h) - n + 1] = self.cps[n - 1 :].astype(np.uint64)
+            h = h * MULT + shifted
+            out[n] = h
+        return out
+
+    def matches(self, terms: Sequence[str], hashes: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(position, term index) of every occurrence of the Han `terms` in the runs, sorted by term then position."""
+        pos_all, term_all = [], []
+        index = np.arange(len(terms))
+        lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
+        for n, h in hashes.items():
+            sel = index[lengths == n]
+            if not len(sel):
+                continue
+            keys = hash_strings([terms[i] for i in sel])
+            order = np.argsort(keys)
+            keys, sel = keys[order], sel[order]
+            idx = np.searchsorted(keys, h).clip(0, len(keys) - 1)
+            hit = np.flatnonzero((keys[idx] == h) & (self.remaining >= n))
+            pos_all.append(hit)
+            term_all.append(sel[idx[hit]])
+        if not pos_all:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        pos, term = np.concatenate(pos_all), np.concatenate(term_all)
+        order = np.lexsort((pos, term))
+        return pos[order], term[order]

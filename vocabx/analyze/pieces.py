@@ -1,0 +1,78 @@
+"""Token counts of text pieces as the base tokenizer splits them *inside* one pre-token: no dummy prefix, no
+normalization, no pre-token split; plus which vocabulary ids are byte-fallback or partial-UTF-8 tokens.
+
+`PieceEncoder.count(["高血压"])` is what `高血压` costs in running text, e.g. 6 for SmolLM2, 3 for Llama-2, while
+`adapter.encode("高血压")` would add a `▁` for SentencePiece.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
+from vocabx.errors import TokenizerError
+
+log = logging.getLogger(__name__)
+
+
+class PieceEncoder:
+    """Encodes pieces of pre-tokens with the base tokenizer's model alone (one place that knows the families)."""
+
+    def __init__(self, adapter: TokenizerAdapter) -> None:
+        self.adapter = adapter
+        if isinstance(adapter, HFTokenizerAdapter):
+            from tokenizers import Tokenizer
+
+            spec = json.loads(adapter.json_text)
+            for stage in ("normalizer", "pre_tokenizer", "post_processor", "decoder"):
+                spec[stage] = None
+            self._hf = Tokenizer.from_str(json.dumps(spec))
+            self._encode = self._encode_hf
+        elif isinstance(adapter, SentencePieceAdapter):
+            import sentencepiece as spm
+
+            proto = type(adapter.proto)()
+            proto.CopyFrom(adapter.proto)
+            proto.normalizer_spec.add_dummy_prefix = False
+            proto.normalizer_spec.remove_extra_whitespaces = False
+            self._sp = spm.SentencePieceProcessor(model_proto=proto.SerializeToString())
+            self._encode = self._encode_sp
+        else:
+            raise TokenizerError(f"analyze does not support tokenizer class {type(adapter).__name__}",
+                                 hint="use a tokenizer.json or a SentencePiece .model")
+
+    def _encode_hf(self, pieces: Sequence[str]) -> list[list[int]]:
+        mapped = [self.adapter.term_to_token(p) for p in pieces]
+        return [e.ids for e in self._hf.encode_batch(mapped, add_special_tokens=False)]
+
+    def _encode_sp(self, pieces: Sequence[str]) -> list[list[int]]:
+        return self._sp.encode([p.replace(" ", "▁") for p in pieces])
+
+    def encode(self, pieces: Sequence[str]) -> list[list[int]]:
+        """Token ids of each piece as it would be tokenized inside a pre-token."""
+        return self._encode(list(pieces)) if pieces else []
+
+    def count(self, pieces: Sequence[str]) -> np.ndarray:
+        """Token counts of each piece inside a pre-token."""
+        return np.fromiter((len(ids) for ids in self.encode(pieces)), dtype=np.int64, count=len(pieces))
+
+
+def fallback_flags(adapter: TokenizerAdapter) -> tuple[np.ndarray, str]:
+    """A boolean per vocabulary id: True for byte-fallback pieces (`<0x..>`, SentencePiece style) and unknown
+    tokens, or, for byte-level BPE, tokens that are not whole UTF-8 characters (their text decodes to U+FFFD)."""
+    size = adapter.vocab_size
+    if isinstance(adapter, SentencePieceAdapter):
+        sp = adapter.sp
+        flags = np.fromiter((sp.is_byte(i) or sp.is_unknown(i) for i in range(size)), dtype=bool, count=size)
+        return flags, "byte_fallback"
+    tokens = [adapter.id_to_token(i) or "" for i in range(size)]
+    if adapter.family == "bytelevel-bpe":
+        flags = np.fromiter(("\ufffd" in adapter.decode([i]) for i in range(size)), dtype=bool, count=size)
+        return flags, "partial_utf8"
+    unk = adapter.spec.get("model", {}).get("unk_token") if isinstance(adapter, HFTokenizerAdapter) else None
+    flags = np.array([(t.startswith("<0x") and t.endswith(">") and len(t) == 6) or t == unk for t in tokens])
+    return flags, "byte_fallback"

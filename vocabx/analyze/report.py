@@ -1,0 +1,103 @@
+"""Assembling what an analysis writes: the fragmentation report (`report.json`), the ranked rows of
+`terms.tsv`, the manifest, and the `AnalyzeResult` the CLI renders."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+
+from vocabx.analyze.api import AnalyzeResult
+from vocabx.analyze.fragmentation import Projector, project, word_fertility
+from vocabx.analyze.segment import segmenter_name
+from vocabx.analyze.terms import write_terms
+from vocabx.outputs import atomic_output_dir, build_manifest, write_json
+
+if TYPE_CHECKING:
+    from vocabx.analyze.run import Run
+
+log = logging.getLogger(__name__)
+
+REPORT_FORMAT = "vocabx-analyze-report v1"
+METHOD = ("longest-match of the top K terms left to right inside each distinct Han run, gaps tokenized in context "
+          "by the base model; other-script terms save freq * (base_tokens - 1)")
+
+
+def build_report(run: Run) -> dict[str, Any]:
+    """The fragmentation report, projection included (see `fragmentation`)."""
+    scan = run.scan
+    tokens = max(scan.tokens, 1)
+    fertility, split_share, words = word_fertility(scan.words, run.encoder)
+    projector = Projector(run.run_text, run.hashes, run.encoder)
+    han_chars_total = scan.ngrams.positions
+    scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
+    terms = [run.cands.terms[i] for i in run.order]
+    other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)
+    points = project(projector, terms, other_savings, run.is_han, scan.tokens, scan.chars, scale, run.config.budgets)
+    return {
+        "format": REPORT_FORMAT,
+        "tokenizer": {"name": run.adapter.name, "family": run.adapter.family, "vocab_size": run.adapter.vocab_size},
+        "lang": run.lang,
+        "segmenter": segmenter_name(run.lang),
+        "documents": scan.documents,
+        "chars": scan.chars,
+        "bytes": scan.bytes,
+        "tokens": scan.tokens,
+        "chars_per_token": round(scan.chars / tokens, 4),
+        "bytes_per_token": round(scan.bytes / tokens, 4),
+        "words": words,
+        "tokens_per_word": round(fertility, 4),
+        "words_split_share": round(split_share, 4),
+        "fallback_kind": run.flag_kind,
+        "fallback_rate": round(scan.flagged_tokens / tokens, 4),
+        "candidates": len(run.cands),
+        "projection": [vars(p) for p in points],
+        "projection_method": METHOD,
+        "projection_sample_share": round(1.0 / scale, 4) if scale else 1.0,
+    }
+
+
+def term_rows(run: Run) -> list[dict[str, Any]]:
+    """terms.tsv rows in selection order, cut to `top`."""
+    c = run.cands
+    limit = run.config.top or len(run.order)
+    rows = []
+    for rank, (i, gain) in enumerate(zip(run.order[:limit].tolist(), run.gain[:limit].tolist()), start=1):
+        rows.append({
+            "term": c.terms[i], "rank": rank, "freq": int(c.freq[i]), "doc_freq": int(c.doc_freq[i]),
+            "base_tokens": int(c.base_tokens[i]), "saved_tokens": int(c.freq[i] * (c.base_tokens[i] - 1)),
+            "gain": float(gain), "cohesion": float(c.cohesion[i]), "left_entropy": float(c.left_entropy[i]),
+            "right_entropy": float(c.right_entropy[i]), "domain_score": float(run.domain[i]), "source": c.source[i],
+        })
+    return rows
+
+
+def write_outputs(run: Run) -> AnalyzeResult:
+    """Write terms.tsv, report.json and manifest.json into a temporary directory renamed to OUT."""
+    config = run.config
+    rows = term_rows(run)
+    counts = {
+        "documents": run.scan.documents, "chars": run.scan.chars, "tokens": run.scan.tokens,
+        "candidates": len(run.cands), "terms_written": len(rows), "skipped": dict(sorted(run.skipped.items())),
+        "corpus_skipped": dict(run.corpus.stats.skipped), "ngram_shards": run.scan.ngrams.shards,
+        **run.counts_extra,
+    }
+    extra = {
+        "corpus": {"specs": list(config.corpus), "text_field": config.text_field, "sources": run.corpus.describe()},
+        "reference": ({"specs": list(config.reference), "sources": run.reference.describe()} if run.reference
+                      else {"jieba_dict": run.lang == "zh"}),
+        "tokenizer": {**vars(run.adapter.info), "spec": config.tokenizer},
+        "segmenter": segmenter_name(run.lang),
+        "timings_s": run.timings,
+    }
+    with atomic_output_dir(config.out, force=config.force) as tmp:
+        write_terms(tmp / "terms.tsv", rows)
+        write_json(tmp / "report.json", run.report)
+        manifest = build_manifest("analyze", config, counts=counts, outputs=["terms.tsv", "report.json"], extra=extra)
+        write_json(tmp / "manifest.json", manifest)
+    out = config.out
+    from pathlib import Path
+
+    return AnalyzeResult(Path(out).expanduser().resolve(), run.report, rows[:20], counts, run.timings)
+
+

@@ -1,0 +1,107 @@
+"""Term statistics: cohesion (minimum PMI over split points), left/right branching entropy, and domain
+specificity as the log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from vocabx.analyze.ngrams import NgramCounts, hash_rows
+
+log = logging.getLogger(__name__)
+
+# Total pseudo-count of the Dirichlet prior. Monroe et al. scale the prior to the background corpus; a fixed
+# mass of a few thousand shrinks rare terms towards "not specific" without swamping frequent ones.
+PRIOR_MASS = 5000.0
+
+
+def cohesion(counts: NgramCounts, n: int) -> np.ndarray:
+    """For each n-gram w of the length-n table: min over split points of PMI(left part, right part), in nats.
+
+    `PMI = log(c(w) * N / (c(a) * c(b)))` with N the Han characters scanned; the weakest split decides, so a
+    string glued from two independent words (`的高`) scores low even if one split looks strong.
+    """
+    table = counts.tables[n]
+    total = max(counts.positions, 1)
+    best = np.full(len(table.keys), np.inf)
+    for k in range(1, n):
+        left = counts.tables[k].count_of(hash_rows(table.chars[:, :k]))
+        right = counts.tables[n - k].count_of(hash_rows(table.chars[:, k:]))
+        # A part missing from its table was pruned in a shard where it was rare: treat it as seen once as often
+        # as the whole (its count is at least that), the most conservative value.
+        left = np.maximum(left, table.counts)
+        right = np.maximum(right, table.counts)
+        best = np.minimum(best, np.log(table.counts * float(total) / (left * right.astype(np.float64))))
+    return best
+
+
+def branching_entropy(counts: NgramCounts, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right branching entropy (nats) of each n-gram of the length-n table, from the (n+1)-gram table.
+
+    Occurrences at a run boundary (punctuation, a non-Han character, the document edge) and extensions pruned
+    as rare each count as a distinct neighbour: a term that often ends a clause is free on that side.
+    """
+    table = counts.tables[n]
+    longer = counts.tables[n + 1]
+    c = longer.counts.astype(np.float64)
+    c_log_c = c * np.log(c)
+    freq = table.counts.astype(np.float64)
+    sides = []
+    for part in (longer.chars[:, 1:], longer.chars[:, :-1]):  # suffix part -> left neighbour; prefix -> right
+        idx = table.lookup(hash_rows(part))
+        found = idx >= 0
+        acc = np.bincount(idx[found], weights=c_log_c[found], minlength=len(table.keys))
+        sides.append(np.log(freq) - acc / freq)
+    return sides[0], sides[1]
+
+
+def log_odds_z(y: np.ndarray, n_y: float, r: np.ndarray, n_r: float, prior_mass: float = PRIOR_MASS) -> np.ndarray:
+    """z-scores of the log-odds ratio of each term in the domain (counts y of n_y) against the reference (r of n_r).
+
+    The prior is informative: alpha_w = prior_mass * (y_w + r_w) / (n_y + n_r). Positive z: over-represented in
+    the domain; |z| > 1.96 is significant at 5 %.
+    """
+    y = y.astype(np.float64)
+    r = r.astype(np.float64)
+    alpha = prior_mass * (y + r) / max(n_y + n_r, 1.0)
+    alpha = np.maximum(alpha, 1e-3)
+    delta = np.log((y + alpha) / (n_y + prior_mass - y - alpha)) - np.log((r + alpha) / (n_r + prior_mass - r - alpha))
+    return delta / np.sqrt(1.0 / (y + alpha) + 1.0 / (r + alpha))
+
+
+@lru_cache(maxsize=1)
+def jieba_dict_counts() -> tuple[dict[str, int], int]:
+    """Word frequencies of jieba's general dictionary (`jieba/dict.txt`, 349k words) and their total."""
+    from vocabx.errors import require
+
+    jieba = require("jieba", "the general-Chinese reference (jieba's dict.txt)")
+    path = Path(jieba.__file__).parent / "dict.txt"
+    counts: dict[str, int] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split(" ")
+            if len(parts) >= 2 and parts[1].isdigit():
+                counts[parts[0]] = int(parts[1])
+    return counts, sum(counts.values())
+
+
+def reference_counts(terms: list[str], ngrams: NgramCounts | None, words: Counter[str] | None) -> np.ndarray:
+    """Occurrences of each term in a reference corpus: Han terms from its n-gram tables, other words from its
+    word counts."""
+    from vocabx.analyze.ngrams import hash_strings
+    from vocabx.analyze.segment import is_han_text
+
+    out = np.zeros(len(terms), dtype=np.int64)
+    by_len: dict[int, list[int]] = {}
+    for i, term in enumerate(terms):
+        if ngrams is not None and is_han_text(term) and len(term) in ngrams.tables:
+            by_len.setdefault(len(term), []).append(i)
+        elif words is not None:
+            out[i] = words.get(term, 0)
+    for n, idx in by_len.items():
+        out[idx] = ngrams.tables[n].count_of(hash_strings([terms[i] for i in idx]))
+    return out

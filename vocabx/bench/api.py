@@ -1,0 +1,246 @@
+"""`bench`: measure any number of tokenizers on any number of corpora and write the report directory.
+
+`bench(config)` loads and reads everything named in a `BenchConfig`; `bench_samples` is the same measurement
+over tokenizers and texts already in memory (a benchmark script's hold-out slice, tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from vocabx.adapters import SUPPORTED, TokenizerAdapter, load_tokenizer
+from vocabx.bench.labels import corpus_label, split_label, unique_labels
+from vocabx.bench.metrics import CorpusSample, PairMetrics, measure, relate
+from vocabx.bench.result import BenchResult, CorpusEntry, TokenizerEntry, merge_eval
+from vocabx.bench.throughput import MODES, measure_throughput, threads_used
+from vocabx.bench.words import DESCRIPTION
+from vocabx.errors import CorpusError, TokenizerError, UsageError, VocabxError
+from vocabx.outputs import check_output_dir
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class BenchConfig:
+    """What `vocabx bench` compares, on what, and where the report goes."""
+
+    tokenizers: tuple[str, ...] = ()
+    """Tokenizer specs (anything `load_tokenizer` accepts), each optionally labelled `NAME=SPEC`."""
+    corpora: tuple[str, ...] = ()
+    """Corpus specs (anything `open_corpus` accepts), each optionally labelled `NAME=SPEC`."""
+    out: str | None = None
+    """Output directory for bench.json, bench.md, charts and manifest.json; None measures and writes nothing."""
+    reference: str | None = None
+    """Label (or spec) of the tokenizer the ratios are taken against; None means the first tokenizer."""
+    context: int = 2048
+    """Context window in tokens for the characters-per-window figure."""
+    text_field: tuple[str, ...] = ()
+    """JSON key or CSV column holding the text (comma-separated names are joined): one value for every corpus,
+    or one per corpus in order (`auto` keeps the reader's defaults for that corpus); empty tries the defaults."""
+    max_chars: int | None = None
+    """Read at most this many characters of each corpus (bounds the work); None reads everything."""
+    max_docs: int | None = None
+    """Read at most this many documents of each corpus; None reads everything."""
+    repeats: int = 3
+    """Timed encode runs per pair and mode (the best counts); 0 skips the throughput measurement."""
+    charts: bool = True
+    """Write PNG charts (chars/token and context gain per corpus) into the output directory."""
+    eval: str | None = None
+    """An eval.json from `vocabx eval` whose per-pair figures join the report as extra columns."""
+    force: bool = False
+    """Replace an existing output directory."""
+
+    def __post_init__(self) -> None:
+        if not self.tokenizers:
+            raise UsageError("no tokenizer given", hint="name at least one, e.g. `vocabx bench smollm2 --corpus corpus.txt`")
+        if not self.corpora:
+            raise UsageError("no corpus given", hint="pass --corpus PATH (repeat it for several corpora)")
+        if self.context <= 0:
+            raise UsageError(f"context must be a positive number of tokens, got {self.context}", hint="e.g. --context 2048")
+        if self.repeats < 0:
+            raise UsageError(f"repeats must be >= 0, got {self.repeats}", hint="use 0 to skip timing, 3 for best-of-3")
+        for name in ("max_chars", "max_docs"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise UsageError(f"{name} must be positive, got {value}", hint=f"drop --{name.replace('_', '-')} for no limit")
+        if isinstance(self.text_field, str):  # a config file may give a single string
+            self.text_field = (self.text_field,)
+        if len(self.text_field) not in (0, 1, len(self.corpora)):
+            raise UsageError(
+                f"{len(self.text_field)} --text-field values for {len(self.corpora)} corpora",
+                hint="give one --text-field for all corpora, or one per --corpus in the same order (`auto` for the defaults)",
+            )
+        if self.eval is not None and not Path(self.eval).is_file():
+            raise UsageError(f"eval file {self.eval} does not exist", hint="pass the eval.json that `vocabx eval` wrote")
+
+
+def load_tokenizers(specs: Sequence[str]) -> list[tuple[str, str, TokenizerAdapter]]:
+    """(label, spec, adapter) for each `[NAME=]SPEC`; a spec that fails to load raises naming that spec."""
+    loaded: list[tuple[str | None, str, TokenizerAdapter]] = []
+    for text in specs:
+        name, spec = split_label(text)
+        try:
+            adapter = load_tokenizer(spec)
+        except VocabxError as exc:
+            raise TokenizerError(f"tokenizer {spec!r} failed to load: {exc.message}", hint=exc.hint) from exc
+        except Exception as exc:  # a third-party parser failing in its own way: still one line naming the spec
+            first_line = next(iter(str(exc).splitlines()), "")[:200]
+            raise TokenizerError(
+                f"tokenizer {spec!r} failed to load ({type(exc).__name__}: {first_line})", hint=f"expected {SUPPORTED}"
+            ) from exc
+        loaded.append((name, spec, adapter))
+    labels = unique_labels([name or adapter.name for name, _, adapter in loaded])
+    return [(label, spec, adapter) for label, (_, spec, adapter) in zip(labels, loaded)]
+
+
+def resolve_reference(reference: str | None, labels: Sequence[str], specs: Sequence[str]) -> str:
+    """The reference's label: the first tokenizer by default, else the one whose label or spec matches."""
+    if reference is None:
+        return labels[0]
+    if reference in labels:
+        return reference
+    if reference in specs:
+        return labels[list(specs).index(reference)]
+    raise UsageError(f"reference {reference!r} is not one of the benchmarked tokenizers", hint=f"use one of: {', '.join(labels)}")
+
+
+def read_corpora(config: BenchConfig) -> tuple[list[CorpusSample], list[dict]]:
+    """Read each corpus (within the limits) into memory once; every tokenizer then sees the same texts."""
+    from vocabx.corpus import CorpusConfig, open_corpus
+
+    parsed = [split_label(text) for text in config.corpora]
+    labels = unique_labels([name or corpus_label(spec) for name, spec in parsed])
+    fields = list(config.text_field) * len(parsed) if len(config.text_field) == 1 else list(config.text_field)
+    samples, details = [], []
+    for i, (label, (_, spec)) in enumerate(zip(labels, parsed)):
+        field = fields[i] if fields and fields[i] != "auto" else None
+        corpus = open_corpus(spec, CorpusConfig(text_field=field, max_chars=config.max_chars, max_docs=config.max_docs))
+        docs = list(corpus)
+        samples.append(CorpusSample.from_texts(label, spec, [d.text for d in docs], [d.source for d in docs]))
+        details.append({"inputs": corpus.describe(), "stats": corpus.stats.as_dict()})
+    return samples, details
+
+
+def machine() -> str:
+    """The machine in words, as reports quote it (`2-core CPU, 24 GB`)."""
+    try:
+        import psutil
+
+        memory = f", {psutil.virtual_memory().total / 2**30:.0f} GB"
+    except ImportError:
+        memory = ""
+    return f"{os.cpu_count()}-core CPU{memory} ({platform.machine()})"
+
+
+def _corpus_entry(sample: CorpusSample, details: dict | None) -> CorpusEntry:
+    return CorpusEntry(
+        label=sample.label,
+        spec=sample.spec,
+        documents=sample.documents,
+        chars=sample.chars,
+        bytes=sample.bytes,
+        words=sample.words,
+        han_share=sample.han_chars / sample.chars if sample.chars else 0.0,
+        segmenter=sample.segmenter,
+        details=details or {},
+    )
+
+
+def bench_samples(
+    tokenizers: Sequence[tuple[str, TokenizerAdapter]],
+    samples: Sequence[CorpusSample],
+    *,
+    reference: str | None = None,
+    context: int = 2048,
+    repeats: int = 3,
+    specs: Sequence[str] | None = None,
+    corpus_details: Sequence[dict] | None = None,
+    progress: bool = False,
+) -> BenchResult:
+    """Measure every (tokenizer, corpus) pair; tokenizers are (label, adapter) with unique labels."""
+    labels = [label for label, _ in tokenizers]
+    corpus_labels = [s.label for s in samples]
+    if not labels or not samples:
+        raise UsageError("bench needs at least one tokenizer and one corpus", hint="pass both")
+    for kind, names in (("tokenizer", labels), ("corpus", corpus_labels)):
+        if len(set(names)) != len(names):
+            raise UsageError(f"{kind} labels must be unique, got {names}", hint="name them with NAME=SPEC")
+    specs = list(specs or [adapter.source for _, adapter in tokenizers])
+    ref = resolve_reference(reference, labels, specs)
+    for sample in samples:
+        if not sample.documents:
+            raise CorpusError(f"corpus {sample.spec!r} has no text to benchmark", hint="check the path, --text-field and the limits")
+    environment = threads_used()  # before the timed runs, so the load average is that of the machine, not ours
+    rows = _measure_pairs(tokenizers, samples, repeats, progress)
+    by_pair = {(r.tokenizer, r.corpus): r for r in rows}
+    for row in rows:
+        relate(row, by_pair[(ref, row.corpus)], context)
+    return BenchResult(
+        reference=ref,
+        context=context,
+        tokenizers=[
+            TokenizerEntry(label, spec, adapter.family, adapter.vocab_size, adapter.source)
+            for (label, adapter), spec in zip(tokenizers, specs)
+        ],
+        corpora=[_corpus_entry(s, d) for s, d in zip(samples, corpus_details or [None] * len(samples))],
+        rows=rows,
+        word_splitter=DESCRIPTION,
+        throughput={"repeats": repeats, "modes": MODES if repeats else "not measured", "machine": machine(), **environment},
+    )
+
+
+def _measure_pairs(
+    tokenizers: Sequence[tuple[str, TokenizerAdapter]], samples: Sequence[CorpusSample], repeats: int, progress: bool
+) -> list[PairMetrics]:
+    """Counts, round trip and (when `repeats`) throughput of every pair, corpus by corpus."""
+    pairs = [(label, adapter, sample) for sample in samples for label, adapter in tokenizers]
+    rows: list[PairMetrics] = []
+    for label, adapter, sample in _progress(pairs, progress):
+        log.info("measuring %s on %s (%d documents)", label, sample.label, sample.documents)
+        row = measure(label, adapter, sample)
+        if repeats:
+            speed = measure_throughput(adapter, sample.texts, sample.bytes, repeats)
+            row.single_mb_s, row.batch_mb_s = speed.single_mb_s, speed.batch_mb_s
+        rows.append(row)
+    return rows
+
+
+def _progress(items: list[T], enabled: bool) -> Iterable[T]:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="bench", unit="pair", leave=False)
+
+
+def bench(config: BenchConfig, progress: bool = False) -> BenchResult:
+    """Load the tokenizers, read the corpora, measure every pair, merge eval columns, write the report if `out`."""
+    out = None
+    if config.out is not None:
+        inputs = [split_label(t)[1] for t in (*config.tokenizers, *config.corpora)]
+        out = check_output_dir(config.out, force=config.force, inputs=inputs)
+    tokenizers = load_tokenizers(config.tokenizers)
+    labels, specs = [t[0] for t in tokenizers], [t[1] for t in tokenizers]
+    resolve_reference(config.reference, labels, specs)  # a wrong --reference fails before any corpus is read
+    samples, details = read_corpora(config)
+    result = bench_samples(
+        [(label, adapter) for label, _, adapter in tokenizers], samples, reference=config.reference,
+        context=config.context, repeats=config.repeats, specs=specs, corpus_details=details,
+        progress=progress,
+    )
+    if config.eval is not None:
+        counts = merge_eval(result, config.eval)
+        log.info("merged eval columns into %d rows (%d records matched no row)", counts["merged"], counts["unmatched"])
+    if out is not None:
+        from vocabx.bench.writer import write_report
+
+        result.out = str(out)
+        write_report(result, config, out, tokenizer_files=[adapter.source for _, _, adapter in tokenizers])
+    return result
