@@ -18,7 +18,11 @@ from vocabx.errors import TokenizerError
 def wordpiece_from_vocab(path: str | Path, *, lowercase: bool = True) -> HFTokenizerAdapter:
     """Build the standard BERT pipeline over `vocab.txt` (one token per line, line number = id)."""
     path = Path(path)
-    tokens = path.read_text(encoding="utf-8").splitlines()
+    # Split on "\n" only: str.splitlines() also breaks on U+2028/U+2029, which BERT vocabularies hold as tokens
+    # (bert-base-chinese ids 343, 344), and would shift every later id.
+    tokens = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8").split("\n")]
+    if tokens and tokens[-1] == "":
+        tokens.pop()
     if not tokens or "[UNK]" not in tokens:
         raise TokenizerError(
             f"{path} does not look like a WordPiece vocab.txt (no [UNK] entry)",

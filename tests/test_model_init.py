@@ -1,0 +1,99 @@
+"""Initialization methods: each on a case small enough to check by hand, plus logit-match on a tiny model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.test_model_fixtures import *  # session fixtures: tiny_tok, tiny_models
+from tests.test_model_fixtures import make_extension
+from vocabx.errors import UsageError
+from vocabx.model.checkpoint import read_checkpoint
+from vocabx.model.init import INPUT_METHODS, check_methods, init_rows
+from vocabx.model.surgery import read_tensor
+
+OLD = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])
+
+
+def test_subword_mean_by_hand():
+    rows, counts = init_rows("subword-mean", OLD, [[0, 1], [2], []])
+    assert rows.tolist() == [[2.0, 3.0], [5.0, 0.0], [3.0, 2.0]]  # last: no pieces -> the mean
+    assert counts == {"subword_mean": 1, "subword_single_piece": 1, "fallback_mean": 1}
+
+
+def test_mean_zero_random():
+    assert init_rows("mean", OLD, [[0], [1]])[0].tolist() == [[3.0, 2.0], [3.0, 2.0]]
+    assert init_rows("zero", OLD, [[0]])[0].tolist() == [[0.0, 0.0]]
+    rnd, counts = init_rows("random", torch.zeros(10, 256), [[0]] * 200, seed=1, initializer_range=0.02)
+    assert counts == {"random": 200} and abs(float(rnd.std()) - 0.02) < 0.002
+    assert torch.equal(rnd, init_rows("random", torch.zeros(10, 256), [[0]] * 200, seed=1)[0])  # seeded
+
+
+def test_mean_noise_is_small_and_breaks_symmetry():
+    torch.manual_seed(0)
+    old = torch.randn(500, 8)
+    rows, _ = init_rows("mean-noise", old, [[0]] * 4)
+    mean = old.double().mean(0).float()
+    assert not torch.equal(rows[0], rows[1])
+    assert float((rows - mean).abs().max()) < 0.05  # sqrt(1e-5) * unit variance ~ 0.003 per dim
+
+
+def test_check_methods_lists_valid_choices():
+    assert check_methods("mean", None) == ("mean", "mean")
+    assert check_methods("subword-mean", "logit-match") == ("subword-mean", "logit-match")
+    with pytest.raises(UsageError) as err:
+        check_methods("avg", None)
+    assert all(m in err.value.hint for m in INPUT_METHODS)
+    with pytest.raises(UsageError, match="input-side") as err:
+        check_methods("logit-match", None)
+    assert "--init-output" in err.value.hint
+
+
+def test_logit_match_first_piece_plus_shift(tiny_models, tiny_tok):
+    from tests.test_model_fixtures import CORPUS
+    from vocabx.model.logit_match import logit_match_rows
+
+    ckpt = read_checkpoint(tiny_models["single-untied"])
+    head = read_tensor(ckpt, "lm_head.weight")
+    ext = make_extension(tiny_tok)
+    pieces = {e.id: ext.base.encode(e.text) for e in ext.added}
+    rows, counts = logit_match_rows(ckpt.path, head, pieces, ext.base, ext.extended, CORPUS[:8], start_id=0)
+    assert counts["logit_match"] == 3 and counts["logit_match_seen_in_corpus"] >= 1
+    assert counts["logit_match_seen_in_corpus"] + counts["logit_match_unseen_median"] == 3
+    assert counts["logit_match_mean_shift_nats"] < 0  # continuations have probability < 1
+    shift = rows - head[[p[0] for p in pieces.values()]]
+    # all shifts lie along one direction b, scaled by each term's continuation log-prob
+    cos = torch.nn.functional.cosine_similarity(shift[0], shift[1], dim=0)
+    assert abs(abs(float(cos)) - 1) < 1e-4
+
+
+def test_logit_match_needs_a_corpus(tiny_models, tiny_tok, tmp_path):
+    from vocabx.model import extend_model
+
+    with pytest.raises(UsageError, match="logit-match needs domain text") as err:
+        extend_model(tiny_models["single-untied"], make_extension(tiny_tok), tmp_path / "out", init_output="logit-match")
+    assert "--corpus" in err.value.hint
+    assert not (tmp_path / "out").exists()
+
+
+def test_logit_match_end_to_end(tiny_models, tiny_tok, tmp_path):
+    from tests.test_model_fixtures import CORPUS
+    from vocabx.model import extend_model
+
+    ext = make_extension(tiny_tok)
+    counts = extend_model(tiny_models["single-tied"], ext, tmp_path / "out", init="subword-mean",
+                          init_output="logit-match", corpus=CORPUS[:8])
+    assert counts["untied"] and counts["logits_check"] == "passed"
+    assert counts["init_output_counts"]["logit_match"] == 3
+
+
+def test_base_pieces_of_a_partial_utf8_intermediate(tiny_tok):
+    """A byte-level intermediate that ends inside a character: split its token string, not its U+FFFD text."""
+    from vocabx.extend.base import NewEntry
+    from vocabx.model.init import base_pieces
+
+    ext = make_extension(tiny_tok)
+    token = ext.base.term_to_token("高血压")[:4]  # 高 (3 bytes) + the first byte of 血
+    entry = NewEntry(token=token, text=bytes([0xE9]).decode("utf-8", "replace"), id=999, kind="intermediate")
+    ids = base_pieces(entry, ext.base)
+    assert "".join(ext.base.id_to_token(i) for i in ids) == token

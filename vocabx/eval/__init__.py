@@ -1,0 +1,1 @@
+"""Evaluation of models on text: bits per character (`vocabx.eval.bpc`), comparable across tokenizers."""
