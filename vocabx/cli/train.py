@@ -1,0 +1,125 @@
+"""`vocabx train cpt|sft|merge`: flags generated from the config dataclasses (help from each field), one library
+call, a summary (or JSON). Runs the same under `torchrun` / `accelerate launch` for many GPUs."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from vocabx.cli.common import config_option, emit_json, handle_errors, json_option, make_config, progress_enabled
+from vocabx.train.config import CPTConfig, MergeConfig, SFTConfig
+
+POSITIONAL = {"model", "adapter"}  # MODEL / ADAPTER_DIR are arguments, everything else a --flag
+
+
+def _click_type(hint: Any) -> tuple[Any, bool]:
+    """(click type, is a repeatable option) for a dataclass field's annotation."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return str, True
+    if typing.get_origin(hint) is typing.Literal:
+        return click.Choice(list(typing.get_args(hint))), False
+    base = args[0] if args else hint
+    if typing.get_origin(base) is typing.Literal:
+        return click.Choice(list(typing.get_args(base))), False
+    return {int: int, float: float, bool: bool}.get(base, str), False
+
+
+def config_options(cls: type) -> Callable:
+    """Decorate a command with one option per field of `cls` (`--field-name`, help from its metadata)."""
+    hints = typing.get_type_hints(cls)
+
+    def decorate(func: Callable) -> Callable:
+        for f in reversed(dataclasses.fields(cls)):
+            if f.name in POSITIONAL:
+                continue
+            kind, multiple = _click_type(hints[f.name])
+            flag = "--" + f.name.replace("_", "-")
+            help_text = f.metadata.get("help", "")
+            if kind is bool:
+                func = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)(func)
+            else:
+                func = click.option(flag, f.name, type=kind, multiple=multiple, default=None if not multiple else (),
+                                    help=help_text + ("" if f.default in (None, (), "") else f" [default: {f.default}]"))(func)
+        return func
+
+    return decorate
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """Flags with a value: empty repeatable options count as not given."""
+    return {k: (v if v != () else None) for k, v in values.items()}
+
+
+@click.group("train")
+def train() -> None:
+    """Continued pretraining with replay, instruction tuning and LoRA merge on an extended vocabulary.
+
+    \b
+    vocabx train cpt runs/model --data dialogues.csv --text-field title,ask,answer \\
+        --replay general.txt --replay-ratio 0.2 --max-chars 2000000 --out runs/cpt
+    vocabx train sft runs/cpt --data medical_sft.jsonl --out runs/sft --merge
+    torchrun --nproc_per_node 8 "$(which vocabx)" train cpt ...   # the same run on 8 GPUs
+    """
+
+
+@train.command("cpt")
+@click.argument("model")
+@config_options(CPTConfig)
+@json_option
+@config_option
+@handle_errors
+def cpt(model: str, as_json: bool, config_file: str | None, **flags: Any) -> None:
+    """Continued pretraining of MODEL on packed --data blocks, replaying general data against forgetting."""
+    from vocabx.train.api import train_cpt
+
+    result = train_cpt(make_config(CPTConfig, config_file, model=model, **_given(flags)), progress=progress_enabled())
+    _render(result, as_json, f"{result['domain_chars']:,} domain chars + replay share {result['replay_share']:.1%}")
+
+
+@train.command("sft")
+@click.argument("model")
+@config_options(SFTConfig)
+@json_option
+@config_option
+@handle_errors
+def sft(model: str, as_json: bool, config_file: str | None, **flags: Any) -> None:
+    """Instruction tuning of MODEL on Alpaca/ShareGPT --data (loss on assistant turns only)."""
+    from vocabx.train.api import train_sft
+
+    result = train_sft(make_config(SFTConfig, config_file, model=model, **_given(flags)), progress=progress_enabled())
+    skipped = {k: v for k, v in result.items() if k.startswith(("data_skipped", "data_truncated"))}
+    _render(result, as_json, f"{result['examples']:,} conversations, replay share {result['replay_share']:.1%}"
+                             + (f"; {skipped}" if skipped else ""))
+
+
+@train.command("merge")
+@click.argument("adapter")
+@config_options(MergeConfig)
+@json_option
+@config_option
+@handle_errors
+def merge(adapter: str, as_json: bool, config_file: str | None, **flags: Any) -> None:
+    """Merge the LoRA adapter in ADAPTER into its base: a plain model directory that loads without peft."""
+    from vocabx.train.api import merge_adapter
+
+    result = merge_adapter(make_config(MergeConfig, config_file, adapter=adapter, **_given(flags)))
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"merged into {result['out']}: {result['embedding_rows']:,} embedding rows, "
+               f"vocabulary {result['vocab_size']:,}")
+
+
+def _render(result: dict[str, Any], as_json: bool, detail: str) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    loss = result.get("final_loss")
+    loss_text = f"final loss {loss:.4f}" if loss is not None else "final loss n/a"
+    click.echo(f"{result['steps']:,} steps, {result['tokens']:,} tokens, {result['chars']:,} chars; {detail}; {loss_text}")
+    click.echo(f"wrote {result['out']} (model, log.jsonl, manifest.json) in {result.get('seconds', 0):.1f} s")

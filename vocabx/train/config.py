@@ -1,0 +1,162 @@
+"""Config dataclasses of `vocabx train`: `CPTConfig` (continued pretraining), `SFTConfig` (instruction tuning),
+`MergeConfig` (LoRA merge). Flags mirror field names; `--config FILE` fills the same fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from vocabx.errors import UsageError
+
+METHODS = ("lora", "full")
+SCHEDULES = ("cosine", "linear", "constant")
+OVERLONG = ("truncate", "skip")
+
+# Fields that change how a run is watched or where it is written, not what it computes: a resumed run may differ
+# in these and still continue the same optimisation.
+OPERATIONAL_FIELDS = frozenset(
+    {"out", "resume", "force", "save_steps", "log_steps", "keep_checkpoints", "merge", "eval_data", "eval_steps",
+     "eval_max_docs"}
+)
+
+
+def _help(text: str, default: Any = None, **kwargs: Any) -> Any:
+    """A dataclass field with its help text in `metadata`, which the CLI reuses for `--help`."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("mutable default")
+    return field(default=default, metadata={"help": text}, **kwargs)
+
+
+@dataclass(kw_only=True)
+class RunConfig:
+    """What CPT and SFT share: the model, the output, the optimiser, the bounds and the checkpoints of a run."""
+
+    model: str = _help("Model directory (e.g. the output of `vocabx extend`) or the built-in `smollm2-135m`.", "")
+    out: str = _help("Output directory: final model, log.jsonl, manifest.json, checkpoints/ while running.", "")
+    data: tuple[str, ...] = _help("Training data: files, directories, globs, hf:org/name or corpus card names.", ())
+    replay: tuple[str, ...] = _help("General data replayed against forgetting (same spec forms as --data).", ())
+    replay_ratio: float | None = _help(
+        "Share of training blocks/samples drawn from --replay (0 <= R < 1); default 0.2 when --replay is given.")
+    method: Literal["lora", "full"] = _help("lora: low-rank adapters (+ the new token rows); full: all weights.", "lora")
+    lr: float | None = _help("Peak learning rate; default 2e-4 for lora, 3e-5 for full.")
+    lora_r: int = _help("LoRA rank.", 16)
+    lora_alpha: int | None = _help("LoRA alpha (scale alpha/r); default 2 * lora_r.")
+    lora_dropout: float = _help("Dropout on the LoRA branch.", 0.05)
+    new_from: int | None = _help(
+        "First id of the new vocabulary rows; default: the base_vocab_size recorded in MODEL/manifest.json.")
+    batch_size: int = _help("Sequences per device per micro-batch.", 8)
+    grad_accum: int = _help("Micro-batches accumulated per optimiser step.", 1)
+    epochs: int = _help("Passes over the (budgeted) data when --max-steps is not given.", 1)
+    max_steps: int | None = _help("Stop after this many optimiser steps in total (all stages).")
+    warmup_steps: int = _help("Linear warm-up steps of each stage's schedule.", 0)
+    schedule: Literal["cosine", "linear", "constant"] = _help("Learning-rate decay after warm-up.", "cosine")
+    weight_decay: float = _help("AdamW weight decay (never applied in the embeddings stage).", 0.0)
+    max_grad_norm: float = _help("Gradient clipping norm (0 disables).", 1.0)
+    seed: int = _help("Seed of data order, replay draw, initialisation of adapters and dropout.", 42)
+    bf16: bool | None = _help("bfloat16 autocast; default on where the GPU supports it, never on CPU.")
+    save_steps: int = _help("Checkpoint every N steps under OUT/checkpoints/ (resume point).", 200)
+    log_steps: int = _help("Write a log.jsonl record every N steps.", 10)
+    eval_data: tuple[str, ...] = _help("Held-out texts for bits-per-character (needs vocabx.eval.bpc).", ())
+    eval_steps: int | None = _help("Evaluate every N steps as well as at the end (needs --eval-data).")
+    eval_max_docs: int = _help("Documents of --eval-data used per evaluation.", 64)
+    merge: bool = _help("For --method lora: OUT becomes the merged plain model (loads without peft); the adapter goes to OUT/adapter.", False)
+    resume: bool = _help("Continue OUT from its last checkpoint (the saved config must match).", False)
+    force: bool = _help("Replace an existing OUT.", False)
+    keep_checkpoints: bool = _help("Keep OUT/checkpoints/ after a successful run.", False)
+    text_field: str | None = _help("JSON key / CSV columns holding the text (e.g. title,ask,answer).")
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise UsageError("no model given", hint="pass MODEL: a model directory or smollm2-135m")
+        if not self.out:
+            raise UsageError("no output directory given", hint="pass --out DIR")
+        if not self.data:
+            raise UsageError("no training data given", hint="pass --data FILE (repeatable)")
+        _choice("method", self.method, METHODS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        if self.replay_ratio is None:
+            self.replay_ratio = 0.2 if self.replay else 0.0
+        if not 0.0 <= self.replay_ratio < 1.0:
+            raise UsageError(f"replay_ratio must be in [0, 1), got {self.replay_ratio}", hint="e.g. --replay-ratio 0.2")
+        if self.replay_ratio > 0 and not self.replay:
+            raise UsageError(f"--replay-ratio {self.replay_ratio} without --replay data", hint="add --replay GENERAL")
+        for name in ("batch_size", "grad_accum", "epochs", "save_steps", "log_steps", "lora_r"):
+            _positive(name, getattr(self, name))
+        for name in ("max_steps", "eval_steps", "new_from"):
+            value = getattr(self, name)
+            if value is not None:
+                _positive(name, value, allow_zero=name == "new_from")
+        if self.lora_alpha is None:
+            self.lora_alpha = 2 * self.lora_r
+        if self.lr is None:
+            self.lr = 2e-4 if self.method == "lora" else 3e-5
+        if self.eval_steps and not self.eval_data:
+            raise UsageError("--eval-steps without --eval-data", hint="add --eval-data HELDOUT")
+
+    def training_fields(self) -> dict[str, Any]:
+        """The fields that determine the result; a resumed run must match them exactly."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in OPERATIONAL_FIELDS}
+
+
+@dataclass(kw_only=True)
+class CPTConfig(RunConfig):
+    """`vocabx train cpt`: continued pretraining on packed blocks, an embeddings stage, then LoRA or full."""
+
+    block_size: int | None = _help("Tokens per packed training block; default min(1024, model context).")
+    embed_steps: int | None = _help(
+        "Steps of the embeddings stage (only the new rows train); default 100 when the model has new rows, else 0.")
+    embed_lr: float = _help("Learning rate of the embeddings stage.", 1e-3)
+    max_chars: int | None = _help("Budget: domain characters read (makes tokenizers comparable).")
+    max_tokens: int | None = _help("Budget: domain tokens trained on per pass.")
+    replay_text_field: str | None = _help("JSON key / CSV columns holding the text of --replay files.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("block_size", "max_chars", "max_tokens"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        if self.block_size is not None and self.block_size < 2:
+            raise UsageError(f"block_size must be >= 2, got {self.block_size}", hint="e.g. --block-size 512")
+        if self.embed_steps is not None:
+            _positive("embed_steps", self.embed_steps, allow_zero=True)
+
+
+@dataclass(kw_only=True)
+class SFTConfig(RunConfig):
+    """`vocabx train sft`: instruction tuning on Alpaca/ShareGPT data, loss on the assistant turns only."""
+
+    max_length: int | None = _help("Longest tokenized conversation; default min(2048, model context).")
+    overlong: Literal["truncate", "skip"] = _help("What to do with a longer conversation (counted either way).",
+                                                  "truncate")
+    system: str | None = _help("System prompt put before every conversation that has none.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("overlong", self.overlong, OVERLONG)
+        if self.max_length is not None:
+            _positive("max_length", self.max_length)
+
+
+@dataclass(kw_only=True)
+class MergeConfig:
+    """`vocabx train merge`: fold a LoRA adapter into its base model, written as a plain model directory."""
+
+    adapter: str = _help("Adapter directory written by `vocabx train cpt/sft --method lora`.", "")
+    out: str = _help("Output model directory.", "")
+    base: str | None = _help("Base model; default ADAPTER/base if present, else the adapter's recorded base.")
+    force: bool = _help("Replace an existing OUT.", False)
+
+    def __post_init__(self) -> None:
+        if not self.adapter or not self.out:
+            raise UsageError("merge needs an adapter directory and --out", hint="vocabx train merge ADAPTER --out DIR")
+
+
+def _choice(name: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise UsageError(f"unknown {name} {value!r}", hint=f"use one of: {', '.join(valid)}")
+
+
+def _positive(name: str, value: int, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise UsageError(f"{name} must be {bound}, got {value}", hint=f"fix --{name.replace('_', '-')}")

@@ -1,0 +1,216 @@
+"""One training stage on the Hugging Face Trainer: arguments from a run config, the JSONL log, the eval hook,
+checkpoints and resume. The same code runs on one CPU or under `accelerate launch` / `torchrun` on many GPUs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
+from transformers.trainer_utils import get_last_checkpoint
+
+from vocabx.train.config import RunConfig
+
+log = logging.getLogger(__name__)
+
+
+class Ledger(Protocol):
+    """What the training order knows about its prefix: tokens, characters, replay share of the first n examples."""
+
+    def consumed(self, examples: int) -> dict[str, float]: ...
+
+
+@dataclass
+class Stage:
+    """One Trainer run: its name, steps, learning rate, and where it sits in the whole run's data and step count."""
+
+    name: str
+    steps: int
+    lr: float
+    weight_decay: float
+    first_example: int = 0  # examples (blocks or conversations) consumed by earlier stages
+    first_step: int = 0  # optimiser steps taken by earlier stages
+
+
+def distributed_state():
+    """accelerate's process state: joins torch.distributed under torchrun / accelerate launch (gloo on CPU-only
+    machines, which accelerate only picks when told `cpu=True`), a single process otherwise."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def bf16_default(requested: bool | None) -> bool:
+    """bf16 only where the hardware has it (a CUDA GPU with bf16); never by default on CPU, where it is slow."""
+    if requested is not None:
+        return requested
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+def training_arguments(cfg: RunConfig, stage: Stage, ckpt_dir: Path, progress: bool) -> TrainingArguments:
+    """TrainingArguments for a stage; data order is fixed by vocabx (sequential sampler), not by the Trainer."""
+    return TrainingArguments(
+        output_dir=str(ckpt_dir),
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=stage.lr,
+        weight_decay=stage.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        max_steps=stage.steps,
+        lr_scheduler_type="constant_with_warmup" if cfg.schedule == "constant" else cfg.schedule,
+        warmup_steps=min(cfg.warmup_steps, stage.steps),
+        seed=cfg.seed,
+        bf16=bf16_default(cfg.bf16),
+        logging_steps=cfg.log_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=2,  # two, so a kill while writing the newest still leaves a complete one
+        report_to=[],
+        disable_tqdm=not progress,
+        train_sampling_strategy="sequential",  # the mix is already shuffled with the seed; keeps resume exact
+        dataloader_drop_last=True,
+        remove_unused_columns=False,
+        ddp_find_unused_parameters=False,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # must agree with distributed_state(), or the ranks never meet
+    )
+
+
+class BarOnly(ProgressCallback):
+    """The Trainer's progress bar (stderr) without its log lines on stdout: vocabx logs to log.jsonl instead."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        return None
+
+
+class JsonlLog(TrainerCallback):
+    """Appends one record per log event to OUT/log.jsonl (main process only): step, loss, lr, tokens, chars."""
+
+    def __init__(self, path: Path, stage: Stage, ledger: Ledger, global_batch: int, elapsed_before: float) -> None:
+        self.path, self.stage, self.ledger, self.global_batch = path, stage, ledger, global_batch
+        self.start = time.perf_counter() - elapsed_before
+
+    def record(self, step: int, values: dict[str, Any]) -> dict[str, Any]:
+        seen = self.ledger.consumed(self.stage.first_example + step * self.global_batch)
+        entry = {"step": self.stage.first_step + step, "stage": self.stage.name, **values,
+                 "tokens": int(seen["tokens"]), "chars": int(round(seen["chars"])),
+                 "elapsed": round(time.perf_counter() - self.start, 3)}
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return entry
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs:
+            return
+        self.record(state.global_step, {"loss": float(logs["loss"]), "lr": float(logs.get("learning_rate", 0.0)),
+                                        "grad_norm": _float_or_none(logs.get("grad_norm"))})
+
+
+class EvalHook(TrainerCallback):
+    """Every `every` steps, calls `evaluate(model)` and logs its figures to log.jsonl (main process only)."""
+
+    def __init__(self, every: int, evaluate: Callable[[torch.nn.Module], dict[str, float]], journal: JsonlLog) -> None:
+        self.every, self.evaluate, self.journal = every, evaluate, journal
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.is_world_process_zero and model is not None and state.global_step % self.every == 0:
+            figures = self.evaluate(model)
+            if figures:
+                self.journal.record(state.global_step, figures)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def last_logged_elapsed(path: Path, up_to_step: int) -> float:
+    """Rewrite log.jsonl keeping records up to `up_to_step` (a resumed run redoes later steps); their last elapsed."""
+    if not path.is_file():
+        return 0.0
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line)["step"] <= up_to_step]
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    return float(json.loads(kept[-1]).get("elapsed", 0.0)) if kept else 0.0
+
+
+def run_stage(
+    model: torch.nn.Module,
+    dataset: torch.utils.data.Dataset,
+    cfg: RunConfig,
+    stage: Stage,
+    run_dir: Path,
+    ledger: Ledger,
+    *,
+    collator: Callable | None = None,
+    callbacks: Sequence[TrainerCallback] = (),
+    evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+    progress: bool = False,
+) -> Trainer:
+    """Train one stage to `stage.steps`, resuming from its last checkpoint when one exists; return the Trainer."""
+    ckpt_dir = run_dir / "checkpoints" / stage.name
+    args = training_arguments(cfg, stage, ckpt_dir, progress)
+    global_batch = cfg.batch_size * cfg.grad_accum * args.world_size
+    resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    done = _checkpoint_step(resume_from) if resume_from else 0
+    elapsed = 0.0
+    if args.process_index == 0:
+        elapsed = last_logged_elapsed(run_dir / "log.jsonl", stage.first_step + done)
+    journal = JsonlLog(run_dir / "log.jsonl", stage, ledger, global_batch, elapsed)
+    hooks: list[TrainerCallback] = [journal]
+    if evaluate is not None and cfg.eval_steps:
+        hooks.append(EvalHook(cfg.eval_steps, evaluate, journal))
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
+                      callbacks=[*hooks, *callbacks])
+    # Library code never prints: drop the Trainer's stdout printer, keep a bar only when asked for progress.
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if progress:
+        trainer.add_callback(BarOnly)
+    if resume_from:
+        log.info("%s stage: resuming from %s (step %d of %d)", stage.name, resume_from, done, stage.steps)
+    trainer.train(resume_from_checkpoint=resume_from)
+    return trainer
+
+
+@contextlib.contextmanager
+def library_bars(progress: bool) -> Iterator[None]:
+    """Silence transformers' own bars (loading, saving shards) unless progress was asked for; restore after."""
+    from transformers.utils import logging as hf_logging
+
+    was_disabled = not hf_logging.is_progress_bar_enabled()
+    if not progress:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            hf_logging.enable_progress_bar()
+
+
+def _checkpoint_step(path: str) -> int:
+    return int(Path(path).name.rsplit("-", 1)[-1])
+
+
+def stage_is_done(run_dir: Path, stage: Stage) -> Path | None:
+    """The checkpoint a finished stage left (the Trainer saves at its last step), or None."""
+    ckpt = run_dir / "checkpoints" / stage.name / f"checkpoint-{stage.steps}"
+    return ckpt if (ckpt / "trainer_state.json").is_file() else None
+
+
+def steps_for(examples: int, global_batch: int, max_steps: int | None, epochs: int) -> tuple[int, int]:
+    """(passes over the data, optimiser steps): --max-steps wins; otherwise `epochs` full passes."""
+    per_pass = examples // global_batch
+    if per_pass == 0:
+        return 1, 0
+    if max_steps is None:
+        return epochs, per_pass * epochs
+    return max(1, math.ceil(max_steps / per_pass)), max_steps
