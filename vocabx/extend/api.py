@@ -1,0 +1,248 @@
+"""`extend(config)`: the library call behind `vocabx extend`. Resolves BASE, reads TERMS, picks the family's extender,
+checks the guarantees on the files as written, and writes OUT atomically with its `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from vocabx.adapters import load_tokenizer
+from vocabx.adapters.base import TokenizerAdapter
+from vocabx.errors import TokenizerError, UsageError
+from vocabx.extend.base import Extender, Extension
+from vocabx.extend.entries import read_entries, write_entries
+from vocabx.extend.registry import MODES, get_extender
+from vocabx.extend.terms import TermList, read_terms
+from vocabx.extend.verify import Check, VerifyInputs, VerifyReport, new_ids, verify
+from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, check_output_dir, write_json
+
+log = logging.getLogger(__name__)
+
+# Checks whose failure means a corrupt tokenizer: nothing is written. Reachability and never-longer are reported.
+FATAL_CHECKS = ("ids_kept", "lossless", "fast_slow_agree")
+# Every manifest carries these counts, zero or not, so runs compare key by key.
+SKIP_KEYS = ("already_present", "crosses_pretoken_boundary", "unreachable", "over_budget", "invalid", "duplicate")
+
+
+@dataclass
+class ExtendConfig:
+    """`vocabx extend BASE --terms TERMS --budget N --out OUT`."""
+
+    base: str = field(metadata={"help": "Tokenizer or model to extend: anything `analyze --tokenizer` accepts, or smollm2-135m."})
+    out: str = field(metadata={"help": "Output directory (a tokenizer directory, plus weights when BASE is a model)."})
+    budget: int | None = field(default=None, metadata={"help": "New vocabulary entries to add, intermediates included."})
+    terms: str | None = field(default=None, metadata={"help": "An analyze output dir, its terms.tsv, or a list, one term per line."})
+    corpus: tuple[str, ...] = field(default=(), metadata={"help": "Domain text for choosing entries and checks; default: the analyze run's corpus."})
+    text_field: str | None = field(default=None, metadata={"help": "JSON key or CSV column(s) of the corpus text (`title,ask,answer`)."})
+    corpus_max_chars: int | None = field(default=None, metadata={"help": "Read at most this many corpus characters."})
+    general: tuple[str, ...] = field(default=(), metadata={"help": "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field."})
+    mode: Literal["terms", "train", "added-tokens", "merge"] = field(default="terms", metadata={"help": "terms: the ranked terms; train: learn entries from the corpus (continued BPE); added-tokens: the add_tokens fallback; merge: the Chinese-LLaMA piece merge (SentencePiece)."})
+    init: str = field(default="mean", metadata={"help": "How new embedding rows are initialized (model bases)."})
+    pad_to_multiple_of: int | None = field(default=None, metadata={"help": "Pad the embedding rows to a multiple of this (model bases)."})
+    check_docs: int = field(default=1000, metadata={"help": "Documents per corpus the guarantee checks encode."})
+    force: bool = field(default=False, metadata={"help": "Replace OUT if it exists."})
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            raise UsageError("no budget given", hint="pass --budget N, the number of new vocabulary entries")
+        if self.budget <= 0:
+            raise UsageError(f"budget must be positive, got {self.budget}", hint="pass --budget N with N >= 1")
+        if self.mode not in MODES:
+            raise UsageError(f"unknown mode {self.mode!r}", hint=f"use one of: {', '.join(MODES)}")
+        if self.pad_to_multiple_of is not None and self.pad_to_multiple_of <= 0:
+            raise UsageError(f"--pad-to-multiple-of must be positive, got {self.pad_to_multiple_of}", hint="e.g. 64")
+        if self.check_docs < 0:
+            raise UsageError(f"check_docs must be >= 0, got {self.check_docs}", hint="e.g. 2000")
+
+
+@dataclass
+class ExtendResult:
+    """What `extend` did: where, how much, what it skipped and why, and the guarantee checks."""
+
+    out: Path
+    family: str
+    counts: dict[str, int]
+    skipped_examples: dict[str, list[str]]
+    notes: list[str]
+    checks: dict[str, Any]
+    files: list[str]
+    model: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+def extend(config: ExtendConfig, progress: bool = False) -> ExtendResult:
+    """Extend BASE with up to `budget` entries and write OUT; see `ExtendConfig`."""
+    start = time.perf_counter()
+    base = load_tokenizer(config.base)
+    inputs = [config.base, base.source, *([config.terms] if config.terms else [])]
+    out = check_output_dir(config.out, force=config.force, inputs=inputs)
+    term_list = read_terms(config.terms) if config.terms else None
+    if term_list is None and config.mode != "train":
+        raise UsageError("no terms given", hint="pass --terms (an analyze dir, terms.tsv or a list), or --mode train")
+    corpus_specs = config.corpus or (term_list.corpus if term_list else ())
+    corpus = read_corpus(corpus_specs, config.corpus_max_chars, text_field=config.text_field)
+    extender = get_extender(base.family, config.mode, progress)
+    extension = extender.extend(base, term_list.terms if term_list else [], config.budget, corpus or None)  # type: ignore[arg-type]
+    result = _write(out, config, extender, extension, term_list, corpus_specs, corpus, progress)
+    result.seconds = round(time.perf_counter() - start, 2)
+    return result
+
+
+def _write(
+    out: Path, config: ExtendConfig, extender: Extender, extension: Extension, term_list: TermList | None,
+    corpus_specs: Sequence[str], corpus: list[str], progress: bool,
+) -> ExtendResult:
+    """Save, check the files as written, grow the model when BASE has weights, and record the manifest; atomically."""
+    skipped = _all_skips(term_list, extension)
+    counts = _counts(extension, term_list, skipped)
+    with atomic_output_dir(out, force=config.force) as tmp:
+        files = sorted([*extender.save(extension, tmp), write_entries(extension.added, tmp)])
+        report = _check(extension, tmp, corpus, config)
+        report.checks.append(_check_deterministic(extender, extension, tmp, files))
+        _refuse_if_broken(report)
+        model = _extend_model(config, extension, tmp, corpus, progress) if _is_model(config.base) else None
+        files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+        # Where OUT is and whether it was replaced do not shape its content: left out, so reruns are byte-identical.
+        recorded = {k: v for k, v in asdict(config).items() if k not in ("out", "force")}
+        manifest = build_manifest(
+            "extend", recorded, inputs=_inputs(extension.base, config, term_list, corpus_specs), counts=counts,
+            outputs=[*files, MANIFEST_NAME], deterministic=True,
+            extra={"family": extension.family, "notes": extension.notes, "guarantees": report.as_dict(), "model": model},
+        )
+        write_json(tmp / MANIFEST_NAME, manifest)
+    return ExtendResult(
+        out, extension.family, counts, {k: v[:5] for k, v in skipped.items()}, extension.notes, report.as_dict(),
+        [*files, MANIFEST_NAME], model,
+    )
+
+
+def _is_model(spec: str) -> bool:
+    try:
+        from vocabx.model.api import is_model
+    except ImportError:  # the model side is optional: tokenizer-only extension still works
+        return False
+    return bool(is_model(spec))
+
+
+def read_corpus(
+    specs: Sequence[str], max_chars: int | None = None, max_docs: int | None = None, text_field: str | None = None
+) -> list[str]:
+    """The non-empty document texts of corpus specs (files, dirs, globs, hf ids, card names)."""
+    if not specs:
+        return []
+    from vocabx.corpus import CorpusConfig, open_corpus
+
+    config = CorpusConfig(text_field=text_field, max_chars=max_chars, max_docs=max_docs)
+    return [t for t in open_corpus(list(specs), config).texts() if t]
+
+
+def _all_skips(term_list: TermList | None, extension: Extension) -> dict[str, list[str]]:
+    skipped = {k: list(v) for k, v in (term_list.skipped if term_list else {}).items()}
+    for reason, terms in extension.skipped.items():
+        skipped.setdefault(reason, []).extend(terms)
+    return skipped
+
+
+def _field(spec: str) -> str | None:
+    """The `#FIELD` suffix of a corpus spec (`tnews.json#sentence`), if any."""
+    return spec.split("#", 1)[1] if "#" in spec else None
+
+
+def _check(extension: Extension, tmp: Path, corpus: list[str], config: ExtendConfig) -> VerifyReport:
+    """Verify the files as written (loaded back from OUT's temporary twin), not the objects in memory."""
+    extended = load_tokenizer(tmp)
+    general = {s: read_corpus([s.split("#")[0]], max_docs=config.check_docs, text_field=_field(s)) for s in config.general}
+    terms = {e.id: e.text for e in extension.added if e.kind == "term"}
+    inputs = VerifyInputs(domain=corpus[: config.check_docs], general=general, terms=terms, extended_dir=tmp)
+    return verify(extension.base, extended, inputs)
+
+
+def _check_deterministic(extender: Extender, extension: Extension, tmp: Path, files: list[str]) -> Check:
+    """Save once more into a scratch dir: every file must be byte-identical (the manifest has no timestamps)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        extender.save(extension, Path(scratch))
+        write_entries(extension.added, Path(scratch))
+        differ = [f for f in files if _digest(tmp / f) != _digest(Path(scratch) / f)]
+    summary = "saving twice gives byte-identical files" if not differ else f"files differ between saves: {differ}"
+    return Check("deterministic", not differ, summary, {"files": len(files)})
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def _refuse_if_broken(report: VerifyReport) -> None:
+    for name in (*FATAL_CHECKS, "deterministic"):
+        check = report.get(name)
+        if check is not None and check.passed is False:
+            raise TokenizerError(
+                f"the extended tokenizer fails the {name} check ({check.summary}); nothing was written",
+                hint=f"examples: {check.figures.get('examples', [])[:2]}; please report this with the command line",
+            )
+
+
+def _extend_model(
+    config: ExtendConfig, extension: Extension, tmp: Path, corpus: list[str], progress: bool
+) -> dict[str, Any]:
+    """Grow BASE's weights into OUT (vocabx.model); options its signature does not take are left out."""
+    from vocabx.model.api import extend_model
+
+    options = {"init": config.init, "progress": progress, "pad_to_multiple_of": config.pad_to_multiple_of, "corpus": corpus}
+    accepted = inspect.signature(extend_model).parameters
+    return extend_model(config.base, extension, tmp, **{k: v for k, v in options.items() if k in accepted})
+
+
+def _counts(extension: Extension, term_list: TermList | None, skipped: dict[str, list[str]]) -> dict[str, int]:
+    counts = dict(extension.counts)
+    counts.update({f"skipped_{reason}": len(skipped.get(reason, [])) for reason in SKIP_KEYS})
+    counts.update({f"skipped_{reason}": len(v) for reason, v in skipped.items()})
+    if term_list is not None:
+        counts.update(term_list.counts)
+    return dict(sorted(counts.items()))
+
+
+def _inputs(base: TokenizerAdapter, config: ExtendConfig, term_list: TermList | None, corpus: Sequence[str]) -> list[str]:
+    inputs = [base.source if Path(base.source).exists() else config.base]
+    if term_list is not None:
+        inputs.append(str(term_list.source))
+    return [*inputs, *corpus]
+
+
+@dataclass
+class VerifyConfig:
+    """`vocabx verify BASE EXTENDED`: the guarantee checks on any base/extended pair."""
+
+    base: str = field(metadata={"help": "The tokenizer before extension."})
+    extended: str = field(metadata={"help": "The tokenizer after (a vocabx extend OUT, or any tokenizer)."})
+    corpus: tuple[str, ...] = field(default=(), metadata={"help": "Domain text for lossless, reachability and length checks."})
+    text_field: str | None = field(default=None, metadata={"help": "JSON key or CSV column(s) of the corpus text."})
+    general: tuple[str, ...] = field(default=(), metadata={"help": "General-text corpora for never-longer; `SPEC#FIELD` names the field."})
+    check_docs: int = field(default=1000, metadata={"help": "Documents per corpus to encode."})
+
+
+def verify_pair(config: VerifyConfig) -> VerifyReport:
+    """Load both tokenizers and the corpora, then run every check (`vocabx.extend.verify`)."""
+    base, extended = load_tokenizer(config.base), load_tokenizer(config.extended)
+    directory = Path(config.extended) if Path(config.extended).is_dir() else None
+    entries = read_entries(directory) if directory else None
+    if entries is not None:
+        terms = {e.id: e.text for e in entries if e.kind == "term"}
+    else:  # no vocabx listing: every new entry that stands for whole characters should be reachable on its own
+        terms = {i: t for i in new_ids(base, extended) if "\ufffd" not in (t := extended.decode([i]))}
+    domain = read_corpus(config.corpus, max_docs=config.check_docs, text_field=config.text_field)
+    general = {s: read_corpus([s.split("#")[0]], max_docs=config.check_docs, text_field=_field(s)) for s in config.general}
+    report = verify(base, extended, VerifyInputs(domain=domain, general=general, terms=terms, extended_dir=directory))
+    reachable = report.get("reachable")
+    if entries is None and reachable is not None and reachable.passed is False:
+        # Without new_entries.tsv, intermediates cannot be told from terms: report, do not fail.
+        reachable.passed = None
+        reachable.summary += " (terms inferred: no new_entries.tsv, so this is informative only)"
+    return report
