@@ -26,7 +26,7 @@ CORPUS = [
     "血压高怎么办？", "患者血糖高。", "the patient has high blood pressure", "压力 and 血液 123",
 ] * 40
 DOMAIN = ["高血压患者的高血压病史。", "糖尿病和高血压。", "高血压高血压，糖尿病！"] * 10
-TEXTS = st.text(alphabet=st.sampled_from(list("高血压糖尿病患者的 ab\n。😀é1")), max_size=30) | st.text(max_size=30)
+TEXTS = st.text(alphabet=st.sampled_from(list("高血压糖尿病患者的 ab\n。😀é1")), max_size=30) | st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 
 
 def train_sp(sentences, model_type: str = "bpe", vocab_size: int = 360) -> bytes:
