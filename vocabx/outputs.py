@@ -29,6 +29,12 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "vocabx-manifest v1"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def check_output_dir(out: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()) -> Path:
     """Validate OUT before any work starts: refuse an existing OUT unless `force`, and any OUT inside an input."""
     out = Path(out).expanduser().resolve()
@@ -63,6 +69,8 @@ def atomic_output_dir(out: str | Path, *, force: bool = False) -> Iterator[Path]
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         yield tmp
+        # mkdtemp makes a private (0700) directory; the output is an ordinary one, as the user's umask says.
+        os.chmod(tmp, 0o777 & ~_umask())
         if out.exists():
             # Replace: move the old one aside first so that a failure here still leaves one complete copy.
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -84,6 +92,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

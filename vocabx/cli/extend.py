@@ -24,8 +24,9 @@ _MARK = {True: "ok  ", False: "FAIL", None: "n/a "}
 @click.option("--mode", type=click.Choice(["terms", "train", "added-tokens", "merge"]), default="terms", show_default=True,
               help="terms: add the ranked terms; train: learn entries from the corpus (continued BPE); baselines: "
                    "added-tokens (add_tokens), merge (Chinese-LLaMA's SentencePiece piece merge).")
-@click.option("--init", default="mean", show_default=True, help="Embedding initialization for new rows (model bases).")
-@click.option("--pad-to-multiple-of", type=int, default=None, help="Pad embedding rows to a multiple of this (model bases).")
+@click.option("--init", default="subword-mean", show_default=True, help="Embedding initialization for new rows (model bases): mean, mean-noise, subword-mean, random, zero.")
+@click.option("--init-output", default=None, help="Output-side (lm_head) init when it differs from --init, e.g. logit-match (unties a tied head).")
+@click.option("--pad-to-multiple-of", type=int, default=None, help="Pad embedding rows to a multiple of this (model bases), e.g. 64: matmul shapes that GPU tensor cores and kernels handle at full speed.")
 @click.option("--check-docs", type=int, default=1000, show_default=True, help="Documents per corpus the checks encode.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @json_option
@@ -41,7 +42,7 @@ def extend(as_json: bool, config_file: str | None, **flags: Any) -> None:
     \b
     vocabx extend smollm2 --terms runs/analysis --budget 5000 --out runs/tok
     vocabx extend smollm2 --mode train --corpus dialogues.csv --text-field title,ask,answer --budget 20000 --out runs/tok
-    vocabx extend smollm2-135m --terms terms.txt --budget 2000 --out runs/model --init mean
+    vocabx extend smollm2-135m --terms terms.txt --budget 2000 --out runs/model --init subword-mean
     """
     from vocabx.extend.api import ExtendConfig
     from vocabx.extend.api import extend as run_extend

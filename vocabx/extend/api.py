@@ -45,7 +45,8 @@ class ExtendConfig:
     corpus_max_chars: int | None = field(default=None, metadata={"help": "Read at most this many corpus characters."})
     general: tuple[str, ...] = field(default=(), metadata={"help": "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field."})
     mode: Literal["terms", "train", "added-tokens", "merge"] = field(default="terms", metadata={"help": "terms: the ranked terms; train: learn entries from the corpus (continued BPE); added-tokens: the add_tokens fallback; merge: the Chinese-LLaMA piece merge (SentencePiece)."})
-    init: str = field(default="mean", metadata={"help": "How new embedding rows are initialized (model bases)."})
+    init: str = field(default="subword-mean", metadata={"help": "How new embedding rows are initialized (model bases): mean, mean-noise, subword-mean, random, zero."})
+    init_output: str | None = field(default=None, metadata={"help": "Output-side (lm_head) init when it should differ from --init, e.g. logit-match; unties a tied head."})
     pad_to_multiple_of: int | None = field(default=None, metadata={"help": "Pad the embedding rows to a multiple of this (model bases)."})
     check_docs: int = field(default=1000, metadata={"help": "Documents per corpus the guarantee checks encode."})
     force: bool = field(default=False, metadata={"help": "Replace OUT if it exists."})
@@ -195,7 +196,7 @@ def _extend_model(
     """Grow BASE's weights into OUT (vocabx.model); options its signature does not take are left out."""
     from vocabx.model.api import extend_model
 
-    options = {"init": config.init, "progress": progress, "pad_to_multiple_of": config.pad_to_multiple_of, "corpus": corpus}
+    options = {"init": config.init, "init_output": config.init_output, "progress": progress, "pad_to_multiple_of": config.pad_to_multiple_of, "corpus": corpus}
     accepted = inspect.signature(extend_model).parameters
     return extend_model(config.base, extension, tmp, **{k: v for k, v in options.items() if k in accepted})
 
