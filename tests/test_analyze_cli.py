@@ -137,3 +137,32 @@ def test_skip_bad_records(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
     assert sum(manifest["counts"]["corpus_skipped"].values()) == 10
+
+
+def test_reference_corpus_and_objectives(tmp_path):
+    """With --reference, domain_score is the log-odds against it: a domain term scores above a shared word; the
+    domain objective puts term-shaped, specific terms first, the tokens objective the biggest savings."""
+    import random
+
+    rng = random.Random(0)
+    before, after = ["我的", "他的", "如果", "因为", "医生说", "检查发现"], ["需要治疗", "很常见", "要注意", "怎么办"]
+    domain = tmp_path / "d.txt"
+    general = tmp_path / "g.txt"
+    domain.write_text("".join(f"{rng.choice(before)}{rng.choice(['高血压', '幽门螺杆菌'])}{rng.choice(after)}，"
+                              "我们讨论一下。\n" for _ in range(120)), encoding="utf-8")
+    general.write_text("".join(f"{rng.choice(before)}天气{rng.choice(after)}，我们讨论一下。\n" for _ in range(120)),
+                       encoding="utf-8")
+    tok = str(LLAMA) if LLAMA.is_file() else "smollm2"
+    outs = {}
+    for objective in ("domain", "tokens"):
+        out = tmp_path / objective
+        result = invoke(str(domain), "-r", str(general), "-t", tok, "-o", str(out), "--objective", objective,
+                        "--min-freq", "3", "--workers", "1")
+        assert result.exit_code == 0, result.output
+        outs[objective] = list(csv.DictReader((out / "terms.tsv").open(encoding="utf-8"), delimiter="\t"))
+    score = {r["term"]: float(r["domain_score"]) for r in outs["domain"]}
+    assert score["幽门螺杆菌"] > 0 > score["我们"]  # 我们 is as common in the reference
+    first = outs["domain"][0]
+    assert first["is_term"] == "1" and float(first["domain_score"]) > 0
+    gains = [float(r["gain"]) for r in outs["tokens"]]
+    assert gains[0] == max(gains)

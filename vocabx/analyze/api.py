@@ -29,12 +29,12 @@ class AnalyzeConfig:
     workers: int = field(default=0, metadata={"help": "Worker processes for the corpus pass (0: all cores)."})
     text_field: str | None = field(default=None, metadata={"help": "JSON key / CSV column(s) with the text, comma-separated."})
     skip_bad_records: bool = field(default=False, metadata={"help": "Skip malformed records instead of stopping."})
-    objective: Literal["domain", "tokens"] = field(default="domain", metadata={"help": "Rank by tokens saved weighted by domain specificity (domain) or by tokens saved alone (tokens)."})
+    objective: Literal["domain", "tokens"] = field(default="domain", metadata={"help": "domain: terms first (termhood gate), ranked by log-odds against the reference x log(freq); tokens: greedy overlap-aware token saving."})
     min_cohesion: float = field(default=2.0, metadata={"help": "Minimum PMI (nats, weakest split) for a discovered n-gram."})
     min_entropy: float = field(default=1.0, metadata={"help": "Minimum left and right branching entropy (nats) for a discovered n-gram."})
     budgets: tuple[int, ...] = field(default=BUDGETS, metadata={"help": "Numbers of new terms for the chars/token projection."})
     shard_chars: int = field(default=1 << 20, metadata={"help": "Characters per shard of the corpus pass."})
-    sample_chars: int = field(default=50_000_000, metadata={"help": "Han characters of distinct runs kept for selection and projection (a sample beyond this)."})
+    sample_chars: int = field(default=10_000_000, metadata={"help": "Han characters of distinct runs kept for selection and projection (whole shards; a sample beyond this). About 50 bytes each at peak."})
     force: bool = field(default=False, metadata={"help": "Replace an existing output directory."})
 
     def __post_init__(self) -> None:

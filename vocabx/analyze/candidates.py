@@ -10,16 +10,23 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import regex
 
 from vocabx.adapters import TokenizerAdapter
 from vocabx.analyze.ngrams import NgramCounts
-from vocabx.analyze.pieces import PieceEncoder
-from vocabx.analyze.segment import WORDLIKE, is_han_text
+from vocabx.analyze.segment import is_han_text
 from vocabx.analyze.stats import branching_entropy, cohesion
+from vocabx.analyze.tokencount import TokenCounter
 
 log = logging.getLogger(__name__)
 
+LETTER = regex.compile(r"\p{L}")
 MAX_WORD_CHARS = 32  # words of space-delimited scripts; `max_len` bounds Han terms, which have no spaces
+# A discovered n-gram must start and end on word boundaries in most occurrences: 器网络 (from 传感器/网络) never
+# does, 卷积神经网络 (卷积/神经网络) always does. Half tolerates segmenter errors on unknown words.
+MIN_ALIGNED = 0.5
+# Share of the maximum entropy log(freq) that counts as free for rare n-grams (see `han_candidates`).
+ENTROPY_SHARE = 0.9
 SKIP_REASONS = ("crosses_boundary", "single_token", "digits_or_punct", "whitespace_or_control")
 
 
@@ -47,8 +54,12 @@ class Candidates:
 
 def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_len: int, min_cohesion: float,
                    min_entropy: float, word_label: str) -> Candidates:
-    """Han n-grams of 2..max_len characters seen `min_freq` times that are cohesive and free on both sides
-    (source `ngram`), or that the segmenter output at least `min_freq` times as a word (source `jieba`), or both."""
+    """Han n-grams of 2..max_len characters seen `min_freq` times that are cohesive, free on both sides and
+    mostly aligned with segmenter word boundaries (source `ngram`: phrases of adjacent words such as 卷积/神经网络,
+    or words the dictionary lacks), or that the segmenter output at least `min_freq` times (source `jieba`).
+
+    Freedom is branching entropy >= min(min_entropy, ENTROPY_SHARE * log(freq)): an n-gram seen f times has at
+    most log(f) nats of neighbour entropy, so a fixed threshold would reject every rare term outright."""
     cols: dict[str, list] = {k: [] for k in ("terms", "freq", "df", "coh", "le", "re", "src")}
     for n in range(2, max_len + 1):
         table = ngrams.tables[n]
@@ -58,7 +69,10 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
         coh = cohesion(ngrams, n)[rows]
         left, right = (side[rows] for side in branching_entropy(ngrams, n))
         strings = table.strings(rows)
-        discovered = (coh >= min_cohesion) & (np.minimum(left, right) >= min_entropy)
+        freq = table.counts[rows]
+        free = np.minimum(left, right) >= np.minimum(min_entropy, ENTROPY_SHARE * np.log(freq))  # see is_free
+        aligned = table.aligned[rows] >= MIN_ALIGNED * freq
+        discovered = (coh >= min_cohesion) & free & aligned
         segmented = np.fromiter((words.get(s, 0) >= min_freq for s in strings), dtype=bool, count=len(strings))
         keep = np.flatnonzero(discovered | segmented)
         label = np.where(discovered & segmented, "both", np.where(discovered, "ngram", word_label))
@@ -70,6 +84,13 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
     cat = (lambda k, dt: np.concatenate(cols[k]).astype(dt) if cols[k] else np.zeros(0, dt))
     return Candidates(cols["terms"], cat("freq", np.int64), cat("df", np.int64), cat("coh", float), cat("le", float),
                       cat("re", float), cols["src"], np.zeros(len(cols["terms"]), np.int64))
+
+
+def is_free(cands: Candidates, min_entropy: float) -> np.ndarray:
+    """Branching entropy on both sides >= min(min_entropy, ENTROPY_SHARE * log(freq)); True where not measured."""
+    need = np.minimum(min_entropy, ENTROPY_SHARE * np.log(np.maximum(cands.freq, 1)))
+    side = np.fmin(cands.left_entropy, cands.right_entropy)
+    return np.isnan(side) | (side >= need)
 
 
 def word_candidates(words: Counter[str], word_docs: Counter[str], min_freq: int, word_label: str) -> Candidates:
@@ -92,12 +113,12 @@ def skip_reason(term: str) -> str | None:
     """Why a string can never be a useful new token, independent of the tokenizer (None if it can be)."""
     if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in term):
         return "whitespace_or_control"
-    if not WORDLIKE.search(term) or term.isdigit():
+    if not LETTER.search(term):  # digits, numerals (Ⅵ), punctuation: no letter, no term
         return "digits_or_punct"
     return None
 
 
-def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, encoder: PieceEncoder,
+def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, counter: TokenCounter,
                          skipped: Counter[str]) -> Candidates:
     """Drop what a new token cannot help: whitespace/control, digits/punctuation, strings spanning two base
     pre-tokens, strings already one token. Fills `base_tokens` (tokens spent in context) and `skipped`."""
@@ -112,7 +133,7 @@ def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, encoder: 
         else:
             keep.append(i)
     cands = cands.take(np.array(keep, dtype=np.int64))
-    cands.base_tokens = encoder.count(cands.terms)
+    cands.base_tokens = counter.piece_counts(cands.terms)
     single = cands.base_tokens <= 1
     skipped["single_token"] += int(single.sum())
     return cands.take(np.flatnonzero(~single))

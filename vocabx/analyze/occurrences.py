@@ -4,12 +4,12 @@ candidate term occurs in it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from vocabx.analyze.ngrams import MULT, hash_strings
+from vocabx.analyze.ngrams import MULT, HashIndex, hash_strings
 
 
 @dataclass
@@ -31,41 +31,43 @@ class RunText:
         freq = np.fromiter(runs.values(), dtype=np.int64, count=len(names))
         lengths = np.fromiter((len(r) + 1 for r in names), dtype=np.int64, count=len(names))
         cps = np.frombuffer(("\n".join(names) + "\n").encode("utf-32-le"), dtype=np.uint32)
-        run_id = np.repeat(np.arange(len(names)), lengths)
+        run_id = np.repeat(np.arange(len(names), dtype=np.int32), lengths)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        remaining = np.repeat(lengths, lengths) - (np.arange(len(cps)) - np.repeat(starts, lengths)) - 1
+        remaining = (np.repeat(lengths, lengths) - (np.arange(len(cps)) - np.repeat(starts, lengths)) - 1)
         run_id[starts + lengths - 1] = -1
-        return cls(names, freq, cps, freq[np.maximum(run_id, 0)] * (run_id >= 0), run_id, remaining, starts)
+        weight = (freq[np.maximum(run_id, 0)] * (run_id >= 0)).astype(np.float64)
+        return cls(names, freq, cps, weight, run_id, remaining.astype(np.int32), starts)
 
     def rolling_hashes(self, max_n: int) -> dict[int, np.ndarray]:
         """Hash of the n-gram starting at each position, for n = 2..max_n (garbage where it leaves the run)."""
-        out: dict[int, np.ndarray] = {}
+        return dict(self._hashes(max_n))
+
+    def _hashes(self, max_n: int) -> Iterator[tuple[int, np.ndarray]]:
         h = self.cps.astype(np.uint64)
         for n in range(2, max_n + 1):
             shifted = np.zeros_like(h)
             shifted[: len(h) - n + 1] = self.cps[n - 1 :].astype(np.uint64)
             h = h * MULT + shifted
-            out[n] = h
-        return out
+            yield n, h
 
-    def matches(self, terms: Sequence[str], hashes: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(position, term index) of every occurrence of the Han `terms` in the runs, sorted by term then position."""
+    def matches(self, terms: Sequence[str], hashes: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(position, term index) of every occurrence of the Han `terms` in the runs, sorted by term then position.
+        Hashes are computed one length at a time unless given (memory: one array of positions at a time)."""
         pos_all, term_all = [], []
         index = np.arange(len(terms))
         lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
-        for n, h in hashes.items():
+        max_n = int(lengths.max()) if len(lengths) else 1
+        for n, h in (hashes.items() if hashes is not None else self._hashes(max_n)):
             sel = index[lengths == n]
             if not len(sel):
                 continue
-            keys = hash_strings([terms[i] for i in sel])
-            order = np.argsort(keys)
-            keys, sel = keys[order], sel[order]
-            idx = np.searchsorted(keys, h).clip(0, len(keys) - 1)
-            hit = np.flatnonzero((keys[idx] == h) & (self.remaining >= n))
+            index_n = HashIndex(hash_strings([terms[i] for i in sel]))
+            idx = index_n.lookup(h)
+            hit = np.flatnonzero((idx >= 0) & (self.remaining >= n))
             pos_all.append(hit)
             term_all.append(sel[idx[hit]])
         if not pos_all:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         pos, term = np.concatenate(pos_all), np.concatenate(term_all)
-        order = np.lexsort((pos, term))
+        order = np.argsort(term * np.int64(len(self.cps) + 1) + pos)  # by term, then position (keys unique)
         return pos[order], term[order]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-
 from vocabx.analyze.api import AnalyzeResult
 from vocabx.analyze.fragmentation import Projector, project, word_fertility
 from vocabx.analyze.segment import segmenter_name
@@ -19,21 +18,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_FORMAT = "vocabx-analyze-report v1"
-METHOD = ("longest-match of the top K terms left to right inside each distinct Han run, gaps tokenized in context "
-          "by the base model; other-script terms save freq * (base_tokens - 1)")
+METHOD = ("the selection's cover of each distinct Han run by the top K terms (one token each), gaps tokenized in "
+          "context by the base model, each run at most its base cost; other-script terms save freq * (base_tokens - 1)")
 
 
 def build_report(run: Run) -> dict[str, Any]:
     """The fragmentation report, projection included (see `fragmentation`)."""
     scan = run.scan
     tokens = max(scan.tokens, 1)
-    fertility, split_share, words = word_fertility(scan.words, run.encoder)
-    projector = Projector(run.run_text, run.hashes, run.encoder)
+    fertility, split_share, words = word_fertility(scan.words, run.counter)
+    projector = Projector(run.run_text, run.counter)
     han_chars_total = scan.ngrams.positions
     scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
-    terms = [run.cands.terms[i] for i in run.order]
     other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)
-    points = project(projector, terms, other_savings, run.is_han, scan.tokens, scan.chars, scale, run.config.budgets)
+    points = project(projector, run.selection, other_savings, run.is_han, scan.tokens, scan.chars, scale,
+                     run.config.budgets)
     return {
         "format": REPORT_FORMAT,
         "tokenizer": {"name": run.adapter.name, "family": run.adapter.family, "vocab_size": run.adapter.vocab_size},
@@ -68,6 +67,7 @@ def term_rows(run: Run) -> list[dict[str, Any]]:
             "base_tokens": int(c.base_tokens[i]), "saved_tokens": int(c.freq[i] * (c.base_tokens[i] - 1)),
             "gain": float(gain), "cohesion": float(c.cohesion[i]), "left_entropy": float(c.left_entropy[i]),
             "right_entropy": float(c.right_entropy[i]), "domain_score": float(run.domain[i]), "source": c.source[i],
+            "is_term": int(run.is_term[i]),
         })
     return rows
 

@@ -7,8 +7,8 @@ import logging
 import os
 import time
 from collections import Counter
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,20 +16,33 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
-from vocabx.analyze.fragmentation import Projector, project, word_fertility
 from vocabx.analyze.occurrences import RunText
-from vocabx.analyze.pieces import PieceEncoder, fallback_flags
+from vocabx.analyze.pieces import fallback_flags
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
-from vocabx.analyze.segment import detect_lang, is_han_text, segment, segmenter_name
-from vocabx.analyze.select import select
-from vocabx.analyze.stats import jieba_dict_counts, log_odds_z, reference_counts
-from vocabx.analyze.terms import write_terms
+from vocabx.analyze.segment import detect_lang, is_han_text, segment
+from vocabx.analyze.select import merge_ranked, select
+from vocabx.analyze.stats import dict_reference, jieba_dict_counts, jieba_dict_tags, log_odds, reference_counts
+from vocabx.analyze.termhood import domain_rank, termhood
+from vocabx.analyze.tokencount import TokenCounter
 from vocabx.corpus import CorpusConfig, open_corpus
-from vocabx.outputs import atomic_output_dir, build_manifest, check_output_dir, write_json
+from vocabx.outputs import check_output_dir
 
 log = logging.getLogger(__name__)
 
 PRUNE_BELOW = 2  # per-shard n-gram pruning (see NgramCounts): drops singletons, bounds the error by the shards
+
+
+def _cut_no_hmm(term: str) -> list[str]:
+    """Dictionary-only segmentation of a candidate (the HMM would glue unknown pairs such as 法对 into one word)."""
+    import jieba
+
+    return jieba.lcut(term, HMM=False) if not _RJIEBA else _RJIEBA.cut(term, hmm=False)
+
+
+try:
+    import rjieba as _RJIEBA
+except ImportError:  # jieba alone works, slower
+    _RJIEBA = None
 
 
 class Run:
@@ -61,8 +74,8 @@ class Run:
             self.corpus = open_corpus(list(c.corpus), corpus_config)
             self.reference = open_corpus(list(c.reference), corpus_config) if c.reference else None
             self.adapter: TokenizerAdapter = load_tokenizer(c.tokenizer)
-            self.encoder = PieceEncoder(self.adapter)
             self.flags, self.flag_kind = fallback_flags(self.adapter)
+            self.counter = TokenCounter(self.adapter, self.flags)
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
             segment("预热", self.lang)  # load the dictionary once, before workers fork
         with self.stage("scan"):
@@ -83,7 +96,7 @@ class Run:
         c = self.config
         job = ScanJob(self.lang, c.max_len + 1, PRUNE_BELOW, tokenize)
         workers = c.workers or os.cpu_count() or 1
-        return run_scan(corpus.batches(c.shard_chars), job, workers, run_cap, self.adapter, self.flags, self.progress)
+        return run_scan(corpus.batches(c.shard_chars), job, workers, run_cap, self.counter, self.progress)
 
     def _candidates(self) -> cands.Candidates:
         c = self.config
@@ -93,52 +106,66 @@ class Run:
             parts.insert(0, cands.han_candidates(self.scan.ngrams, self.scan.words, c.min_freq, c.max_len,
                                                  c.min_cohesion, c.min_entropy, label))
         merged = cands.concat(parts)
-        return cands.filter_for_tokenizer(merged, self.adapter, self.encoder, self.skipped)
+        return cands.filter_for_tokenizer(merged, self.adapter, self.counter, self.skipped)
 
     def _domain_scores(self) -> np.ndarray:
-        """Log-odds z against the --reference corpora, else (Chinese) jieba's dictionary; NaN without either."""
+        """Log-odds delta against the --reference corpora, else (Chinese) jieba's dictionary, where phrases it
+        lacks get the count their words would give if independent; NaN without either. Sets `is_term` too."""
         terms = self.cands.terms
-        y = self.cands.freq
+        zh = self.lang == "zh"
+        cuts = {t: _cut_no_hmm(t) for t in terms} if zh else {}  # shared by the reference estimate and termhood
+        self.is_term = termhood(terms, jieba_dict_tags(), cuts.__getitem__) if zh else np.ones(len(terms), bool)
+        # Segmenter words get no discovery gate; a term must still be free on both sides (高血 inside 高血压 isn't).
+        self.is_term &= cands.is_free(self.cands, self.config.min_entropy)
         if self.ref_scan is not None:
             r = reference_counts(terms, self.ref_scan.ngrams, self.ref_scan.words)
-            n_y, n_r = self.scan.chars, self.ref_scan.chars
-        elif self.lang == "zh":
+            n_r = self.ref_scan.chars
+        elif zh:
             counts, n_r = jieba_dict_counts()
-            r = np.array([counts.get(t, 0) for t in terms], dtype=np.int64)
-            n_y = self.scan.chars
+            r = dict_reference(terms, counts, n_r, cuts.__getitem__)
         else:
             return np.full(len(terms), np.nan)
-        return log_odds_z(y, float(n_y), r, float(n_r))
+        delta, _ = log_odds(self.cands.freq, float(self.scan.chars), r, float(n_r))
+        return delta
+
+    def _priority(self) -> np.ndarray | None:
+        """The `domain` ranking (see `termhood.domain_rank`); None for `tokens` or without a reference, where
+        the order is the greedy token saving."""
+        if self.config.objective == "tokens" or np.isnan(self.domain).all():
+            return None
+        return domain_rank(self.domain, self.cands.freq, self.is_term)
 
     def _select(self) -> None:
-        c = self.config
         han = np.array([is_han_text(t) for t in self.cands.terms], dtype=bool)
-        value = np.ones(len(han))
-        if c.objective == "domain":
-            # A smooth gate: z >= 4 counts fully, z <= 0 (not over-represented) hardly at all.
-            z = np.nan_to_num(self.domain, nan=4.0)
-            value = 1.0 / (1.0 + np.exp(-(z - 2.0)))
+        priority = self._priority()
         self.run_text = RunText.build(dict(self.scan.runs))
-        self.hashes = self.run_text.rolling_hashes(c.max_len)
         han_idx = np.flatnonzero(han)
         han_terms = [self.cands.terms[i] for i in han_idx]
-        pos, term = self.run_text.matches(han_terms, self.hashes)
+        pos, term = self.run_text.matches(han_terms)
         char_cost = self._char_costs()
-        sel = select(pos, term, np.array([len(t) for t in han_terms], dtype=np.int64), self.cands.base_tokens[han_idx],
-                     value[han_idx], char_cost, self.run_text.weight.astype(np.float64))
-        # Other scripts' words do not overlap Han terms: they merge into the order by their own weighted saving.
+        self.selection = select(pos, term, np.array([len(t) for t in han_terms], dtype=np.int64),
+                                self.cands.base_tokens[han_idx], np.ones(len(han_idx)), char_cost,
+                                self.run_text.weight, None if priority is None else priority[han_idx])
+        sel = self.selection
+        # Other scripts' words do not overlap Han terms: they merge into the order by their own key (saving or
+        # priority), keeping the selection's order of Han terms (so the Han terms of any prefix are a selection
+        # prefix, which the projection relies on).
         other = np.flatnonzero(~han)
-        other_gain = (self.cands.freq[other] * (self.cands.base_tokens[other] - 1) * value[other]).astype(float)
-        gain = np.concatenate([sel.gain, other_gain])
-        idx = np.concatenate([han_idx[sel.order], other])
-        order = np.argsort(-gain, kind="stable")
-        self.order, self.gain, self.is_han = idx[order], gain[order], han[idx[order]]
-        self.counts_extra = {"selection_evaluations": sel.evaluations}
+        other_gain = (self.cands.freq[other] * (self.cands.base_tokens[other] - 1)).astype(float)
+        han_key = sel.gain if priority is None else priority[han_idx][sel.order]
+        other_key = other_gain if priority is None else priority[other]
+        other_order = np.argsort(-other_key, kind="stable")
+        merged = merge_ranked(han_key, other_key[other_order])
+        idx = np.concatenate([han_idx[sel.order], other[other_order]])[merged]
+        gain = np.concatenate([sel.gain, other_gain[other_order]])[merged]
+        self.order, self.gain, self.is_han = idx, gain, han[idx]
+        self.counts_extra = {"selection_rounds": sel.rounds, "selection_rescored_occurrences": sel.evaluations,
+                             "terms_shaped": int(self.is_term.sum())}
 
     def _char_costs(self) -> np.ndarray:
         """In-context base tokens of each distinct character of the runs, spread over their positions."""
         uniq, inv = np.unique(self.run_text.cps, return_inverse=True)
-        cost = self.encoder.count([chr(u) for u in uniq.tolist()])
+        cost = self.counter.piece_counts([chr(u) for u in uniq.tolist()])
         return cost[inv].astype(np.float64)
 
     def _report(self) -> dict[str, Any]:

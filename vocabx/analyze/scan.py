@@ -9,10 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from vocabx.analyze.ngrams import NgramCounts, count_ngrams
-from vocabx.analyze.segment import HAN_RUN, is_han_text, segment
+from vocabx.analyze.ngrams import NgramCounts, count_ngrams, merge_all
+from vocabx.analyze.segment import HAN_RUN, keep_words, raw_words
 
 log = logging.getLogger(__name__)
 
@@ -56,39 +54,50 @@ class ScanJob:
 
 
 _WORKER: dict[str, object] = {}
+MERGE_EVERY = 8  # shard results buffered before one k-way merge: fewer re-sorts of the growing n-gram tables
 
 
 def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     """Map step: everything pass one needs from one batch of documents."""
     result = ShardResult(documents=len(texts), chars=sum(map(len, texts)))
-    result.bytes = sum(len(t.encode("utf-8")) for t in texts)
+    result.bytes = len("".join(texts).encode("utf-8"))
+    lengths: list[int] | None = [] if job.lang == "zh" else None
     for text in texts:
-        words = segment(text, job.lang)
+        words = raw_words(text, job.lang)  # every character, punctuation included: filtered once per type later
         result.words.update(words)
-        result.word_docs.update({w for w in words if not is_han_text(w)})
-        runs = HAN_RUN.findall(text)
-        result.runs.update(runs)
-        result.run_han_chars += sum(map(len, runs))
-    result.ngrams = count_ngrams(texts, job.max_n, job.prune_below)
+        result.word_docs.update(set(words))
+        if lengths is not None:
+            lengths += map(len, words)
+            lengths.append(1)  # the newline that joins documents in `count_ngrams`
+        result.runs.update(HAN_RUN.findall(text))
+    result.run_han_chars = sum(len(r) * c for r, c in result.runs.items())
+    result.ngrams = count_ngrams(texts, job.max_n, job.prune_below, lengths)
     if job.tokenize:
-        adapter, flags = _WORKER["adapter"], _WORKER["flags"]
-        ids = adapter.encode_batch(texts)  # type: ignore[attr-defined]
-        result.tokens = sum(map(len, ids))
-        flat = np.fromiter((i for seq in ids for i in seq), dtype=np.int64, count=result.tokens)
-        result.flagged_tokens = int(flags[flat].sum())  # type: ignore[index]
+        counter = _WORKER["counter"]
+        result.tokens, result.flagged_tokens = counter.count(texts)  # type: ignore[attr-defined]
     return result
 
 
-def run_scan(batches: Iterable[list[str]], job: ScanJob, workers: int, run_cap: int, adapter: object = None,
-             flags: np.ndarray | None = None, progress: bool = False) -> ShardResult:
-    """Reduce step: merge shard results as they arrive, with at most 2 * workers shards in flight (bounded memory)."""
-    _WORKER.update(adapter=adapter, flags=flags)
+def run_scan(batches: Iterable[list[str]], job: ScanJob, workers: int, run_cap: int, counter: object = None,
+             progress: bool = False) -> ShardResult:
+    """Reduce step: merge shard results as they arrive, with at most 2 * workers shards in flight (bounded memory);
+    n-gram tables are merged `MERGE_EVERY` shards at a time."""
+    _WORKER.update(counter=counter)
     total = ShardResult()
+    pending: list[NgramCounts] = []
     bar = _progress_bar(progress)
     for shard in _map(batches, job, workers):
+        pending.append(shard.ngrams)
+        shard.ngrams = NgramCounts()
         total.merge(shard, run_cap)
+        if len(pending) >= MERGE_EVERY:
+            total.ngrams = merge_all([total.ngrams, *pending])
+            pending = []
         if bar is not None:
             bar.update(shard.chars)
+    total.ngrams = merge_all([total.ngrams, *pending])
+    total.words = keep_words(total.words)
+    total.word_docs = Counter({w: total.word_docs[w] for w in total.words})
     if bar is not None:
         bar.close()
     return total

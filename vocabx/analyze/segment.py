@@ -80,6 +80,19 @@ def segment(text: str, lang: str) -> list[str]:
     return WORD.findall(text)
 
 
+def raw_words(text: str, lang: str) -> list[str]:
+    """The segmenter's output for `text` unfiltered: for `zh` the pieces tile the text (punctuation and spaces
+    included), so their lengths locate word boundaries; filter the counts with `keep_words`."""
+    if lang == "zh":
+        return _jieba_cut()[1](text)
+    return WORD.findall(text)
+
+
+def keep_words(counts: Counter[str]) -> Counter[str]:
+    """The entries of a raw word count that are words (hold a letter or digit, not only spaces)."""
+    return Counter({w: c for w, c in counts.items() if WORDLIKE.search(w) and not w.isspace()})
+
+
 def count_words(texts: Iterable[str], lang: str) -> Counter[str]:
     """Word frequencies over `texts` (one Counter, mergeable by `+=` across shards)."""
     counts: Counter[str] = Counter()

@@ -21,7 +21,7 @@ from vocabx.cli.common import config_option, emit_json, handle_errors, json_opti
 @click.option("--text-field", help="JSON key or CSV column(s) with the text, comma-separated (title,ask,answer).")
 @click.option("--skip-bad-records", is_flag=True, help="Skip malformed records instead of stopping.")
 @click.option("--objective", type=click.Choice(["domain", "tokens"]), default="domain", show_default=True,
-              help="Rank by tokens saved weighted by domain specificity, or by tokens saved alone.")
+              help="domain: term-shaped, domain-specific terms first; tokens: greedy token saving.")
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
 @json_option
 @config_option
