@@ -61,6 +61,7 @@ def throughput(tmp: Path) -> list[str]:
         cpu0 = _cpu()
         seconds, result = run_analyze(corpus, tok, tmp / "out")
         stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+        stages += "; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in getattr(result, "cpu_timings", {}).items())
         lines.append(f"| `analyze` end to end, tokenizer {name} | {seconds:.2f} | {_cpu() - cpu0:.2f} | "
                      f"{mb / seconds:.2f} | {t_jieba / seconds:.2f}x |")
         lines.append(f"|   stages (s): {stages} | | | | |")

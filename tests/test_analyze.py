@@ -251,8 +251,19 @@ def test_hash_index_matches_a_dict():
     queries = np.concatenate([keys[rng.integers(0, 5000, 3000)], rng.integers(1, 2**63, 3000, dtype=np.uint64)])
     lookup = {k: i for i, k in enumerate(keys.tolist())}
     assert HashIndex(keys).lookup(queries).tolist() == [lookup.get(q, -1) for q in queries.tolist()]
-    shared = np.array([1 << 60, (1 << 60) + 1, 5], dtype=np.uint64)  # same top bits: one slot, binary search
+    shared = np.array([1 << 60, (1 << 60) + 1, 5], dtype=np.uint64)  # keys differing in low bits only
     assert HashIndex(shared).lookup(np.array([1 << 60, (1 << 60) + 1, 5, 7], dtype=np.uint64)).tolist() == [0, 1, 2, -1]
+
+
+def test_hash_index_spreads_ngrams_with_a_common_prefix():
+    """Bigrams 高X differ only in the low bits of their polynomial hash; slots must still spread them (the raw top
+    bits put all of them in one slot, sending every lookup to binary search)."""
+    from vocabx.analyze.ngrams import HashIndex
+
+    keys = hash_strings(["高" + chr(0x4E00 + i) for i in range(2000)])
+    index = HashIndex(keys)
+    assert index.shared[index._slot(keys)].mean() < 0.3  # load <= 1/4: about 1 key in 5 shares its slot
+    assert index.lookup(keys).tolist() == list(range(2000))
 
 
 def test_aligned_counts_follow_word_boundaries():

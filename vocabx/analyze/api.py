@@ -60,6 +60,7 @@ class AnalyzeResult:
     top_terms: list[dict[str, Any]]
     counts: dict[str, Any]
     timings: dict[str, float]
+    cpu_timings: dict[str, float] = field(default_factory=dict)  # per stage, workers included (not in the outputs)
 
 
 def analyze(config: AnalyzeConfig, progress: bool = False) -> AnalyzeResult:

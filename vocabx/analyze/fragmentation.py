@@ -22,7 +22,7 @@ import numpy as np
 
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.select import Cover, Selection, span_positions
-from vocabx.analyze.tokencount import TokenCounter, span_hashes
+from vocabx.analyze.tokencount import TokenCounter, span_hash_tables, span_hashes
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ class Projector:
         self.in_run = text.run_id >= 0
         self.joined = "\n".join(text.runs) + "\n"  # the string whose code points are `text.cps`
         self.base_cost = counter.piece_counts(text.runs)  # in-context tokens of each distinct run
+        self.known_keys = np.zeros(0, dtype=np.uint64)  # gap hashes already tokenized, sorted (see `_gap_costs`)
+        self.known_cost = np.zeros(0)
+        self.hash_tables = span_hash_tables(text.cps)  # one text, five budgets' gaps
 
     def base_tokens(self) -> int:
         return int((self.base_cost * self.text.freq).sum())
@@ -66,14 +69,25 @@ class Projector:
         return int((per_run * text.freq).sum())
 
     def _gap_costs(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """In-context tokens of each gap, tokenizing each distinct gap string once."""
+        """In-context tokens of each gap, tokenizing each distinct gap string once over all budgets (their covers
+        are nested, so most gaps of one budget recur in the next): known gap hashes stay sorted with their costs."""
         if not len(starts):
             return np.zeros(0)
-        keys = span_hashes(self.text.cps, starts, ends)
-        _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        keys = span_hashes(self.text.cps, starts, ends, self.hash_tables)
+        uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        at = np.searchsorted(self.known_keys, uniq).clip(0, max(len(self.known_keys) - 1, 0))
+        hit = self.known_keys[at] == uniq if len(self.known_keys) else np.zeros(len(uniq), bool)
+        cost = np.zeros(len(uniq))
+        cost[hit] = self.known_cost[at[hit]]
+        new = np.flatnonzero(~hit)
         joined = self.joined
-        pieces = [joined[a:b] for a, b in zip(starts[first].tolist(), ends[first].tolist())]
-        return self.counter.piece_counts(pieces)[inv].astype(np.float64)
+        pieces = [joined[a:b] for a, b in zip(starts[first[new]].tolist(), ends[first[new]].tolist())]
+        cost[new] = self.counter.piece_counts(pieces)
+        self.known_keys = np.concatenate([self.known_keys, uniq[new]])
+        self.known_cost = np.concatenate([self.known_cost, cost[new]])
+        order = np.argsort(self.known_keys)
+        self.known_keys, self.known_cost = self.known_keys[order], self.known_cost[order]
+        return cost[inv]
 
 
 def project(projector: Projector, selection: Selection, other_savings: np.ndarray, is_han: np.ndarray,

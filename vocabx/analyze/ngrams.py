@@ -18,6 +18,7 @@ from vocabx.analyze.segment import han_mask
 log = logging.getLogger(__name__)
 
 MULT = np.uint64(0x9E3779B97F4A7C15)  # odd, so multiplication is a bijection mod 2**64
+REMIX = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's multiplier, for `HashIndex` slots
 
 
 def hash_rows(chars: np.ndarray) -> np.ndarray:
@@ -38,9 +39,10 @@ def hash_strings(terms: Sequence[str]) -> np.ndarray:
 
 
 class HashIndex:
-    """Membership of 64-bit keys in a fixed key set: a direct-mapped table on the keys' top bits (well mixed by the
-    multiplicative hash), with binary search only for slots that two keys share. One gather per query instead of
-    the ~20 dependent steps of `searchsorted`, which matters for millions of positions.
+    """Membership of 64-bit keys in a fixed key set: a direct-mapped table on the top bits of the remixed keys, with
+    binary search only for slots that two keys share. The remix matters: n-grams with a common prefix differ only in
+    the low bits of their polynomial hash, so the raw top bits would put them all in one slot. One gather per query
+    instead of the ~20 dependent steps of `searchsorted`, which matters for millions of positions.
     """
 
     def __init__(self, keys: np.ndarray) -> None:
@@ -49,16 +51,20 @@ class HashIndex:
         self.sorted = self.keys[self.order]
         bits = max(10, int(len(self.keys) * 4).bit_length())  # load factor <= 1/4
         self.shift = np.uint64(64 - bits)
-        slot = self.keys >> self.shift
+        slot = self._slot(self.keys)
         self.table = np.full(1 << bits, -1, dtype=np.int64)
         self.table[slot] = np.arange(len(self.keys))
-        self.shared = np.bincount(slot.astype(np.int64), minlength=1 << bits) > 1
+        self.shared = np.bincount(slot, minlength=1 << bits) > 1
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        mixed = keys ^ (keys >> np.uint64(31))  # fold the low bits (where such keys differ) into the top ones
+        return ((mixed * REMIX) >> self.shift).astype(np.int64)
 
     def lookup(self, queries: np.ndarray) -> np.ndarray:
         """Index of each query in `keys`, -1 where absent."""
         if not len(self.keys):
             return np.full(len(queries), -1, dtype=np.int64)
-        slot = (queries >> self.shift).astype(np.int64)
+        slot = self._slot(queries)
         idx = self.table[slot]
         found = idx >= 0
         out = np.where(found & (self.keys[np.maximum(idx, 0)] == queries), idx, -1)
@@ -79,17 +85,18 @@ class NgramTable:
     doc_freq: np.ndarray
     chars: np.ndarray  # (len(keys), n) uint32: the n-gram itself, so strings survive merging
     aligned: np.ndarray | None = None  # occurrences starting and ending on a segmenter word boundary
+    _index: HashIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.aligned is None:
             self.aligned = self.counts
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Index of each key in this table, -1 where absent."""
-        if len(self.keys) == 0:
-            return np.full(len(keys), -1, dtype=np.int64)
-        idx = np.searchsorted(self.keys, keys).clip(0, len(self.keys) - 1)
-        return np.where(self.keys[idx] == keys, idx, -1)
+        """Index of each key in this table, -1 where absent (a hash index built on first use: candidate scoring
+        looks up millions of keys, where binary search costs several times more)."""
+        if self._index is None:
+            self._index = HashIndex(self.keys)
+        return self._index.lookup(np.asarray(keys, dtype=np.uint64))
 
     def count_of(self, keys: np.ndarray) -> np.ndarray:
         """Frequencies of `keys` (0 where absent)."""

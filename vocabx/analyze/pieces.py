@@ -27,7 +27,7 @@ class PieceEncoder:
         if isinstance(adapter, HFTokenizerAdapter):
             from tokenizers import Tokenizer
 
-            spec = json.loads(adapter.json_text)
+            spec = dict(adapter.spec)  # a shallow copy suffices: only top-level stages are replaced
             for stage in ("normalizer", "pre_tokenizer", "post_processor", "decoder"):
                 spec[stage] = None
             self._hf = Tokenizer.from_str(json.dumps(spec))

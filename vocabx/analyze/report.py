@@ -98,6 +98,6 @@ def write_outputs(run: Run) -> AnalyzeResult:
     out = config.out
     from pathlib import Path
 
-    return AnalyzeResult(Path(out).expanduser().resolve(), run.report, rows[:20], counts, run.timings)
+    return AnalyzeResult(Path(out).expanduser().resolve(), run.report, rows[:20], counts, run.timings, run.cpu_timings)
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MIN_BATCH = 128  # candidates per round at the start; later rounds take a quarter of those chosen so far
 GROWTH = 4
+FREE = np.iinfo(np.int64).max  # a position no candidate of the round claims
 
 
 @dataclass
@@ -69,30 +70,34 @@ class Selection:
 
 
 class _State:
-    """Per-position cover state over the run text."""
+    """Per-position cover state over the run text, kept incrementally so a round costs O(touched), not O(text):
+    `unit` is what a position costs now (1 at a span start, 0 inside a span, its base cost outside every span)."""
 
-    def __init__(self, char_cost: np.ndarray) -> None:
-        size = len(char_cost) + 1  # one past the end, so an occurrence's end index is always valid
-        self.char_cost = np.append(char_cost, 0.0)
+    def __init__(self, char_cost: np.ndarray, max_len: int) -> None:
+        size = len(char_cost) + max_len + 1  # padding, so every occurrence window and end index is valid
+        self.unit = np.zeros(size)
+        self.unit[: len(char_cost)] = char_cost
         self.covered = np.zeros(size, dtype=bool)
-        self.start = np.zeros(size, dtype=bool)
+        self.interior = np.zeros(size, dtype=bool)
+        self.window = np.arange(max_len)
+        self.best = np.full(size, FREE, dtype=np.int64)  # scratch for `_conflict_free`
 
-    def gains(self, pos: np.ndarray, ends: np.ndarray, base_cost: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """Saving of making each occurrence [pos, ends) one token now (0 where it crosses a chosen span)."""
-        interior = self.covered & ~self.start
-        unit = np.where(self.covered, self.start, self.char_cost)
-        cum_cost = np.concatenate([[0.0], np.cumsum(unit)])
-        cum_cov = np.concatenate([[0], np.cumsum(self.covered)])
-        crosses = interior[pos] | interior[ends]
-        touched = cum_cov[ends] > cum_cov[pos]
-        cost = np.where(touched, cum_cost[ends] - cum_cost[pos], base_cost)
+    def gains(self, pos: np.ndarray, length: np.ndarray, base_cost: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Saving of making each occurrence [pos, pos + length) one token now (0 where it crosses a chosen span)."""
+        cells = pos[:, None] + self.window
+        inside = self.window < length[:, None]
+        touched = (self.covered[cells] & inside).any(axis=1)
+        crosses = self.interior[pos] | self.interior[pos + length]
+        cost = np.where(touched, (self.unit[cells] * inside).sum(axis=1), base_cost)
         return np.where(crosses, 0.0, np.maximum(cost - 1.0, 0.0) * weight)
 
     def accept(self, pos: np.ndarray, n: np.ndarray) -> None:
         span = span_positions(pos, n)
         self.covered[span] = True
-        self.start[span] = False  # spans chosen earlier inside a new one become its interior
-        self.start[pos] = True
+        self.interior[span] = True  # spans chosen earlier inside a new one become its interior
+        self.unit[span] = 0.0
+        self.interior[pos] = False
+        self.unit[pos] = 1.0
 
 
 def span_positions(pos: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -122,9 +127,9 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
     """
     keep = drop_self_overlaps(pos, term, lengths)
     occ = _Occurrences(pos[keep], term[keep], lengths, base_cost.astype(float), weight)
-    state = _State(char_cost)
+    state = _State(char_cost, occ.max_len)
     m = len(lengths)
-    occ_gain = state.gains(occ.pos, occ.ends, occ.base, occ.weight)
+    occ_gain = np.maximum(occ.base - 1.0, 0.0) * occ.weight  # nothing chosen yet: every occurrence is untouched
     total = np.bincount(occ.term, weights=occ_gain, minlength=m) * value
     initial = total.copy()
     chosen = np.zeros(m, dtype=bool)
@@ -141,7 +146,7 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
         # A fixed priority only waits on conflicts, so its rounds may grow faster than greedy ones.
         batch = max(MIN_BATCH, done // (GROWTH if priority is None else 1))
         top = live[np.argsort(key, kind="stable")[:batch]]
-        accepted, won = _conflict_free(top, occ.term, occ.pos, lengths, occ_gain)
+        accepted, won = _conflict_free(top, occ.term, occ.pos, lengths, occ_gain, state.best)
         state.accept(occ.pos[won], occ.length[won])
         spans.append((occ.pos[won], occ.length[won], occ.term[won]))
         chosen[accepted] = True
@@ -150,7 +155,7 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
         gains.append(total[accepted])
         # Only occurrences touching the new spans change gain: re-score those, update the totals by difference.
         touched = occ.touching(occ.pos[won], occ.length[won])
-        fresh = state.gains(occ.pos[touched], occ.ends[touched], occ.base[touched], occ.weight[touched])
+        fresh = state.gains(occ.pos[touched], occ.length[touched], occ.base[touched], occ.weight[touched])
         total += np.bincount(occ.term[touched], weights=fresh - occ_gain[touched], minlength=m) * value
         occ_gain[touched] = fresh
         evaluations += len(touched)
@@ -197,9 +202,9 @@ class _Occurrences:
 
 
 def _conflict_free(top: np.ndarray, term: np.ndarray, pos: np.ndarray, lengths: np.ndarray,
-                   occ_gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   occ_gain: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The candidates of `top` (best first) whose gaining occurrences share no position with a better one's,
-    and those occurrences (indices into `pos`)."""
+    and those occurrences (indices into `pos`). `best`: scratch per text position, FREE on entry and exit."""
     rank_of = np.full(len(lengths), -1, dtype=np.int64)
     rank_of[top] = np.arange(len(top))
     lo = np.searchsorted(term, top)
@@ -209,9 +214,9 @@ def _conflict_free(top: np.ndarray, term: np.ndarray, pos: np.ndarray, lengths: 
     n = lengths[term[occ]]
     span = span_positions(pos[occ], n)
     rank = np.repeat(rank_of[term[occ]], n)
-    best = np.full(int(span.max()) + 1 if len(span) else 1, len(top), dtype=np.int64)
-    np.minimum.at(best, span, rank)
+    np.minimum.at(best, span, rank)  # `best`: all FREE outside a call, so no text-sized array per round
     blocked = np.bincount(rank[best[span] != rank], minlength=len(top)) > 0
+    best[span] = FREE
     return top[~blocked], occ[~blocked[rank_of[term[occ]]]]
 
 
