@@ -9,6 +9,12 @@ merge the base segmentation further) never spends more tokens than the base. Pro
 weighted saving over the runs (scaled up when the runs are a sample of the corpus). Gap costs are cached across
 budgets: the budgets are nested prefixes of one order, so most gaps recur. Chosen terms of other scripts save
 freq * (base_tokens - 1) each.
+
+Intermediates: a real extension must also make every character of a chosen term that the base splits (byte-level
+pieces, byte fallback) a token of its own, so that the term's merges can be reached; such a character is then one
+token everywhere, gaps included. A gap therefore costs the smaller of its base cost and the sum of its characters'
+costs, with those characters at one token. Without this the projection underestimated the real extended tokenizer
+by 12-38% (bench/bench_projection.py).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class ProjectionPoint:
     budget: int
     tokens: int
     chars_per_token: float
+    entries: int = 0  # new vocabulary entries this needs: the terms plus the characters they make whole
 
 
 class Projector:
@@ -50,18 +57,33 @@ class Projector:
         self.known_keys = np.zeros(0, dtype=np.uint64)  # gap hashes already tokenized, sorted (see `_gap_costs`)
         self.known_cost = np.zeros(0)
         self.hash_tables = span_hash_tables(text.cps)  # one text, five budgets' gaps
+        chars, self.char_ids = np.unique(text.cps, return_inverse=True)
+        self.char_index = {chr(c): i for i, c in enumerate(chars.tolist())}
+        self.char_cost = counter.piece_counts([chr(c) for c in chars.tolist()]).astype(np.float64)
+
+    def whole_chars(self, terms: Sequence[str]) -> np.ndarray:
+        """Mask over the distinct characters: those of `terms` that the base splits into more than one token."""
+        mask = np.zeros(len(self.char_cost), dtype=bool)
+        idx = [self.char_index[c] for t in terms for c in t if c in self.char_index]
+        mask[idx] = True
+        return mask & (self.char_cost > 1)
 
     def base_tokens(self) -> int:
         return int((self.base_cost * self.text.freq).sum())
 
-    def han_tokens(self, cover: Cover) -> int:
-        """Weighted tokens of all runs when the spans of `cover` are single tokens (never above a run's base)."""
+    def han_tokens(self, cover: Cover, whole: np.ndarray | None = None) -> int:
+        """Weighted tokens of all runs when the spans of `cover` are single tokens (never above a run's base) and
+        the characters marked in `whole` are one token each."""
         text = self.text
         gap = self.in_run.copy()
         gap[span_positions(cover.starts, cover.lengths)] = False
         edge = np.diff(np.concatenate([[0], gap.view(np.int8), [0]]))
         g_start, g_end = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
         cost = self._gap_costs(g_start, g_end)
+        if whole is not None and whole.any():
+            per_char = np.where(whole, 1.0, self.char_cost)[self.char_ids]
+            csum = np.concatenate([[0.0], np.cumsum(per_char)])
+            cost = np.minimum(cost, csum[g_end] - csum[g_start])
         runs = len(text.runs)
         per_run = np.bincount(text.run_id[cover.starts], minlength=runs).astype(np.float64)
         per_run += np.bincount(text.run_id[g_start], weights=cost, minlength=runs)
@@ -91,18 +113,21 @@ class Projector:
 
 
 def project(projector: Projector, selection: Selection, other_savings: np.ndarray, is_han: np.ndarray,
-            base_tokens: int, chars: int, scale: float, budgets: Sequence[int] = BUDGETS) -> list[ProjectionPoint]:
-    """chars/token for each budget (capped at the number of candidates). `is_han`, `other_savings`: per term of
-    the final order, whose Han terms are the selection order (so a prefix of it at any K)."""
+            base_tokens: int, chars: int, scale: float, budgets: Sequence[int] = BUDGETS,
+            terms: Sequence[str] = ()) -> list[ProjectionPoint]:
+    """chars/token for each budget (capped at the number of candidates). `is_han`, `other_savings`, `terms`: per
+    term of the final order, whose Han terms are the selection order (so a prefix of it at any K)."""
     base_han = projector.base_tokens()
     points = []
     caps = sorted({min(b, len(is_han)) for b in budgets if len(is_han)})
     for k in caps:
         han_k = int(is_han[:k].sum())
-        saved = (base_han - projector.han_tokens(selection.cover_at(han_k))) * scale
+        whole = projector.whole_chars([t for t, h in zip(terms[:k], is_han[:k]) if h]) if len(terms) else None
+        saved = (base_han - projector.han_tokens(selection.cover_at(han_k), whole)) * scale
         saved += float(other_savings[:k][~is_han[:k]].sum())
         tokens = max(int(round(base_tokens - saved)), 1)
-        points.append(ProjectionPoint(k, tokens, round(chars / tokens, 4)))
+        entries = k + (int(whole.sum()) if whole is not None else 0)
+        points.append(ProjectionPoint(k, tokens, round(chars / tokens, 4), entries))
         log.info("projection: top %d terms -> %d tokens (%.3f chars/token)", k, tokens, chars / tokens)
     return points
 

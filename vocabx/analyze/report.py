@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 REPORT_FORMAT = "vocabx-analyze-report v1"
 METHOD = ("the selection's cover of each distinct Han run by the top K terms (one token each), gaps tokenized in "
-          "context by the base model, each run at most its base cost; other-script terms save freq * (base_tokens - 1)")
+          "context by the base model or, if fewer, one token per character made whole as an intermediate of a chosen "
+          "term; each run at most its base cost; other-script terms save freq * (base_tokens - 1)")
 
 
 def build_report(run: Run) -> dict[str, Any]:
@@ -31,8 +32,9 @@ def build_report(run: Run) -> dict[str, Any]:
     han_chars_total = scan.ngrams.positions
     scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
     other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)
+    terms = [run.cands.terms[i] for i in run.order]
     points = project(projector, run.selection, other_savings, run.is_han, scan.tokens, scan.chars, scale,
-                     run.config.budgets)
+                     run.config.budgets, terms)
     return {
         "format": REPORT_FORMAT,
         "tokenizer": {"name": run.adapter.name, "family": run.adapter.family, "vocab_size": run.adapter.vocab_size},

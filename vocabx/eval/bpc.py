@@ -18,6 +18,7 @@ import torch
 log = logging.getLogger(__name__)
 
 Encode = Callable[[str], list[int]]
+OnScored = Callable[[torch.Tensor, torch.Tensor], None]  # (target ids, their NLL in nats) of one batch's scored tokens
 
 
 @dataclass
@@ -68,8 +69,12 @@ def bits_per_character(
     stride: int = 512,
     batch_size: int = 8,
     progress: bool = False,
+    on_scored: OnScored | None = None,
 ) -> BPCResult:
-    """Score `texts` with `model` (a transformers causal LM) under the tokenizer `encode` (no special tokens)."""
+    """Score `texts` with `model` (a transformers causal LM) under the tokenizer `encode` (no special tokens).
+
+    `on_scored`, when given, sees each batch's scored target ids with their NLL (per-token statistics for free).
+    """
     if not 0 < stride <= max_length - 1:
         raise ValueError(f"stride must be in [1, max_length - 1], got {stride} for max_length {max_length}")
     items: list[tuple[list[int], int]] = []
@@ -87,12 +92,12 @@ def bits_per_character(
 
         batches = tqdm(batches, desc="bits per character", unit="batch")
     for b in batches:
-        nats += _batch_nll(model, items[b : b + batch_size])
+        nats += _batch_nll(model, items[b : b + batch_size], on_scored)
     return BPCResult(bits=nats / math.log(2), chars=chars, tokens=tokens, docs=docs)
 
 
 @torch.inference_mode()
-def _batch_nll(model: torch.nn.Module, batch: list[tuple[list[int], int]]) -> float:
+def _batch_nll(model: torch.nn.Module, batch: list[tuple[list[int], int]], on_scored: OnScored | None = None) -> float:
     """Summed NLL (nats) of the last n_scored targets of each window, right-padded into one forward pass."""
     width = max(len(w) for w, _ in batch)
     ids = torch.zeros(len(batch), width, dtype=torch.long)
@@ -104,4 +109,6 @@ def _batch_nll(model: torch.nn.Module, batch: list[tuple[list[int], int]]) -> fl
         score[r, len(w) - 1 - n : len(w) - 1] = True  # logits at position p predict token p + 1
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+    if on_scored is not None:
+        on_scored(ids[:, 1:][score], nll[score])
     return float(nll[score].double().sum())

@@ -1,0 +1,99 @@
+"""`EvalResult`: what `vocabx eval` measured, as eval.json stores it. Its `rows` are one record per (model, corpus)
+with scalar fields, the shape `vocabx bench --eval` merges (`tokenizer` and `corpus` name the pair)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vocabx.eval.bpc import BPCResult
+from vocabx.eval.context import ContextGain
+from vocabx.eval.decode_speed import DecodeSpeed
+from vocabx.outputs import to_jsonable
+
+FORMAT = "vocabx-eval v1"
+
+
+@dataclass
+class CorpusText:
+    """A held-out corpus as read (within the limits): its label, spec, role and texts."""
+
+    label: str
+    spec: str
+    role: str  # "domain" or "general"
+    texts: list[str]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(t) for t in self.texts)
+
+    def describe(self) -> dict[str, Any]:
+        return {"label": self.label, "spec": self.spec, "role": self.role, "docs": len(self.texts),
+                "chars": self.chars, **self.details}
+
+
+@dataclass
+class SideResult:
+    """One side (model or base): its scores per corpus label (None for a tokenizer-only base) and decoding."""
+
+    label: str
+    spec: str
+    context: int
+    scores: dict[str, BPCResult]
+    has_model: bool
+    decode: DecodeSpeed | None = None
+    vocab: int = 0
+
+
+def side_records(side: SideResult, corpora: list[CorpusText], gains: dict[str, ContextGain]) -> list[dict[str, Any]]:
+    """The eval.json rows of one side: one per corpus, scalars only; decoding figures on the first domain row."""
+    rows = []
+    first_domain = next((c.label for c in corpora if c.role == "domain"), None)
+    for corpus in corpora:
+        score = side.scores[corpus.label]
+        row: dict[str, Any] = {
+            "tokenizer": side.label, "corpus": corpus.label, "role": corpus.role,
+            "bits_per_char": score.bpc if side.has_model else None,
+            "eval_chars_per_token": score.chars_per_token, "eval_tokens": score.tokens, "eval_chars": score.chars,
+            "eval_docs": score.docs, "chars_per_window": side.context * score.chars_per_token,
+        }
+        if corpus.label in gains:
+            row["eval_context_gain"] = gains[corpus.label].gain
+        if side.decode is not None and corpus.label == first_domain:
+            row.update(decode_chars_per_s=side.decode.chars_per_s, decode_tokens_per_s=side.decode.tokens_per_s)
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class EvalResult:
+    """Everything one evaluation measured; `rows` is what `vocabx bench --eval` folds into its report."""
+
+    model: str
+    base: str | None
+    corpora: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    context_gain: dict[str, dict[str, Any]]
+    decode: dict[str, dict[str, Any]]
+    usage: dict[str, Any] | None
+    curves: dict[str, Any] | None
+    settings: dict[str, Any]
+    seconds: float = 0.0
+    new_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)  # every new token: new_tokens.tsv
+    out: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    format: str = FORMAT
+
+    def row(self, label: str, corpus: str) -> dict[str, Any]:
+        """The record of one (model label, corpus label) pair; KeyError naming them if there is none."""
+        for r in self.rows:
+            if r["tokenizer"] == label and r["corpus"] == corpus:
+                return r
+        raise KeyError(f"no eval row for {label!r} on {corpus!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """eval.json's content: everything but the per-new-token table (new_tokens.tsv holds that)."""
+        data = to_jsonable(self)
+        data.pop("new_rows")
+        return data
