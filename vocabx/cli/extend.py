@@ -24,8 +24,8 @@ _MARK = {True: "ok  ", False: "FAIL", None: "n/a "}
 @click.option("--mode", type=click.Choice(["terms", "train", "added-tokens", "merge"]), default="terms", show_default=True,
               help="terms: add the ranked terms; train: learn entries from the corpus (continued BPE); baselines: "
                    "added-tokens (add_tokens), merge (Chinese-LLaMA's SentencePiece piece merge).")
-@click.option("--init", default="subword-mean", show_default=True, help="Embedding initialization for new rows (model bases): mean, mean-noise, subword-mean, random, zero.")
-@click.option("--init-output", default=None, help="Output-side (lm_head) init when it differs from --init, e.g. logit-match (unties a tied head).")
+@click.option("--init", default="subword-mean", show_default=True, help="Embedding initialization for new rows (model bases): subword-mean (keeps a tied head tied), subword-last, subword-first, mean, mean-noise, subword-mean-norm, random, zero.")
+@click.option("--init-output", default=None, help="Output-side (lm_head) init when it differs from --init (unties a tied head). Best measured without training: --init subword-last --init-output subword-first; also logit-match.")
 @click.option("--pad-to-multiple-of", type=int, default=None, help="Pad embedding rows to a multiple of this (model bases), e.g. 64: matmul shapes that GPU tensor cores and kernels handle at full speed.")
 @click.option("--check-docs", type=int, default=1000, show_default=True, help="Documents per corpus the checks encode.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")

@@ -4,6 +4,11 @@ Every method sees only the rows of real base tokens (padding rows beyond the tok
 they were never trained as inputs, so they would pull the mean towards the random init) and, per new row, the
 ids of the pieces the base tokenizer splits its text into. `logit-match` (output side only) lives in
 `vocabx.model.logit_match`, since it needs the base model's forward pass.
+
+Recommendation (bench/results/model_init.md): a tied model keeps `subword-mean`; where the head may be (or
+already is) its own matrix, `--init subword-last --init-output subword-first` is the best zero-training pair.
+A causal LM reads a term's last piece right before it predicts what follows (so the input row leans on it) and
+predicts the first piece when the term is about to start (so the output row leans on that one).
 """
 
 from __future__ import annotations
@@ -20,22 +25,36 @@ from vocabx.extend.base import NewEntry
 
 log = logging.getLogger(__name__)
 
-InitMethod = Literal["mean", "mean-noise", "subword-mean", "random", "zero", "logit-match"]
+InitMethod = Literal["mean", "mean-noise", "subword-mean", "subword-last", "subword-first", "subword-mean-norm",
+                     "random", "zero", "logit-match"]
 
 INIT_HELP: dict[str, str] = {
     "mean": "the mean of the old rows (Hewitt 2021: bounds the KL between the old and the new model's distribution)",
     "mean-noise": "the mean plus a small sample from the old rows' covariance (x 1e-5), so new rows differ",
-    "subword-mean": "FVT: the mean of the rows of the pieces the base tokenizer splits the entry's text into",
+    "subword-mean": "FVT: the mean of the rows of the pieces the base tokenizer splits the entry's text into "
+    "(recommended for a tied model)",
+    "subword-last": "weighted FVT: piece rows weighted 1, 1/2, 1/4, ... back from the last piece "
+    "(recommended input side, with --init-output subword-first)",
+    "subword-first": "weighted FVT: piece rows weighted 1, 1/2, 1/4, ... on from the first piece "
+    "(recommended output side; unties a tied head unless --init is the same)",
+    "subword-mean-norm": "subword-mean rescaled to the mean norm of its pieces' rows (an ablation: in a tied head "
+    "the longer rows give new tokens far too much probability)",
     "random": "N(0, initializer_range): what a plain resize does; an ablation",
     "zero": "all zeros; an ablation",
     "logit-match": "output side only: first piece's output row plus a shift so that the new token's logit is about "
     "log P(its piece sequence) under the base model",
 }
-INPUT_METHODS: tuple[str, ...] = ("mean", "mean-noise", "subword-mean", "random", "zero")
+INPUT_METHODS: tuple[str, ...] = ("mean", "mean-noise", "subword-mean", "subword-last", "subword-first",
+                                  "subword-mean-norm", "random", "zero")
 OUTPUT_METHODS: tuple[str, ...] = (*INPUT_METHODS, "logit-match")
 
 NOISE_SCALE = 1e-5  # Hewitt's choice: small enough to stay near the mean, large enough to break symmetry
 COV_SAMPLE_ROWS = 8192  # covariance from a row sample: exact enough, and O(sample * d^2) instead of O(vocab * d^2)
+# subword-first/-last weigh the pieces by DECAY ** (distance from the anchor piece), normalized to sum 1: 2 pieces
+# get 2/3 and 1/3, 3 pieces 4/7, 2/7, 1/7. Chosen on training rows of the medical corpus, never the held-out
+# slice (`python bench/bench_model_init.py --tune`): 0.5 beat 0.35 and 0.7 on both sides.
+DECAY = 0.5
+SUBWORD_ANCHORS = {"subword-mean": None, "subword-mean-norm": None, "subword-first": 0, "subword-last": -1}
 
 
 def check_methods(init: str, init_output: str | None) -> tuple[str, str]:
@@ -82,10 +101,12 @@ def init_rows(
     *,
     seed: int = 0,
     initializer_range: float = 0.02,
+    decay: float = DECAY,
 ) -> tuple[torch.Tensor, dict[str, int]]:
     """New rows (float32, one per entry of `pieces`) for `method`, and counts of how each row was made.
 
-    `old` holds the real base rows only. `subword-mean` falls back to the mean for an entry with no pieces.
+    `old` holds the real base rows only. The subword methods fall back to the mean for an entry with no pieces;
+    `decay` is subword-first/-last's (see `piece_weights`).
 
     >>> old = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     >>> init_rows("subword-mean", old, [[0, 1]])[0]
@@ -104,25 +125,56 @@ def init_rows(
         return mean.expand(n, d).clone(), {"mean": n}
     if method == "mean-noise":
         return mean + _covariance_noise(old, n, gen), {"mean_noise": n}
-    if method == "subword-mean":
-        return _subword_mean(old, pieces, mean)
+    if method in SUBWORD_ANCHORS:
+        return _subword_weighted(old, pieces, mean, method, decay)
     raise UsageError(f"unknown init method {method!r}", hint=f"valid: {', '.join(OUTPUT_METHODS)}")
 
 
-def _subword_mean(old: torch.Tensor, pieces: Sequence[Sequence[int]], mean: torch.Tensor) -> tuple[torch.Tensor, dict[str, int]]:
-    """FVT (Gee et al. 2022): average the rows of the base pieces, all in one `embedding_bag` call."""
-    n_old = old.shape[0]
+def piece_weights(k: int, anchor: int | None, decay: float = DECAY) -> list[float]:
+    """Weights of an entry's k piece rows: equal, or decaying by DECAY away from the `anchor` piece (0 first,
+    -1 last).
+
+    >>> piece_weights(3, -1)
+    [0.14285714285714285, 0.2857142857142857, 0.5714285714285714]
+    >>> piece_weights(2, None)
+    [0.5, 0.5]
+    """
+    if k == 0:
+        return []
+    if anchor is None:
+        return [1.0 / k] * k
+    raw = [decay**j for j in range(k)]  # j: distance from the first piece
+    if anchor == -1:
+        raw.reverse()
+    total = sum(raw)
+    return [r / total for r in raw]
+
+
+def _subword_weighted(
+    old: torch.Tensor, pieces: Sequence[Sequence[int]], mean: torch.Tensor, method: str, decay: float
+) -> tuple[torch.Tensor, dict[str, int]]:
+    """FVT (Gee et al. 2022) and its weighted variants: a weighted sum of the pieces' rows in one `embedding_bag`."""
+    n_old, anchor = old.shape[0], SUBWORD_ANCHORS[method]
+    if not pieces:  # embedding_bag would still return one (empty) bag
+        return torch.zeros(0, old.shape[1]), {method.replace("-", "_"): 0, "subword_single_piece": 0, "fallback_mean": 0}
     usable = [[p for p in ps if 0 <= p < n_old] for ps in pieces]
     flat = torch.tensor([p for ps in usable for p in ps], dtype=torch.long)
+    weights = torch.tensor([w for ps in usable for w in piece_weights(len(ps), anchor, decay)], dtype=torch.float32)
     lengths = torch.tensor([len(ps) for ps in usable], dtype=torch.long)
     offsets = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.long), lengths[:-1]]), 0)
     # Only the rows in use are cast to float32 (bf16/f16 rows are averaged in float32; the caller casts back).
     used, local = torch.unique(flat, return_inverse=True)
-    rows = torch.nn.functional.embedding_bag(local, old[used].float(), offsets, mode="mean")
+    table = old[used].float()
+    rows = torch.nn.functional.embedding_bag(local, table, offsets, mode="sum", per_sample_weights=weights)
+    if method == "subword-mean-norm":
+        # the mean of k rows is shorter than they are; stretch it back to their mean length
+        norms = torch.nn.functional.embedding_bag(local, table.norm(dim=1, keepdim=True), offsets, mode="mean")
+        rows = rows * (norms / rows.norm(dim=1, keepdim=True).clamp_min(1e-12))
     empty = lengths == 0
     rows[empty] = mean  # an entry whose text the base tokenizer cannot split (empty text): use the mean
-    single = int((lengths == 1).sum())
-    counts = {"subword_mean": int((lengths > 1).sum()), "subword_single_piece": single, "fallback_mean": int(empty.sum())}
+    key = method.replace("-", "_")
+    counts = {key: int((lengths > 1).sum()), "subword_single_piece": int((lengths == 1).sum()),
+              "fallback_mean": int(empty.sum())}
     return rows, counts
 
 

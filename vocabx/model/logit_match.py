@@ -11,6 +11,14 @@ logit_t(h) ~ logit_p1(h) + c_t, i.e. P(t|h) ~ P(p1 .. pk | h), instead of the co
 Measured first with context-free c_t (the pieces after a bare start token): continuations of byte fragments out
 of context cost ~20 nats, far below their in-context cost, and the new tokens became nearly unpredictable. Hence
 the corpus. It loads the base model and runs it over `max_tokens` of the text: for models that fit in memory.
+
+Why it loses to plain `subword-first` output rows (bench/results/model_init.md): on SmolLM2 the new tokens' own
+targets already cost about what the base model paid for their pieces under subword rows; the loss comes from the
+old tokens, through the input rows (the context after a new token is worse) and through probability mass the new
+tokens take from them. Matching each new logit to log P(pieces) on the contexts where the term occurs ignores the
+contexts where it does not, and anchoring on the first piece (for byte-level Chinese, a byte shared by thousands
+of terms) leaves terms that share it with the same context-dependent logit, apart from a constant. Kept as an
+option and an ablation; prefer `subword-first`.
 """
 
 from __future__ import annotations
