@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import logging
 
 import click
 
 from vocabx import __version__
+from vocabx.lazy import import_target
 
 # name -> "module:attribute"; a module is imported only when its command runs or its help is shown.
 COMMANDS: dict[str, str] = {
@@ -30,17 +31,7 @@ class LazyGroup(click.Group):
         return [name for name in COMMANDS if importlib.util.find_spec(COMMANDS[name].split(":")[0]) is not None]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None
-            raise
-        return getattr(module, attr)
+        return import_target(COMMANDS.get(cmd_name, ""))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

@@ -4,12 +4,12 @@ one family's dependencies never load for another's.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import Any
 
 from vocabx.errors import UsageError
 from vocabx.extend.base import Extender
+from vocabx.lazy import import_target
 
 # Real extension per family: new entries the model's own algorithm produces (pieces, merges, entries).
 EXTENDERS: dict[str, str] = {
@@ -59,13 +59,4 @@ def supported_families() -> list[str]:
 
 
 def _load(target: str) -> type[Extender] | None:
-    if not target:
-        return None
-    module_name, attr = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, attr, None)
+    return import_target(target)
