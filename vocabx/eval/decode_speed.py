@@ -48,7 +48,7 @@ class DecodeSpeed:
 
     def as_dict(self) -> dict[str, float | int]:
         return {"prompts": self.prompts, "new_tokens": self.new_tokens, "chars": self.chars,
-                "seconds": round(self.seconds, 4), "tokens_per_s": self.tokens_per_s, "chars_per_s": self.chars_per_s,
+                "seconds": round(self.seconds, 6), "tokens_per_s": self.tokens_per_s, "chars_per_s": self.chars_per_s,
                 "generated_chars_per_token": self.chars_per_token}
 
 
