@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
+import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -79,3 +81,41 @@ def emit_json(data: Any) -> None:
 def progress_enabled() -> bool:
     """Show progress bars only when stderr is a terminal (not in CI logs or pipes)."""
     return sys.stderr.isatty()
+
+
+# Fields that commands take as positional arguments (MODEL, ADAPTER_DIR), not as --flags.
+POSITIONAL = {"model", "adapter"}
+
+
+def _click_type(hint: Any) -> tuple[Any, bool]:
+    """(click type, is a repeatable option) for a dataclass field's annotation."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return str, True
+    if typing.get_origin(hint) is typing.Literal:
+        return click.Choice(list(typing.get_args(hint))), False
+    base = args[0] if args else hint
+    if typing.get_origin(base) is typing.Literal:
+        return click.Choice(list(typing.get_args(base))), False
+    return {int: int, float: float, bool: bool}.get(base, str), False
+
+
+def config_options(cls: type) -> Callable:
+    """Decorate a command with one option per field of `cls` (`--field-name`, help from its metadata)."""
+    hints = typing.get_type_hints(cls)
+
+    def decorate(func: Callable) -> Callable:
+        for f in reversed(dataclasses.fields(cls)):
+            if f.name in POSITIONAL:
+                continue
+            kind, multiple = _click_type(hints[f.name])
+            flag = "--" + f.name.replace("_", "-")
+            help_text = f.metadata.get("help", "")
+            if kind is bool:
+                func = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)(func)
+            else:
+                func = click.option(flag, f.name, type=kind, multiple=multiple, default=None if not multiple else (),
+                                    help=help_text + ("" if f.default in (None, (), "") else f" [default: {f.default}]"))(func)
+        return func
+
+    return decorate

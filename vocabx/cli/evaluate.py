@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from vocabx.cli.common import config_option, emit_json, handle_errors, json_option, make_config, progress_enabled
-from vocabx.cli.train import config_options
+from vocabx.cli.common import config_option, config_options, emit_json, handle_errors, json_option, make_config, progress_enabled
 from vocabx.eval.config import EvalConfig
 
 

@@ -3,52 +3,20 @@ call, a summary (or JSON). Runs the same under `torchrun` / `accelerate launch` 
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from vocabx.cli.common import config_option, emit_json, handle_errors, json_option, make_config, progress_enabled
+from vocabx.cli.common import (
+    config_option,
+    config_options,
+    emit_json,
+    handle_errors,
+    json_option,
+    make_config,
+    progress_enabled,
+)
 from vocabx.train.config import CPTConfig, MergeConfig, SFTConfig
-
-POSITIONAL = {"model", "adapter"}  # MODEL / ADAPTER_DIR are arguments, everything else a --flag
-
-
-def _click_type(hint: Any) -> tuple[Any, bool]:
-    """(click type, is a repeatable option) for a dataclass field's annotation."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) is tuple:
-        return str, True
-    if typing.get_origin(hint) is typing.Literal:
-        return click.Choice(list(typing.get_args(hint))), False
-    base = args[0] if args else hint
-    if typing.get_origin(base) is typing.Literal:
-        return click.Choice(list(typing.get_args(base))), False
-    return {int: int, float: float, bool: bool}.get(base, str), False
-
-
-def config_options(cls: type) -> Callable:
-    """Decorate a command with one option per field of `cls` (`--field-name`, help from its metadata)."""
-    hints = typing.get_type_hints(cls)
-
-    def decorate(func: Callable) -> Callable:
-        for f in reversed(dataclasses.fields(cls)):
-            if f.name in POSITIONAL:
-                continue
-            kind, multiple = _click_type(hints[f.name])
-            flag = "--" + f.name.replace("_", "-")
-            help_text = f.metadata.get("help", "")
-            if kind is bool:
-                func = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)(func)
-            else:
-                func = click.option(flag, f.name, type=kind, multiple=multiple, default=None if not multiple else (),
-                                    help=help_text + ("" if f.default in (None, (), "") else f" [default: {f.default}]"))(func)
-        return func
-
-    return decorate
-
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
     """Flags with a value: empty repeatable options count as not given."""
