@@ -1,7 +1,10 @@
 """Benchmark `vocabx analyze`: throughput against plain `jieba.lcut` (same text, same run), peak memory at several
 corpus sizes, and term quality (recall@K of CSL author keywords) against jieba's TF-IDF `extract_tags`.
 
-    python bench/bench_analyze.py [--sizes-mb 10 30 100] [--skip-memory] [--out bench/results/analyze.md]
+    python bench/bench_analyze.py [--sizes-mb 10 30 100] [--skip-throughput] [--skip-memory] [--skip-quality]
+                                  [--repeat 3] [--baseline DIR [--baseline-workers 1 0]] [--out FILE]
+
+Sections it does not re-measure (memory with --skip-memory, hand-written notes) are kept from the existing file.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import csv
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +25,7 @@ SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or Path(__file__).resolve().p
 DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
 LLAMA = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
 MACHINE = "2-core CPU, 24 GB (shared with other engineers' jobs: ratios measured side by side are what count)"
+TOKENIZERS = {"llama2 (SentencePiece)": str(LLAMA), "smollm2 (byte-level BPE)": "smollm2"}
 
 
 def training_texts() -> list[str]:
@@ -39,34 +44,92 @@ def run_analyze(corpus: Path, tokenizer: str, out: Path, **extra) -> tuple[float
     return time.perf_counter() - start, result
 
 
-def throughput(tmp: Path) -> list[str]:
-    import jieba
+def _stages(result: object) -> str:
+    wall = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+    return wall + "; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in getattr(result, "cpu_timings", {}).items())
 
+
+def write_corpus(tmp: Path) -> tuple[Path, list[str], float]:
     texts = training_texts()
-    mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     corpus = tmp / "med.jsonl"
     corpus.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    return corpus, texts, sum(len(t.encode("utf-8")) for t in texts) / 1e6
+
+
+def throughput(tmp: Path, repeat: int) -> list[str]:
+    """`jieba.lcut` over every document, then `analyze` with each tokenizer (default workers: all cores), in one
+    process, `repeat` times in turn; the ratio of each run is taken against the jieba run just before it."""
+    import jieba
+
+    corpus, texts, mb = write_corpus(tmp)
     jieba.initialize()
-    cpu0 = _cpu()
-    start = time.perf_counter()
-    for text in texts:
-        jieba.lcut(text)
-    t_jieba = time.perf_counter() - start
-    lines = [f"Medical dialogues, training rows: {len(texts):,} documents, {mb:.2f} MB UTF-8. CPU s: user+sys of "
-             "this process and its workers (what the shared machine cannot inflate as much as wall time).", "",
-             "| what | seconds | CPU s | MB/s | vs jieba.lcut (wall) |", "|---|---|---|---|---|",
-             f"| baseline: `jieba.lcut` on every document (segmentation only) | {t_jieba:.2f} | {_cpu() - cpu0:.2f} | "
-             f"{mb / t_jieba:.2f} | 1.00x |"]
-    for name, tok in (("llama2 (SentencePiece)", str(LLAMA)), ("smollm2 (byte-level BPE)", "smollm2")):
-        cpu0 = _cpu()
-        seconds, result = run_analyze(corpus, tok, tmp / "out")
-        stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
-        stages += "; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in getattr(result, "cpu_timings", {}).items())
-        lines.append(f"| `analyze` end to end, tokenizer {name} | {seconds:.2f} | {_cpu() - cpu0:.2f} | "
-                     f"{mb / seconds:.2f} | {t_jieba / seconds:.2f}x |")
-        lines.append(f"|   stages (s): {stages} | | | | |")
-        print(lines[-2], "\n", lines[-1], flush=True)
-    print(lines[4], flush=True)
+    rows, ratios = [], {name: [] for name in TOKENIZERS}
+    for run in range(1, repeat + 1):
+        cpu0, start = _cpu(), time.perf_counter()
+        for text in texts:
+            jieba.lcut(text)
+        t_jieba, c_jieba = time.perf_counter() - start, _cpu() - cpu0
+        rows.append(f"| {run} | baseline: `jieba.lcut` on every document | {t_jieba:.2f} | {c_jieba:.2f} | "
+                    f"{mb / t_jieba:.2f} | 1.00x | |")
+        for name, tok in TOKENIZERS.items():
+            cpu0 = _cpu()
+            seconds, result = run_analyze(corpus, tok, tmp / "out")
+            ratios[name].append(t_jieba / seconds)
+            rows.append(f"| {run} | `analyze`, {name} | {seconds:.2f} | {_cpu() - cpu0:.2f} | {mb / seconds:.2f} | "
+                        f"{t_jieba / seconds:.2f}x | {_stages(result)} |")
+        print("\n".join(rows[-3:]), flush=True)
+    summary = ", ".join(f"{name} {statistics.median(r):.2f}x" for name, r in ratios.items())
+    return [(f"Medical dialogues, training rows: {len(texts):,} documents, {mb:.2f} MB UTF-8; {repeat} runs in turn, "
+             f"load average {os.getloadavg()[0]:.1f} at the end. CPU s: user+sys of this process and its reaped "
+             "children (workers); stage CPU of `project` includes the projection helper's."), "",
+            f"**Median speed-up over `jieba.lcut` (wall, same run): {summary}.**", "",
+            "| run | what | seconds | CPU s | MB/s | vs jieba.lcut (wall) | stages: wall s; CPU s |",
+            "|---|---|---|---|---|---|---|", *rows]
+
+
+CHILD = """
+import json, resource, sys, time
+from vocabx.analyze import AnalyzeConfig, analyze
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+corpus, tok, out, workers = sys.argv[1:5]
+c0, t0 = cpu(), time.perf_counter()
+r = analyze(AnalyzeConfig(corpus=(corpus,), tokenizer=tok, out=out, force=True, workers=int(workers)))
+print(json.dumps({"wall": time.perf_counter() - t0, "cpu": cpu() - c0, "stages": r.cpu_timings}))
+"""
+
+
+def before_after(tmp: Path, baseline: Path, repeat: int, workers: int) -> list[str]:
+    """Per-stage CPU seconds of the `baseline` tree's analyze and this tree's, each run in a fresh process, in
+    turn (baseline, current, baseline, ...), `workers` workers; medians over `repeat` runs. Also checks that
+    both write byte-identical terms.tsv and report.json."""
+    corpus, _, _ = write_corpus(tmp)
+    trees = {"before": str(baseline), "after": str(Path(__file__).resolve().parents[1])}
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for _ in range(repeat):
+        for name, tok in TOKENIZERS.items():
+            for label, tree in trees.items():
+                env = {**os.environ, "PYTHONPATH": tree}
+                out = tmp / f"ba-{label}-{name}"
+                proc = subprocess.run([sys.executable, "-c", CHILD, str(corpus), tok, str(out), str(workers)],
+                                      capture_output=True, text=True, check=True, env=env, cwd=tmp)
+                runs.setdefault((name, label), []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    same = {name: all((tmp / f"ba-before-{name}" / f).read_bytes() == (tmp / f"ba-after-{name}" / f).read_bytes()
+                      for f in ("terms.tsv", "report.json")) for name in TOKENIZERS}
+    stages = list(runs[next(iter(runs))][0]["stages"])
+    head = " | ".join(f"{name} {label}" for name in TOKENIZERS for label in trees)
+    lines = [f"Baseline: the analyze code in `{baseline}`; {repeat} runs of each, alternating, workers={workers}, "
+             f"each in a fresh process; medians. Outputs byte-identical (terms.tsv, report.json): "
+             + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in same.items()) + ".", "",
+             f"| CPU s | {head} |", "|---|" + "---|" * (2 * len(TOKENIZERS))]
+    for stage in stages:
+        cells = [statistics.median(r["stages"][stage] for r in runs[(n, lab)]) for n in TOKENIZERS for lab in trees]
+        lines.append(f"| {stage} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    for key, label in (("cpu", "**total CPU s**"), ("wall", "wall s")):
+        cells = [statistics.median(r[key] for r in runs[(n, lab)]) for n in TOKENIZERS for lab in trees]
+        lines.append(f"| {label} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    print("\n".join(lines), flush=True)
     return lines
 
 
@@ -94,7 +157,11 @@ def build_corpus(path: Path, size_mb: float) -> None:
 
 
 def memory(tmp: Path, sizes: list[float]) -> list[str]:
-    lines = ["| corpus MB | seconds | peak RSS, main process (MB) | peak RSS, largest worker (MB) | candidates |",
+    lines = [("Peak RSS of `analyze` (Llama-2 tokenizer, default workers) on corpora built by repeating the medical "
+              "training rows and TNEWS headlines with variation (rotated order, numbered copies). A forked child's "
+              "peak counts the pages it shares with the main process at the fork, so the largest child (the "
+              "projection helper) reads about as high as the main process without adding as much."), "",
+             "| corpus MB | seconds | peak RSS, main process (MB) | peak RSS, largest child (MB) | candidates |",
              "|---|---|---|---|---|"]
     for size in sizes:
         corpus = tmp / f"mem{size}.jsonl"
@@ -142,21 +209,58 @@ def quality(tmp: Path) -> list[str]:
     return lines
 
 
+def merge_sections(old: str, header: list[str], sections: dict[str, list[str]]) -> str:
+    """The results file with `sections` (title -> lines) replaced or added and every other `### ` section of
+    `old` kept as it was (a run with --skip-memory must not wipe the memory figures of an earlier full run)."""
+    kept: dict[str, list[str]] = {}
+    title = None
+    for line in old.splitlines():
+        if line.startswith("### "):
+            title = line[4:].strip()
+            kept[title] = []
+        elif title is not None:
+            kept[title].append(line)
+    out = header[:]
+    merged = {**kept, **sections}  # kept sections stay in place, new ones follow, hand-written notes go last
+    if "Notes" in merged:
+        merged["Notes"] = merged.pop("Notes")
+    for name, lines in merged.items():
+        body = "\n".join(lines).strip("\n")
+        out += ["", f"### {name}", "", body]
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes-mb", type=float, nargs="+", default=[10, 30, 100])
+    parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="throughput runs, in turn")
+    parser.add_argument("--baseline", type=Path, help="a tree holding an older vocabx package, e.g. from "
+                        "`git archive HEAD~1 vocabx | tar -x -C DIR`: adds the before/after CPU table")
+    parser.add_argument("--baseline-workers", type=int, nargs="+", default=[1, 0],
+                        help="workers for the before/after runs (1: every stage's CPU in one process; 0: all cores)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "analyze.md"))
     args = parser.parse_args()
+    command = f"Command: `python bench/bench_analyze.py {' '.join(sys.argv[1:])}`"
+    sections: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        sections = ["## vocabx analyze", "", f"Command: `python bench/bench_analyze.py {' '.join(sys.argv[1:])}`".strip(),
-                    f"Machine: {MACHINE}.", "", "### Throughput", ""] + throughput(tmp)
-        sections += ["", "### Quality", ""] + quality(tmp)
+        if not args.skip_throughput:
+            sections["Throughput"] = [command, ""] + throughput(tmp, args.repeat)
+        for workers in args.baseline_workers if args.baseline else []:
+            sections[f"Before and after, workers={workers}"] = [command, ""] + before_after(
+                tmp, args.baseline, args.repeat, workers)
+        if not args.skip_quality:
+            sections["Quality"] = [command, ""] + quality(tmp)
         if not args.skip_memory:
-            sections += ["", "### Memory", ""] + memory(tmp, args.sizes_mb)
-    Path(args.out).write_text("\n".join(sections) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+            sections["Memory"] = [command, ""] + memory(tmp, args.sizes_mb)
+    out = Path(args.out)
+    old = out.read_text(encoding="utf-8") if out.is_file() else ""
+    header = ["## vocabx analyze", "", f"Machine: {MACHINE}."]
+    out.write_text(merge_sections(old, header, sections), encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

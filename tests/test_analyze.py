@@ -277,14 +277,17 @@ def test_aligned_counts_follow_word_boundaries():
 
 
 def test_domain_ranking_prefers_terms():
+    from vocabx.analyze.lexicon import Lexicon
     from vocabx.analyze.stats import dict_reference, log_odds
     from vocabx.analyze.termhood import domain_rank, termhood
 
     tags = {"的": "uj", "影响": "vn", "分析": "vn", "卷积": "n", "神经网络": "n"}
     counts = {"的": 3_000_000, "影响": 200_000, "分析": 100_000, "卷积": 50, "神经网络": 500}
+    counts["其他"] = 60_000_000 - sum(counts.values())  # a corpus of 60M words
+    tags = Lexicon.from_dicts(counts, tags)
     splits = {"的影响": ["的", "影响"], "卷积神经网络": ["卷积", "神经网络"], "分析": ["分析"]}
     terms = ["分析", "的影响", "卷积神经网络"]
-    ref = dict_reference(terms, counts, 60_000_000, splits.get)
+    ref = dict_reference(terms, tags, splits.get)
     assert ref[2] < 1 < ref[1]  # independent words: 的影响 is expected often, 卷积神经网络 almost never
     delta, _ = log_odds(np.array([40, 30, 8]), 100_000, ref, 60_000_000)
     rank = domain_rank(delta, np.array([40, 30, 8]), termhood(terms, tags, splits.get))

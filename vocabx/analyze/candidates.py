@@ -13,7 +13,7 @@ import numpy as np
 import regex
 
 from vocabx.adapters import TokenizerAdapter
-from vocabx.analyze.ngrams import NgramCounts
+from vocabx.analyze.ngrams import HashIndex, NgramCounts, hash_strings
 from vocabx.analyze.segment import is_han_text
 from vocabx.analyze.stats import branching_entropy, cohesion
 from vocabx.analyze.tokencount import TokenCounter
@@ -27,6 +27,7 @@ MAX_WORD_CHARS = 32  # words of space-delimited scripts; `max_len` bounds Han te
 MIN_ALIGNED = 0.5
 # Share of the maximum entropy log(freq) that counts as free for rare n-grams (see `han_candidates`).
 ENTROPY_SHARE = 0.9
+COMMON_HAN = regex.compile(r"[\u4e00-\u9fa5]+")  # CJK unified ideographs of GB 13000 / Unicode 1.1: all letters
 SKIP_REASONS = ("crosses_boundary", "single_token", "digits_or_punct", "whitespace_or_control")
 
 
@@ -61,6 +62,7 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
     Freedom is branching entropy >= min(min_entropy, ENTROPY_SHARE * log(freq)): an n-gram seen f times has at
     most log(f) nats of neighbour entropy, so a fixed threshold would reject every rare term outright."""
     cols: dict[str, list] = {k: [] for k in ("terms", "freq", "df", "coh", "le", "re", "src")}
+    frequent = _frequent_word_keys(words, min_freq, max_len)
     for n in range(2, max_len + 1):
         table = ngrams.tables[n]
         rows = np.flatnonzero(table.counts >= min_freq)
@@ -68,15 +70,14 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
             continue
         coh = cohesion(ngrams, n)[rows]
         left, right = (side[rows] for side in branching_entropy(ngrams, n))
-        strings = table.strings(rows)
         freq = table.counts[rows]
         free = np.minimum(left, right) >= np.minimum(min_entropy, ENTROPY_SHARE * np.log(freq))  # see is_free
         aligned = table.aligned[rows] >= MIN_ALIGNED * freq
         discovered = (coh >= min_cohesion) & free & aligned
-        segmented = np.fromiter((words.get(s, 0) >= min_freq for s in strings), dtype=bool, count=len(strings))
+        segmented = HashIndex(frequent[n]).lookup(table.keys[rows]) >= 0 if n in frequent else np.zeros(len(rows), bool)
         keep = np.flatnonzero(discovered | segmented)
         label = np.where(discovered & segmented, "both", np.where(discovered, "ngram", word_label))
-        cols["terms"] += [strings[i] for i in keep]
+        cols["terms"] += table.strings(rows[keep])
         cols["src"] += label[keep].tolist()
         for key, values in (("freq", table.counts[rows]), ("df", table.doc_freq[rows]), ("coh", coh),
                             ("le", left), ("re", right)):
@@ -84,6 +85,17 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
     cat = (lambda k, dt: np.concatenate(cols[k]).astype(dt) if cols[k] else np.zeros(0, dt))
     return Candidates(cols["terms"], cat("freq", np.int64), cat("df", np.int64), cat("coh", float), cat("le", float),
                       cat("re", float), cols["src"], np.zeros(len(cols["terms"]), np.int64))
+
+
+def _frequent_word_keys(words: Counter[str], min_freq: int, max_len: int) -> dict[int, np.ndarray]:
+    """Hashes (the n-gram tables' keys) of the segmenter's words seen `min_freq` times, by length 2..max_len:
+    an n-gram with its key among them is a frequent word itself (one lookup per table instead of a dict probe
+    per n-gram)."""
+    by_len: dict[int, list[str]] = {}
+    for word, count in words.items():
+        if count >= min_freq and 2 <= len(word) <= max_len:
+            by_len.setdefault(len(word), []).append(word)
+    return {n: hash_strings(ws) for n, ws in by_len.items()}
 
 
 def is_free(cands: Candidates, min_entropy: float) -> np.ndarray:
@@ -125,9 +137,12 @@ def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, counter: 
     keep = []
     boundary_cache: dict[tuple[str, ...], bool] = {}
     for i, term in enumerate(cands.terms):
-        reason = skip_reason(term)
-        if reason is None and _crosses(adapter, term, boundary_cache):
-            reason = "crosses_boundary"
+        if COMMON_HAN.fullmatch(term):  # letters (Lo), no space or control: only the boundary check applies
+            reason = "crosses_boundary" if _crosses_han(adapter, term, boundary_cache) else None
+        else:
+            reason = skip_reason(term)
+            if reason is None and _crosses(adapter, term, boundary_cache):
+                reason = "crosses_boundary"
         if reason:
             skipped[reason] += 1
         else:
@@ -142,8 +157,13 @@ def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, counter: 
 def _crosses(adapter: TokenizerAdapter, term: str, cache: dict[tuple[str, ...], bool]) -> bool:
     """`adapter.crosses_boundary`, memoized per script shape: pre-tokenizers split on character classes, so
     all-ideograph terms of one length share the answer (mixed terms are checked one by one)."""
-    if not is_han_text(term) or any(ord(ch) > 0x9FA5 or ord(ch) < 0x4E00 for ch in term):
+    if not COMMON_HAN.fullmatch(term):
         return adapter.crosses_boundary(term)
+    return _crosses_han(adapter, term, cache)
+
+
+def _crosses_han(adapter: TokenizerAdapter, term: str, cache: dict[tuple[str, ...], bool]) -> bool:
+    """`crosses_boundary` of a term of common ideographs, asked once per length (the first term asks)."""
     key = ("han", str(len(term)))
     if key not in cache:
         cache[key] = adapter.crosses_boundary(term)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vocabx.analyze.ngrams import HashIndex
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.select import Cover, Selection, span_positions
 from vocabx.analyze.tokencount import TokenCounter, span_hash_tables, span_hashes
@@ -45,28 +46,66 @@ class ProjectionPoint:
     entries: int = 0  # new vocabulary entries this needs: the terms plus the characters they make whole
 
 
+@dataclass
+class RunCosts:
+    """What the projection needs from the base tokenizer before any term is chosen: in-context tokens of each
+    distinct run and of each distinct character (`char_ids` maps run-text positions to those characters)."""
+
+    base_cost: np.ndarray
+    chars: np.ndarray
+    char_ids: np.ndarray
+    char_cost: np.ndarray
+
+
+def run_costs(text: RunText, counter: TokenCounter) -> RunCosts:
+    """Tokenize the distinct runs and characters (independent of the selection: computed alongside it)."""
+    chars, char_ids = distinct_chars(text.cps)
+    return RunCosts(counter.piece_counts(text.runs), chars, char_ids,
+                    counter.piece_counts([chr(c) for c in chars.tolist()]).astype(np.float64))
+
+
+def distinct_chars(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(cps, return_inverse=True)` for code points, by a presence table instead of a sort."""
+    if not len(cps):
+        return cps[:0].astype(np.int64), np.zeros(0, np.int64)
+    present = np.zeros(int(cps.max()) + 1, dtype=bool)
+    present[cps] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present), rank[cps]
+
+
 class Projector:
     """Weighted tokens of the distinct runs under a cover of chosen spans."""
 
-    def __init__(self, text: RunText, counter: TokenCounter) -> None:
+    def __init__(self, text: RunText, counter: TokenCounter, costs: RunCosts | None = None) -> None:
         self.text = text
         self.counter = counter
+        costs = costs or run_costs(text, counter)
         self.in_run = text.run_id >= 0
         self.joined = "\n".join(text.runs) + "\n"  # the string whose code points are `text.cps`
-        self.base_cost = counter.piece_counts(text.runs)  # in-context tokens of each distinct run
+        self.base_cost = costs.base_cost  # in-context tokens of each distinct run
         self.known_keys = np.zeros(0, dtype=np.uint64)  # gap hashes already tokenized, sorted (see `_gap_costs`)
         self.known_cost = np.zeros(0)
         self.hash_tables = span_hash_tables(text.cps)  # one text, five budgets' gaps
-        chars, self.char_ids = np.unique(text.cps, return_inverse=True)
-        self.char_index = {chr(c): i for i, c in enumerate(chars.tolist())}
-        self.char_cost = counter.piece_counts([chr(c) for c in chars.tolist()]).astype(np.float64)
+        self.char_ids, self.char_cost = costs.char_ids, costs.char_cost
+        self.chars = costs.chars
 
     def whole_chars(self, terms: Sequence[str]) -> np.ndarray:
         """Mask over the distinct characters: those of `terms` that the base splits into more than one token."""
-        mask = np.zeros(len(self.char_cost), dtype=bool)
-        idx = [self.char_index[c] for t in terms for c in t if c in self.char_index]
-        mask[idx] = True
-        return mask & (self.char_cost > 1)
+        return self.first_use(terms) < len(terms)
+
+    def first_use(self, terms: Sequence[str]) -> np.ndarray:
+        """Per distinct character the index of the first of `terms` holding it, if the base splits it into more
+        than one token (else len(terms)): `< k` marks the characters the first k terms make whole."""
+        first = np.full(len(self.char_cost), len(terms), dtype=np.int64)
+        if terms:
+            owner = np.repeat(np.arange(len(terms)), np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)))
+            chars, idx = np.unique(np.frombuffer("".join(terms).encode("utf-32-le"), dtype=np.uint32),
+                                   return_index=True)  # first position of each character: owner is ascending
+            known = np.searchsorted(self.chars, chars).clip(0, max(len(self.chars) - 1, 0))
+            hit = self.chars[known] == chars if len(self.chars) else np.zeros(len(chars), bool)
+            first[known[hit]] = owner[idx[hit]]
+        return np.where(self.char_cost > 1, first, len(terms))
 
     def base_tokens(self) -> int:
         return int((self.base_cost * self.text.freq).sum())
@@ -96,7 +135,13 @@ class Projector:
         if not len(starts):
             return np.zeros(0)
         keys = span_hashes(self.text.cps, starts, ends, self.hash_tables)
-        uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        sorted_keys = np.sort(keys)  # sort values, not indices; a hash lookup gives the inverse
+        distinct = np.ones(len(keys), dtype=bool)
+        distinct[1:] = sorted_keys[1:] != sorted_keys[:-1]
+        uniq = sorted_keys[distinct]
+        inv = HashIndex(uniq).lookup(keys)
+        first = np.empty(len(uniq), dtype=np.int64)
+        first[inv] = np.arange(len(keys))  # any occurrence of a gap string will do
         at = np.searchsorted(self.known_keys, uniq).clip(0, max(len(self.known_keys) - 1, 0))
         hit = self.known_keys[at] == uniq if len(self.known_keys) else np.zeros(len(uniq), bool)
         cost = np.zeros(len(uniq))
@@ -105,10 +150,9 @@ class Projector:
         joined = self.joined
         pieces = [joined[a:b] for a, b in zip(starts[first[new]].tolist(), ends[first[new]].tolist())]
         cost[new] = self.counter.piece_counts(pieces)
-        self.known_keys = np.concatenate([self.known_keys, uniq[new]])
-        self.known_cost = np.concatenate([self.known_cost, cost[new]])
-        order = np.argsort(self.known_keys)
-        self.known_keys, self.known_cost = self.known_keys[order], self.known_cost[order]
+        slot = np.searchsorted(self.known_keys, uniq[new])  # both sorted: insert instead of re-sorting
+        self.known_keys = np.insert(self.known_keys, slot, uniq[new])
+        self.known_cost = np.insert(self.known_cost, slot, cost[new])
         return cost[inv]
 
 
@@ -120,9 +164,10 @@ def project(projector: Projector, selection: Selection, other_savings: np.ndarra
     base_han = projector.base_tokens()
     points = []
     caps = sorted({min(b, len(is_han)) for b in budgets if len(is_han)})
+    first_use = projector.first_use([t for t, h in zip(terms, is_han) if h]) if len(terms) else None
     for k in caps:
         han_k = int(is_han[:k].sum())
-        whole = projector.whole_chars([t for t, h in zip(terms[:k], is_han[:k]) if h]) if len(terms) else None
+        whole = first_use < han_k if first_use is not None else None
         saved = (base_han - projector.han_tokens(selection.cover_at(han_k), whole)) * scale
         saved += float(other_savings[:k][~is_han[:k]].sum())
         tokens = max(int(round(base_tokens - saved)), 1)

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MULT = np.uint64(0x9E3779B97F4A7C15)  # odd, so multiplication is a bijection mod 2**64
 REMIX = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's multiplier, for `HashIndex` slots
+ID_BITS = 21  # code points (< 0x110000), n-gram ids and occurrence indices of a shard: three pack into an int64
 
 
 def hash_rows(chars: np.ndarray) -> np.ndarray:
@@ -47,28 +48,36 @@ class HashIndex:
 
     def __init__(self, keys: np.ndarray) -> None:
         self.keys = np.asarray(keys, dtype=np.uint64)
-        self.order = np.argsort(self.keys)
-        self.sorted = self.keys[self.order]
+        if len(self.keys) and bool((self.keys[1:] >= self.keys[:-1]).all()):  # n-gram tables are sorted already
+            self.order, self.sorted = np.arange(len(self.keys)), self.keys
+        else:
+            self.order = np.argsort(self.keys)
+            self.sorted = self.keys[self.order]
         bits = max(10, int(len(self.keys) * 4).bit_length())  # load factor <= 1/4
         self.shift = np.uint64(64 - bits)
         slot = self._slot(self.keys)
         self.table = np.full(1 << bits, -1, dtype=np.int64)
         self.table[slot] = np.arange(len(self.keys))
         self.shared = np.bincount(slot, minlength=1 << bits) > 1
+        # keys plus one sentinel that table entry -1 selects: a miss then needs no separate "slot empty" test
+        self.keys_ext = np.append(self.keys, np.uint64(0))
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
         mixed = keys ^ (keys >> np.uint64(31))  # fold the low bits (where such keys differ) into the top ones
-        return ((mixed * REMIX) >> self.shift).astype(np.int64)
+        mixed *= REMIX
+        mixed >>= self.shift
+        return mixed.view(np.int64)
 
     def lookup(self, queries: np.ndarray) -> np.ndarray:
         """Index of each query in `keys`, -1 where absent."""
         if not len(self.keys):
             return np.full(len(queries), -1, dtype=np.int64)
         slot = self._slot(queries)
-        idx = self.table[slot]
-        found = idx >= 0
-        out = np.where(found & (self.keys[np.maximum(idx, 0)] == queries), idx, -1)
-        retry = np.flatnonzero(self.shared[slot] & (out < 0))
+        out = self.table[slot]
+        # An empty slot (-1) compares the sentinel: equal or not, the answer is -1 there.
+        miss = np.flatnonzero(self.keys_ext[out] != queries)
+        out[miss] = -1
+        retry = miss[self.shared[slot[miss]]]  # only misses in slots two keys share need a second look
         if len(retry):
             at = np.searchsorted(self.sorted, queries[retry]).clip(0, len(self.sorted) - 1)
             out[retry] = np.where(self.sorted[at] == queries[retry], self.order[at], -1)
@@ -100,6 +109,8 @@ class NgramTable:
 
     def count_of(self, keys: np.ndarray) -> np.ndarray:
         """Frequencies of `keys` (0 where absent)."""
+        if not len(self.counts):  # a reference with no n-grams of this length (e.g. English): nothing to index
+            return np.zeros(len(keys), dtype=np.int64)
         idx = self.lookup(keys)
         return np.where(idx >= 0, self.counts[idx.clip(0)], 0)
 
@@ -143,7 +154,9 @@ def merge_all(parts: Sequence[NgramCounts]) -> NgramCounts:
 
 def _merge_tables(tables: Sequence[NgramTable]) -> NgramTable:
     keys = np.concatenate([t.keys for t in tables])
-    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    uniq, inv = _sorted_unique(keys)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[inv] = np.arange(len(keys))  # any copy of a key will do: it only supplies the characters
 
     def add(name: str) -> np.ndarray:
         values = np.concatenate([getattr(t, name) for t in tables])
@@ -151,6 +164,16 @@ def _merge_tables(tables: Sequence[NgramTable]) -> NgramTable:
 
     chars = np.concatenate([t.chars for t in tables])[first]
     return NgramTable(tables[0].n, uniq, add("counts"), add("doc_freq"), chars, add("aligned"))
+
+
+def _sorted_unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True)` by sorting values (numpy's SIMD sort, about ten times faster than the
+    argsort `np.unique` needs for an inverse) and a hash lookup for the inverse."""
+    ks = np.sort(keys)
+    new_key = np.ones(len(ks), dtype=bool)
+    new_key[1:] = ks[1:] != ks[:-1]
+    uniq = ks[new_key]
+    return uniq, HashIndex(uniq).lookup(keys)
 
 
 def _codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +187,11 @@ def _codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def _run_remaining(han: np.ndarray) -> np.ndarray:
     """For each position, how many Han characters follow it in its run (itself included); 0 off-run."""
     positions = np.arange(len(han))
-    breaks = np.flatnonzero(~han)  # never empty: the joined text ends with a newline
-    return breaks[np.searchsorted(breaks, positions)] - positions
+    # The next break at or after each position: a running minimum from the right (one pass, no binary search);
+    # the joined text ends with a newline, so there always is one.
+    next_break = np.where(han, len(han), positions)
+    next_break = np.minimum.accumulate(next_break[::-1])[::-1]
+    return next_break - positions
 
 
 def _group(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -196,6 +222,39 @@ def _group(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, ...]:
     return uniq, counts, doc_freq, first, inverse
 
 
+def _group_exact(prefix: np.ndarray, last: np.ndarray, hashes: np.ndarray,
+                 docs: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """`_group` for n-grams given exactly, as (id of the (n-1)-gram prefix, last code point): both and the
+    occurrence's index pack into one int64 (ID_BITS each), so a single value sort gives the groups, each group's
+    first occurrence and its document frequency (a group's occurrences come in text order, so documents are
+    counted where they change), with no hash lookup and no second sort. None where a field would overflow."""
+    m = len(hashes)
+    limit = 1 << ID_BITS
+    if not m or m >= limit or int(prefix.max()) >= limit:
+        return None
+    packed = (prefix.astype(np.int64) << (2 * ID_BITS)) | (last.astype(np.int64) << ID_BITS) | np.arange(m)
+    packed.sort()
+    local = packed & (limit - 1)
+    pair = packed >> ID_BITS
+    new = np.empty(m, dtype=bool)
+    new[0] = True
+    new[1:] = pair[1:] != pair[:-1]
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    first = local[starts]
+    d = docs[local]
+    new[1:] |= d[1:] != d[:-1]  # a group's start or a new document inside it
+    doc_freq = np.bincount(group[new], minlength=len(starts))
+    counts = np.diff(np.append(starts, m))
+    keys = hashes[first]
+    order = np.argsort(keys)  # tables keep their keys sorted by hash (merging and lookups rely on it)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    inverse = np.empty(m, dtype=np.int64)
+    inverse[local] = rank[group]
+    return keys[order], counts[order], doc_freq[order], first[order], inverse
+
+
 def count_ngrams(texts: Sequence[str], max_n: int, prune_below: int = 2,
                  word_lengths: Sequence[int] | None = None) -> NgramCounts:
     """Count the Han n-grams (n = 1..max_n) of one shard of documents.
@@ -220,11 +279,14 @@ def count_ngrams(texts: Sequence[str], max_n: int, prune_below: int = 2,
     kept_count = np.zeros(len(cps), dtype=np.int64)
     kept_count[pos] = char_counts[cps[pos]]
     hashes = cps.astype(np.uint64)
+    ids = cps.astype(np.int64)  # exact id of the (n-1)-gram at each position: its code point, then its group
     for n in range(2, max_n + 1):
         ok = (remaining[pos] >= n) & (kept_count[pos] >= prune_below) & (kept_count[pos + 1] >= prune_below)
         pos = pos[ok]
         hashes[pos] = hashes[pos] * MULT + cps[pos + n - 1]  # in place: positions off `pos` are never read again
-        keys, counts, doc_freq, first, inverse = _group(hashes[pos], doc[pos])
+        grouped = _group_exact(ids[pos], cps[pos + n - 1], hashes[pos], doc[pos])
+        keys, counts, doc_freq, first, inverse = grouped or _group(hashes[pos], doc[pos])
+        ids[pos] = inverse
         kept_count = np.zeros(len(cps), dtype=np.int64)
         kept_count[pos] = counts[inverse]
         keep = counts >= prune_below

@@ -52,22 +52,31 @@ class RunText:
 
     def matches(self, terms: Sequence[str], hashes: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(position, term index) of every occurrence of the Han `terms` in the runs, sorted by term then position.
-        Hashes are computed one length at a time unless given (memory: one array of positions at a time)."""
+        Hashes are computed one length at a time unless given (memory: one array of positions at a time). Only
+        positions whose first and last characters start and end some term of that length are looked up."""
         pos_all, term_all = [], []
         index = np.arange(len(terms))
         lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
         max_n = int(lengths.max()) if len(lengths) else 1
+        top = int(self.cps.max()) + 1 if len(self.cps) else 1
         for n, h in (hashes.items() if hashes is not None else self._hashes(max_n)):
             sel = index[lengths == n]
             if not len(sel):
                 continue
-            index_n = HashIndex(hash_strings([terms[i] for i in sel]))
-            idx = index_n.lookup(h)
-            hit = np.flatnonzero((idx >= 0) & (self.remaining >= n))
-            pos_all.append(hit)
+            chosen = [terms[i] for i in sel]
+            cand = np.flatnonzero(self.remaining >= n)
+            for offset, chars in ((0, [t[0] for t in chosen]), (n - 1, [t[-1] for t in chosen])):
+                table = np.zeros(top, dtype=bool)
+                cps = np.frombuffer("".join(chars).encode("utf-32-le"), dtype=np.uint32)
+                table[cps[cps < top]] = True
+                cand = cand[table[self.cps[cand + offset]]]
+            idx = HashIndex(hash_strings(chosen)).lookup(h[cand])
+            hit = idx >= 0
+            pos_all.append(cand[hit])
             term_all.append(sel[idx[hit]])
         if not pos_all:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         pos, term = np.concatenate(pos_all), np.concatenate(term_all)
-        order = np.argsort(term * np.int64(len(self.cps) + 1) + pos)  # by term, then position (keys unique)
-        return pos[order], term[order]
+        span = np.int64(len(self.cps) + 1)
+        key = np.sort(term * span + pos)  # by term, then position (keys unique: sort values, not indices)
+        return key % span, key // span

@@ -28,7 +28,7 @@ def build_report(run: Run) -> dict[str, Any]:
     scan = run.scan
     tokens = max(scan.tokens, 1)
     fertility, split_share, words = word_fertility(scan.words, run.counter)
-    projector = Projector(run.run_text, run.counter)
+    projector = Projector(run.run_text, run.counter, run.costs.result())
     han_chars_total = scan.ngrams.positions
     scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
     other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)
@@ -59,19 +59,22 @@ def build_report(run: Run) -> dict[str, Any]:
 
 
 def term_rows(run: Run) -> list[dict[str, Any]]:
-    """terms.tsv rows in selection order, cut to `top`."""
+    """terms.tsv rows in selection order, cut to `top` (columns gathered with numpy, then one dict per row)."""
     c = run.cands
     limit = run.config.top or len(run.order)
-    rows = []
-    for rank, (i, gain) in enumerate(zip(run.order[:limit].tolist(), run.gain[:limit].tolist()), start=1):
-        rows.append({
-            "term": c.terms[i], "rank": rank, "freq": int(c.freq[i]), "doc_freq": int(c.doc_freq[i]),
-            "base_tokens": int(c.base_tokens[i]), "saved_tokens": int(c.freq[i] * (c.base_tokens[i] - 1)),
-            "gain": float(gain), "cohesion": float(c.cohesion[i]), "left_entropy": float(c.left_entropy[i]),
-            "right_entropy": float(c.right_entropy[i]), "domain_score": float(run.domain[i]), "source": c.source[i],
-            "is_term": int(run.is_term[i]),
-        })
-    return rows
+    idx = run.order[:limit]
+    freq, base = c.freq[idx], c.base_tokens[idx]
+    columns = {
+        "term": [c.terms[i] for i in idx.tolist()], "rank": range(1, len(idx) + 1), "freq": freq.tolist(),
+        "doc_freq": c.doc_freq[idx].tolist(), "base_tokens": base.tolist(),
+        "saved_tokens": (freq * (base - 1)).tolist(), "gain": run.gain[:limit].astype(float).tolist(),
+        "cohesion": c.cohesion[idx].astype(float).tolist(), "left_entropy": c.left_entropy[idx].astype(float).tolist(),
+        "right_entropy": c.right_entropy[idx].astype(float).tolist(),
+        "domain_score": run.domain[idx].astype(float).tolist(), "source": [c.source[i] for i in idx.tolist()],
+        "is_term": run.is_term[idx].astype(int).tolist(),
+    }
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
 
 
 def write_outputs(run: Run) -> AnalyzeResult:

@@ -1,5 +1,6 @@
 """The stages of one `analyze` run, in order: read and scan the corpus, score candidates, select, project,
-write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes."""
+write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes. Both cores work:
+the scan in a pool, then the projection's tokenizer work in a forked helper alongside candidates and selection."""
 
 from __future__ import annotations
 
@@ -17,12 +18,15 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
+from vocabx.analyze.background import Background
+from vocabx.analyze.fragmentation import distinct_chars, run_costs
+from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.pieces import fallback_flags
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
 from vocabx.analyze.segment import detect_lang, is_han_text, segment
 from vocabx.analyze.select import merge_ranked, select
-from vocabx.analyze.stats import dict_reference, jieba_dict_counts, jieba_dict_tags, log_odds, reference_counts
+from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood
 from vocabx.analyze.tokencount import TokenCounter
 from vocabx.corpus import CorpusConfig, open_corpus
@@ -89,6 +93,16 @@ class Run:
             segment("预热", self.lang)  # load the dictionary once, before workers fork
         with self.stage("scan"):
             self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
+            self.run_text = RunText.build(dict(self.scan.runs))
+            # The projection's tokenizer work does not depend on the terms: a child does it during candidates
+            # and selection, on the core the scan workers have just left.
+            self.costs = Background(run_costs, self.run_text, self.counter, fork=self._workers() > 1)
+        try:
+            return self._after_scan()
+        finally:
+            self.costs.close()
+
+    def _after_scan(self) -> AnalyzeResult:
         with self.stage("reference"):
             self.ref_scan = self._scan(self.reference, tokenize=False, run_cap=0) if self.reference else None
         with self.stage("candidates"):
@@ -104,8 +118,16 @@ class Run:
     def _scan(self, corpus: Any, tokenize: bool, run_cap: int) -> ShardResult:
         c = self.config
         job = ScanJob(self.lang, c.max_len + 1, PRUNE_BELOW, tokenize)
-        workers = c.workers or os.cpu_count() or 1
-        return run_scan(corpus.batches(c.shard_chars), job, workers, run_cap, self.counter, self.progress)
+        return run_scan(corpus.batches(c.shard_chars), job, self._workers(), run_cap, self.counter, self.progress,
+                        while_waiting=self._prepare if tokenize else None)
+
+    def _workers(self) -> int:
+        return self.config.workers or os.cpu_count() or 1
+
+    def _prepare(self) -> None:
+        """What later stages need that the corpus does not decide, done while the workers scan."""
+        if self.lang == "zh":
+            jieba_lexicon()
 
     def _candidates(self) -> cands.Candidates:
         c = self.config
@@ -123,15 +145,15 @@ class Run:
         terms = self.cands.terms
         zh = self.lang == "zh"
         cuts = {t: _cut_no_hmm(t) for t in terms} if zh else {}  # shared by the reference estimate and termhood
-        self.is_term = termhood(terms, jieba_dict_tags(), cuts.__getitem__) if zh else np.ones(len(terms), bool)
+        self.is_term = termhood(terms, jieba_lexicon(), cuts.__getitem__) if zh else np.ones(len(terms), bool)
         # Segmenter words get no discovery gate; a term must still be free on both sides (高血 inside 高血压 isn't).
         self.is_term &= cands.is_free(self.cands, self.config.min_entropy)
         if self.ref_scan is not None:
             r = reference_counts(terms, self.ref_scan.ngrams, self.ref_scan.words)
             n_r = self.ref_scan.chars
         elif zh:
-            counts, n_r = jieba_dict_counts()
-            r = dict_reference(terms, counts, n_r, cuts.__getitem__)
+            lexicon = jieba_lexicon()
+            r, n_r = dict_reference(terms, lexicon, cuts.__getitem__), lexicon.total
         else:
             return np.full(len(terms), np.nan)
         delta, _ = log_odds(self.cands.freq, float(self.scan.chars), r, float(n_r))
@@ -147,7 +169,6 @@ class Run:
     def _select(self) -> None:
         han = np.array([is_han_text(t) for t in self.cands.terms], dtype=bool)
         priority = self._priority()
-        self.run_text = RunText.build(dict(self.scan.runs))
         han_idx = np.flatnonzero(han)
         han_terms = [self.cands.terms[i] for i in han_idx]
         pos, term = self.run_text.matches(han_terms)
@@ -173,7 +194,7 @@ class Run:
 
     def _char_costs(self) -> np.ndarray:
         """In-context base tokens of each distinct character of the runs, spread over their positions."""
-        uniq, inv = np.unique(self.run_text.cps, return_inverse=True)
+        uniq, inv = distinct_chars(self.run_text.cps)
         cost = self.counter.piece_counts([chr(u) for u in uniq.tolist()])
         return cost[inv].astype(np.float64)
 

@@ -8,8 +8,8 @@ cost of the occurrence - 1); an occurrence that partly overlaps a chosen span ga
 leaves 高血 and 血压 only their occurrences outside 高血压, and 血压 then 高血压 nests the first inside the second.
 
 Method: greedy in rounds. Gains are kept per occurrence and summed per candidate; after each round only the
-occurrences touching the new spans are re-scored (prefix sums over positions, numpy, no per-candidate loop) and
-the totals updated by difference. A round takes the best `batch` candidates and accepts, best first, those whose
+occurrences of unchosen candidates touching the new spans are re-scored (over their own windows, numpy, no
+per-candidate loop; a CSR index over positions finds them) and the totals updated by difference. A round takes the best `batch` candidates and accepts, best first, those whose
 positive occurrences share no character with a better candidate of the batch; the others wait for the next round
 with their recomputed gain. Gains only shrink as terms are chosen, and accepted candidates of one round do not touch each
 other's occurrences, so each accepted gain is exact when it is accepted. The approximation against exact greedy:
@@ -54,14 +54,15 @@ class Selection:
     span_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     span_len: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     span_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    _by_start: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def cover_at(self, k: int) -> Cover:
         """The spans once the first `k` candidates of the order are chosen: spans never cross, so a span is
         either outermost or nested in an earlier-sorted one (dropped)."""
-        sel = self.span_rank < k
-        pos, n = self.span_pos[sel], self.span_len[sel]
-        order = np.argsort(pos * 64 - n)  # by start, longest first (terms are far shorter than 64)
-        pos, n = pos[order], n[order]
+        if self._by_start is None:  # sorted once for all k: by start, longest first (terms are far below 64)
+            self._by_start = np.argsort(self.span_pos * 64 - self.span_len)
+        order = self._by_start[self.span_rank[self._by_start] < k]
+        pos, n = self.span_pos[order], self.span_len[order]
         ends = pos + n
         reach = np.maximum.accumulate(ends) if len(ends) else ends
         keep = np.ones(len(pos), dtype=bool)
@@ -79,16 +80,22 @@ class _State:
         self.unit[: len(char_cost)] = char_cost
         self.covered = np.zeros(size, dtype=bool)
         self.interior = np.zeros(size, dtype=bool)
-        self.window = np.arange(max_len)
+        self.max_len = max_len
         self.best = np.full(size, FREE, dtype=np.int64)  # scratch for `_conflict_free`
 
     def gains(self, pos: np.ndarray, length: np.ndarray, base_cost: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """Saving of making each occurrence [pos, pos + length) one token now (0 where it crosses a chosen span)."""
-        cells = pos[:, None] + self.window
-        inside = self.window < length[:, None]
-        touched = (self.covered[cells] & inside).any(axis=1)
+        """Saving of making each occurrence [pos, pos + length) one token now (0 where it crosses a chosen span).
+        One 1-D gather per offset instead of (occurrences, max_len) matrices: costs are whole numbers, so the
+        sums are exact in any order."""
+        touched = self.covered[pos].copy()
+        cost = self.unit[pos].copy()
+        for j in range(1, self.max_len):
+            inside = j < length
+            at = pos + j
+            touched |= self.covered[at] & inside
+            cost += np.where(inside, self.unit[at], 0.0)
         crosses = self.interior[pos] | self.interior[pos + length]
-        cost = np.where(touched, (self.unit[cells] * inside).sum(axis=1), base_cost)
+        cost = np.where(touched, cost, base_cost)
         return np.where(crosses, 0.0, np.maximum(cost - 1.0, 0.0) * weight)
 
     def accept(self, pos: np.ndarray, n: np.ndarray) -> None:
@@ -146,7 +153,7 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
         # A fixed priority only waits on conflicts, so its rounds may grow faster than greedy ones.
         batch = max(MIN_BATCH, done // (GROWTH if priority is None else 1))
         top = live[np.argsort(key, kind="stable")[:batch]]
-        accepted, won = _conflict_free(top, occ.term, occ.pos, lengths, occ_gain, state.best)
+        accepted, won = _conflict_free(top, occ, occ_gain, state.best)
         state.accept(occ.pos[won], occ.length[won])
         spans.append((occ.pos[won], occ.length[won], occ.term[won]))
         chosen[accepted] = True
@@ -154,7 +161,9 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
         order.append(accepted)
         gains.append(total[accepted])
         # Only occurrences touching the new spans change gain: re-score those, update the totals by difference.
+        # Chosen candidates' occurrences are never read again (rounds take unchosen ones only): skip them.
         touched = occ.touching(occ.pos[won], occ.length[won])
+        touched = touched[~chosen[occ.term[touched]]]
         fresh = state.gains(occ.pos[touched], occ.length[touched], occ.base[touched], occ.weight[touched])
         total += np.bincount(occ.term[touched], weights=fresh - occ_gain[touched], minlength=m) * value
         occ_gain[touched] = fresh
@@ -185,15 +194,22 @@ class _Occurrences:
         self.ends = pos + self.length
         self.base = base_cost[term]
         self.weight = weight[pos]
-        self.by_pos = np.argsort(pos)  # ties in any order: only position ranges are looked up
-        self.sorted_pos = pos[self.by_pos]
+        self.by_pos = np.argsort(pos, kind="stable")
         self.max_len = int(lengths.max()) if len(lengths) else 1
+        # CSR over text positions: occurrences by_pos[before[p]:before[p + 1]] start at p. A gather per span
+        # replaces two binary searches per span (hundreds of thousands a round).
+        size = (int(pos.max()) if len(pos) else 0) + self.max_len + 2
+        self.before = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pos, minlength=size), out=self.before[1:])
         self._mark = np.zeros(len(pos), dtype=bool)
+        # Occurrences of candidate t are first_of[t]:first_of[t + 1] (they are sorted by term).
+        self.first_of = np.searchsorted(term, np.arange(len(lengths) + 1))
 
     def touching(self, starts: np.ndarray, n: np.ndarray) -> np.ndarray:
         """Occurrences [p, p + len] (end included: a span starting there makes it cross) meeting any span."""
-        lo = np.searchsorted(self.sorted_pos, starts - self.max_len, side="left")
-        hi = np.searchsorted(self.sorted_pos, starts + n, side="left")
+        size = len(self.before) - 1
+        lo = self.before[np.clip(starts - self.max_len, 0, size)]
+        hi = self.before[np.clip(starts + n, 0, size)]
         hits = self.by_pos[span_positions(lo, hi - lo)]
         self._mark[hits] = True  # dedupe with a mask instead of a sort
         out = np.flatnonzero(self._mark)
@@ -201,23 +217,22 @@ class _Occurrences:
         return out
 
 
-def _conflict_free(top: np.ndarray, term: np.ndarray, pos: np.ndarray, lengths: np.ndarray,
-                   occ_gain: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _conflict_free(top: np.ndarray, occs: _Occurrences, occ_gain: np.ndarray,
+                   best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The candidates of `top` (best first) whose gaining occurrences share no position with a better one's,
     and those occurrences (indices into `pos`). `best`: scratch per text position, FREE on entry and exit."""
-    rank_of = np.full(len(lengths), -1, dtype=np.int64)
-    rank_of[top] = np.arange(len(top))
-    lo = np.searchsorted(term, top)
-    hi = np.searchsorted(term, top + 1)
-    occ = span_positions(lo, hi - lo)  # every occurrence index of the batch's candidates
-    occ = occ[occ_gain[occ] > 0]
-    n = lengths[term[occ]]
-    span = span_positions(pos[occ], n)
-    rank = np.repeat(rank_of[term[occ]], n)
+    lo, hi = occs.first_of[top], occs.first_of[top + 1]
+    occ = span_positions(lo, hi - lo)  # every occurrence index of the batch's candidates, grouped in `top` order
+    occ_rank = np.repeat(np.arange(len(top)), hi - lo)
+    gaining = occ_gain[occ] > 0
+    occ, occ_rank = occ[gaining], occ_rank[gaining]
+    n = occs.length[occ]
+    span = span_positions(occs.pos[occ], n)
+    rank = np.repeat(occ_rank, n)
     np.minimum.at(best, span, rank)  # `best`: all FREE outside a call, so no text-sized array per round
     blocked = np.bincount(rank[best[span] != rank], minlength=len(top)) > 0
     best[span] = FREE
-    return top[~blocked], occ[~blocked[rank_of[term[occ]]]]
+    return top[~blocked], occ[~blocked[occ_rank]]
 
 
 def merge_ranked(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -4,15 +4,12 @@ specificity as the log-odds ratio with an informative Dirichlet prior (Monroe, C
 from __future__ import annotations
 
 import logging
-import os
-import pickle
 from collections import Counter
-from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from vocabx.analyze.lexicon import Lexicon
 from vocabx.analyze.ngrams import NgramCounts, hash_rows
 
 log = logging.getLogger(__name__)
@@ -87,67 +84,32 @@ def log_odds_z(y: np.ndarray, n_y: float, r: np.ndarray, n_r: float, prior_mass:
     return delta / np.sqrt(1.0 / (y + alpha) + 1.0 / (r + alpha))
 
 
-def jieba_dict_counts() -> tuple[dict[str, int], int]:
-    """Word frequencies of jieba's general dictionary (`jieba/dict.txt`, 349k words) and their total."""
-    counts, total, _ = _jieba_dict()
-    return counts, total
-
-
-def jieba_dict_tags() -> dict[str, str]:
-    """Part-of-speech tag (ICTCLAS) of each word of jieba's dictionary."""
-    return _jieba_dict()[2]
-
-
-@lru_cache(maxsize=1)
-def _jieba_dict() -> tuple[dict[str, int], int, dict[str, str]]:
-    """(counts, total, tags) of jieba's dictionary, parsed once and kept as a pickle in the vocabx cache (keyed
-    by the file's size and mtime), which loads several times faster than parsing 349k lines."""
-    from vocabx.cache import cache_dir
-    from vocabx.errors import require
-
-    jieba = require("jieba", "the general-Chinese reference (jieba's dict.txt)")
-    path = Path(jieba.__file__).parent / "dict.txt"
-    stat = path.stat()
-    cached = cache_dir("analyze") / f"jieba-dict-v2-{stat.st_size}-{int(stat.st_mtime)}.pickle"
-    if cached.is_file():
-        try:
-            with open(cached, "rb") as fh:
-                return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError):
-            log.info("unreadable cache %s; parsing the dictionary again", cached)
-    counts: dict[str, int] = {}
-    tags: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split(" ")
-        if len(fields) >= 2 and fields[1].isdigit():
-            counts[fields[0]] = int(fields[1])
-            if len(fields) >= 3:
-                tags[fields[0]] = fields[2]
-    result = (counts, sum(counts.values()), tags)
-    tmp = cached.with_suffix(f".tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, cached)  # atomic: concurrent runs never read half a file
-    return result
-
-
-def dict_reference(terms: list[str], counts: dict[str, int], total: int, cut: Callable[[str], list[str]]) -> np.ndarray:
-    """Expected occurrences of each term in the dictionary's reference corpus: its own count when it is an entry;
-    for a phrase the dictionary lacks, the count its words would give if independent (total * prod(c_w / total),
+def dict_reference(terms: Sequence[str], lexicon: Lexicon, cut: Callable[[str], list[str]]) -> np.ndarray:
+    """Expected occurrences of each term in the lexicon's reference corpus: its own count when it is an entry;
+    for a phrase the lexicon lacks, the count its words would give if independent (total * prod(c_w / total),
     at most the rarest word's count), so 网络中 (two frequent words) stays general while 卷积神经网络 is specific.
 
-    >>> dict_reference(["高血压", "高血压病人"], {"高血压": 876, "病人": 20000}, 60_000_000, lambda t: [t[:3], t[3:]]).tolist()
+    >>> lex = Lexicon.from_dicts({"高血压": 876, "病人": 20000, "其他": 59_979_124})  # total 60M
+    >>> dict_reference(["高血压", "高血压病人"], lex, lambda t: [t[:3], t[3:]]).tolist()
     [876.0, 0.29]
     """
     out = np.zeros(len(terms))
-    for i, term in enumerate(terms):
-        known = counts.get(term)
-        if known is not None:
-            out[i] = known
-            continue
-        parts = [counts.get(w, 0) for w in cut(term)]
-        if len(parts) > 1 and min(parts) > 0:
-            out[i] = min(float(total) * float(np.prod(np.array(parts, dtype=np.float64) / total)), min(parts))
+    if not len(terms):
+        return out
+    idx = lexicon.find(terms)
+    known = idx >= 0
+    out[known] = lexicon.counts[idx[known]]
+    unknown = np.flatnonzero(~known)
+    split = [cut(terms[i]) or [terms[i]] for i in unknown.tolist()]  # never empty: reduceat needs every group
+    sizes = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    parts = lexicon.count([w for words in split for w in words]).astype(np.float64)
+    if len(parts):
+        first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        rarest = np.minimum.reduceat(parts, first)
+        # Left to right, as np.prod multiplies short arrays, so the values match the per-term loop they replace.
+        product = np.multiply.reduceat(parts / lexicon.total, first)
+        phrase = (sizes > 1) & (rarest > 0)
+        out[unknown[phrase]] = np.minimum(float(lexicon.total) * product[phrase], rarest[phrase])
     return np.round(out, 2)
 
 

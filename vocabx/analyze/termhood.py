@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from vocabx.analyze.lexicon import Lexicon
+
 log = logging.getLogger(__name__)
 
 # Tags of function words (ICTCLAS): particles u*, prepositions p, conjunctions c, locatives f, pronouns r*, adverbs
@@ -29,31 +31,34 @@ IDIOM_TAGS = ("i", "l")  # idioms and fixed expressions (ICTCLAS), never domain 
 NON_HEAD_TAGS = ("v", "vd", "vi", "a", "ad", "ag", "vg", "i", "l")
 
 
-def is_function(word: str, tags: dict[str, str]) -> bool:
-    tag = tags.get(word)
-    return tag is not None and tag.startswith(FUNCTION_TAGS)
-
-
-def termhood(terms: Sequence[str], tags: dict[str, str], cut: Callable[[str], list[str]]) -> np.ndarray:
+def termhood(terms: Sequence[str], lexicon: Lexicon, cut: Callable[[str], list[str]]) -> np.ndarray:
     """True for each term shaped like a term: no function word at either edge, not an idiom; a phrase ends in a
-    non-verb and holds no pronoun or particle.
+    non-verb and holds no pronoun or particle. Words without a tag count as content words (tag `n`).
 
     >>> tags = {"的": "uj", "影响": "vn", "结果": "n", "表明": "v", "神经网络": "n", "卷积": "n"}
+    >>> lex = Lexicon.from_dicts(dict.fromkeys(tags, 1), tags)
     >>> cut = {"的影响": ["的", "影响"], "结果表明": ["结果", "表明"], "卷积神经网络": ["卷积", "神经网络"]}.get
-    >>> termhood(["的影响", "结果表明", "卷积神经网络"], tags, cut).tolist()
+    >>> termhood(["的影响", "结果表明", "卷积神经网络"], lex, cut).tolist()
     [False, False, True]
-    >>> termhood(["吃什么药"], {"吃": "v", "什么": "r", "药": "n"}, {"吃什么药": ["吃", "什么", "药"]}.get).tolist()
+    >>> lex = Lexicon.from_dicts({"吃": 1, "什么": 1, "药": 1}, {"吃": "v", "什么": "r", "药": "n"})
+    >>> termhood(["吃什么药"], lex, {"吃什么药": ["吃", "什么", "药"]}.get).tolist()
     [False]
     """
-    out = np.ones(len(terms), dtype=bool)
-    for i, term in enumerate(terms):
-        words = [w for w in cut(term) if w.strip()] or [term]
-        edges = is_function(words[0], tags) or is_function(words[-1], tags)
-        clause = len(words) > 1 and (tags.get(words[-1], "n") in NON_HEAD_TAGS
-                                     or any(tags.get(w, "n").startswith(CLAUSE_TAGS) for w in words))
-        idiom = tags.get(term, "") in IDIOM_TAGS  # 始终保持, 一般来说: set phrases of general language
-        out[i] = not (edges or clause or idiom)
-    return out
+    if not terms:
+        return np.zeros(0, dtype=bool)
+    split = [[w for w in cut(term) if w.strip()] or [term] for term in terms]
+    sizes = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    last = first + sizes - 1
+    # Per-word classes, looked up once for all words of all terms (tag code -1, untagged, selects False).
+    tag = lexicon.tag_codes([w for words in split for w in words])
+    function = lexicon.tag_class(prefixes=FUNCTION_TAGS)[tag]
+    clause_word = lexicon.tag_class(prefixes=CLAUSE_TAGS)[tag]
+    non_head = lexicon.tag_class(exact=NON_HEAD_TAGS)[tag]
+    edges = function[first] | function[last]
+    clause = (sizes > 1) & (non_head[last] | (np.add.reduceat(clause_word, first) > 0))
+    idiom = lexicon.tag_class(exact=IDIOM_TAGS)[lexicon.tag_codes(terms)]  # 始终保持, 一般来说: set phrases
+    return ~(edges | clause | idiom)
 
 
 def domain_rank(delta: np.ndarray, freq: np.ndarray, is_term: np.ndarray) -> np.ndarray:

@@ -20,11 +20,23 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _column(values: list[Any]) -> list[str]:
+    """The cells of one column, as `_cell` writes them; all-float columns in one pass (20k rows x 13 columns
+    went through `_cell` one by one in 0.2 s)."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return ["" if math.isnan(v) else f"{v:.4f}" for v in values]
+    if kinds <= {int, str}:
+        return list(map(str, values))
+    return [_cell(v) for v in values]
+
+
 def write_terms(path: str | Path, rows: list[dict[str, Any]]) -> None:
     """Write rows (dicts keyed by `COLUMNS`) as TSV; empty cells for scores that do not apply (NaN)."""
+    columns = [_column([row[c] for row in rows]) for c in COLUMNS]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("\t".join(COLUMNS) + "\n")
-        fh.writelines("\t".join(_cell(row[c]) for c in COLUMNS) + "\n" for row in rows)
+        fh.writelines("\t".join(cells) + "\n" for cells in zip(*columns))
 
 
 def read_terms(path: str | Path) -> list[dict[str, str]]:
