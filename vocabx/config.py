@@ -65,6 +65,13 @@ def build_config(cls: type[T], file_values: Mapping[str, Any] | None = None, **f
         raise UsageError(f"invalid {cls.__name__}: {exc}", hint="check the option values") from exc
 
 
+def documented(text: str, default: Any = None, **kwargs: Any) -> Any:
+    """A config dataclass field with its help text in `metadata`, which the CLI reuses for `--help`."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("mutable default: use a tuple")
+    return dataclasses.field(default=default, metadata={"help": text}, **kwargs)
+
+
 def field_help(cls: type, name: str) -> str:
     """The docstring-like help of a dataclass field, from its `metadata['help']`."""
     for f in dataclasses.fields(cls):

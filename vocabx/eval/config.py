@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from vocabx.config import documented as _help
 from vocabx.errors import UsageError
-
-
-def _help(text: str, default: Any = None) -> Any:
-    """A dataclass field with its help text in `metadata`, which the CLI reuses for `--help`."""
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(kw_only=True)

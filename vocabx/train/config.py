@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from vocabx.config import documented as _help
 from vocabx.errors import UsageError
 
 METHODS = ("lora", "full")
@@ -19,12 +20,6 @@ OPERATIONAL_FIELDS = frozenset(
      "eval_max_docs"}
 )
 
-
-def _help(text: str, default: Any = None, **kwargs: Any) -> Any:
-    """A dataclass field with its help text in `metadata`, which the CLI reuses for `--help`."""
-    if isinstance(default, (list, dict, set)):
-        raise TypeError("mutable default")
-    return field(default=default, metadata={"help": text}, **kwargs)
 
 
 @dataclass(kw_only=True)
