@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shlex
@@ -209,8 +210,6 @@ def verdict(results: dict[str, dict], args: argparse.Namespace) -> list[str]:
 def training_bpc(run: Path) -> list[tuple[float, float]]:
     """(domain characters so far, bits/char of the training loss over the last log interval) from log.jsonl: the
     loss is nats per token on blocks not yet trained on (one pass), so tokens/chars of the interval converts it."""
-    import math
-
     points, last = [], {"tokens": 0, "chars": 0.0}
     for line in (run / "log.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)

@@ -148,3 +148,18 @@ def test_eval_hook_calls_bpc_every_n_steps_and_at_the_end(tmp_path, tiny_model, 
     evals = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if "eval_bpc" in line]
     assert [e["step"] for e in evals] == [2, 4] and calls == [5, 5, 5]
     assert math.isfinite(result["eval_bpc"]) and result["eval_bpc"] > 0
+
+
+def test_disk_full_during_a_stage_is_an_output_error_and_other_os_errors_pass(tmp_path):
+    import errno
+
+    from vocabx.errors import OutputError
+    from vocabx.train.rundir import disk_full_as_error
+
+    with pytest.raises(OutputError, match="disk full") as info:
+        with disk_full_as_error(tmp_path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert "--resume" in info.value.hint
+    with pytest.raises(PermissionError):
+        with disk_full_as_error(tmp_path):
+            raise PermissionError(errno.EACCES, "denied")

@@ -3,7 +3,6 @@ only the new rows, then LoRA or full training, with checkpoints, resume, a JSONL
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 import time
@@ -15,16 +14,15 @@ import torch
 from transformers import AutoModelForCausalLM, TrainerCallback
 
 from vocabx.corpus import CorpusConfig, open_corpus
-from vocabx.errors import CorpusError, OutputError, UsageError
-from vocabx.outputs import build_manifest
+from vocabx.errors import CorpusError, UsageError
 from vocabx.train.config import CPTConfig
 from vocabx.train.data import BlockDataset, BlockMix, mix_blocks, pack_texts, replay_blocks_needed
 from vocabx.train.engine import Stage, distributed_state, library_bars, run_stage, stage_is_done, steps_for
-from vocabx.train.finalize import last_loss, write_final
+from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, bpc_hook, load_for_training
 from vocabx.train.lora import wrap_lora
 from vocabx.train.newrows import NewRowsOnly
-from vocabx.train.rundir import finish_run, prepare_run_dir
+from vocabx.train.rundir import disk_full_as_error, prepare_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +87,13 @@ def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallba
         prepare_run_dir(cfg, "train cpt", [loaded.model_dir, *cfg.data, *cfg.replay])
     state.wait_for_everyone()
     evaluate = _eval_hook(cfg, loaded)
-    try:
+    with disk_full_as_error(out):
         model, embed_ckpt = _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, callbacks, progress)
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise OutputError(f"disk full while writing a checkpoint under {out}/checkpoints",
-                              hint="free space, then rerun with --resume") from exc
-        raise
     counts = _counts(cfg, mix, total, embed, global_batch, loaded, out, block_size, state.num_processes)
     if state.is_main_process:
         if evaluate is not None:
             counts.update(evaluate(model))
-        names = write_final(out, model, loaded.tokenizer, cfg, loaded.model_dir, embed_ckpt)
-        counts["seconds"] = round(time.perf_counter() - started, 2)
-        inputs = [loaded.model_dir, *cfg.data, *cfg.replay]
-        finish_run(out, build_manifest("train cpt", cfg, inputs, counts, names + ["log.jsonl", "manifest.json"]),
-                   cfg.keep_checkpoints)
+        complete_run("train cpt", out, model, loaded, cfg, counts, started, embed_ckpt)
     state.wait_for_everyone()
     return {"out": str(out), **counts}
 

@@ -123,7 +123,7 @@ def mix_blocks(domain: Packed, replay: Packed | None, ratio: float, seed: int, p
     n_replay = replay_blocks_needed(n_domain, ratio) if replay is not None else 0
     rng = np.random.default_rng(seed)
     schedule = interleave_schedule(n_domain, n_replay)
-    rows, chars, flags = [], [], []
+    rows, flags = [], []
     for _ in range(passes):
         d_order = rng.permutation(n_domain)
         r_order = rng.permutation(len(replay))[np.arange(n_replay) % len(replay)] if n_replay else np.empty(0, int)

@@ -43,6 +43,21 @@ def write_final(out: Path, model: torch.nn.Module, tokenizer: Any, cfg: RunConfi
     return publish_final(out, write)
 
 
+def complete_run(command: str, out: Path, model: torch.nn.Module, loaded: Any, cfg: RunConfig,
+                 counts: dict[str, Any], started: float, embed_ckpt: Path | None = None) -> None:
+    """The main process's last step of `train cpt`/`train sft`: final model into OUT, then manifest.json."""
+    import time
+
+    from vocabx.outputs import build_manifest
+    from vocabx.train.rundir import finish_run
+
+    names = write_final(out, model, loaded.tokenizer, cfg, loaded.model_dir, embed_ckpt)
+    counts["seconds"] = round(time.perf_counter() - started, 2)
+    inputs = [loaded.model_dir, *cfg.data, *cfg.replay]
+    finish_run(out, build_manifest(command, cfg, inputs, counts, names + ["log.jsonl", "manifest.json"]),
+               cfg.keep_checkpoints)
+
+
 def _copy_base(ckpt: Path, tokenizer: Any, target: Path) -> None:
     """The embeddings-stage result (a full model checkpoint) as a plain model directory."""
     target.mkdir(parents=True)

@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,18 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAME = "train_config.json"  # the resolved config of a run in progress; compared on --resume
 FINAL_TMP = ".final.tmp"
+
+
+@contextmanager
+def disk_full_as_error(out: Path) -> Iterator[None]:
+    """A full disk while a stage writes its checkpoints becomes an OutputError that says how to go on."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise OutputError(f"disk full while writing a checkpoint under {out}/checkpoints",
+                              hint="free space, then rerun with --resume") from exc
+        raise
 
 
 def prepare_run_dir(cfg: RunConfig, command: str, inputs: Sequence[str | Path]) -> Path:

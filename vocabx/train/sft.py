@@ -3,7 +3,6 @@ only, optional replay of general instructions, LoRA (with the new rows) or full,
 
 from __future__ import annotations
 
-import errno
 import logging
 import time
 from collections.abc import Sequence
@@ -13,14 +12,13 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from vocabx.errors import CorpusError, OutputError, UsageError
-from vocabx.outputs import build_manifest
+from vocabx.errors import CorpusError, UsageError
 from vocabx.train.config import SFTConfig
 from vocabx.train.engine import Stage, distributed_state, library_bars, run_stage, steps_for
-from vocabx.train.finalize import last_loss, write_final
+from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, load_for_training
 from vocabx.train.lora import wrap_lora
-from vocabx.train.rundir import finish_run, prepare_run_dir
+from vocabx.train.rundir import disk_full_as_error, prepare_run_dir
 from vocabx.train.sft_data import PadCollator, SFTDataset, SFTMix, encode_all, mix_samples, read_records
 
 log = logging.getLogger(__name__)
@@ -77,14 +75,9 @@ def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallba
     state.wait_for_everyone()
     model = wrap_lora(loaded.model, cfg, loaded.new_start) if cfg.method == "lora" else loaded.model
     stage = Stage(cfg.method, steps, cfg.lr, cfg.weight_decay)
-    try:
+    with disk_full_as_error(out):
         run_stage(model, SFTDataset(mix), cfg, stage, out, mix, collator=PadCollator(loaded.tokenizer.pad_token_id),
                   callbacks=callbacks, progress=progress)
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise OutputError(f"disk full while writing a checkpoint under {out}/checkpoints",
-                              hint="free space, then rerun with --resume") from exc
-        raise
     seen = mix.consumed(steps * global_batch)
     counts = {"steps": steps, "global_batch": global_batch, "world_size": state.num_processes,
               "examples": seen["examples"], "tokens": seen["tokens"], "chars": int(seen["chars"]),
@@ -92,10 +85,6 @@ def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallba
               "replay_ratio": cfg.replay_ratio, "new_rows_from": loaded.new_start,
               "final_loss": last_loss(out / "log.jsonl"), **data_counts}
     if state.is_main_process:
-        names = write_final(out, model, loaded.tokenizer, cfg, loaded.model_dir, None)
-        counts["seconds"] = round(time.perf_counter() - started, 2)
-        inputs = [loaded.model_dir, *cfg.data, *cfg.replay]
-        finish_run(out, build_manifest("train sft", cfg, inputs, counts, names + ["log.jsonl", "manifest.json"]),
-                   cfg.keep_checkpoints)
+        complete_run("train sft", out, model, loaded, cfg, counts, started)
     state.wait_for_everyone()
     return {"out": str(out), **counts}
