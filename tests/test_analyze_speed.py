@@ -77,25 +77,6 @@ def test_jieba_lexicon_cache_round_trip(tmp_path, monkeypatch):
         assert lex.total == sum(counts.values())
 
 
-def _square(x: int) -> int:
-    return x * x
-
-
-def _fail() -> None:
-    raise ValueError("boom")
-
-
-def test_background_forks_or_runs_inline():
-    from vocabx.analyze.background import Background
-
-    forked = Background(_square, 7, fork=True)
-    assert forked.result() == 49 == Background(_square, 7, fork=False).result()
-    forked.close()  # idempotent after result()
-    with pytest.raises(ValueError, match="boom"):
-        Background(_fail, fork=True).result()
-    Background(_square, 3, fork=True).close()  # abandoned: the child is stopped, nothing hangs
-
-
 def test_two_worker_scan_equals_one_worker(tiny_sp):  # noqa: F811
     """Shards and their token counts go to the pool as separate tasks; the merged result must not change,
     down to the order of every Counter (ties downstream follow it)."""

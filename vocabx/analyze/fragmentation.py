@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import HashIndex
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.select import Cover, Selection, span_positions
@@ -89,6 +90,9 @@ class Projector:
         self.hash_tables = span_hash_tables(text.cps)  # one text, five budgets' gaps
         self.char_ids, self.char_cost = costs.char_ids, costs.char_cost
         self.chars = costs.chars
+        self.piece_keys = np.zeros(0, dtype=np.uint64)  # for the compiled path: piece hashes known, sorted
+        self.piece_cost = np.zeros(0)
+        self._cut: np.ndarray | None = None
 
     def whole_chars(self, terms: Sequence[str]) -> np.ndarray:
         """Mask over the distinct characters: those of `terms` that the base splits into more than one token."""
@@ -113,21 +117,81 @@ class Projector:
     def han_tokens(self, cover: Cover, whole: np.ndarray | None = None) -> int:
         """Weighted tokens of all runs when the spans of `cover` are single tokens (never above a run's base) and
         the characters marked in `whole` are one token each."""
+        return self.han_tokens_many([cover], [whole])[0]
+
+    def han_tokens_many(self, covers: Sequence[Cover], wholes: Sequence[np.ndarray | None]) -> list[int]:
+        """`han_tokens` of several covers, with the gaps of all of them tokenized in one call."""
+        kernels = native()
+        if kernels is not None:  # a cover's spans are all outermost: every one is taken (rank 0 < 1)
+            return [self._han_tokens_native(kernels, cover.starts, cover.lengths, np.zeros(len(cover.starts), np.int64),
+                                            1, whole) for cover, whole in zip(covers, wholes)]
         text = self.text
-        gap = self.in_run.copy()
-        gap[span_positions(cover.starts, cover.lengths)] = False
-        edge = np.diff(np.concatenate([[0], gap.view(np.int8), [0]]))
-        g_start, g_end = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-        cost = self._gap_costs(g_start, g_end)
-        if whole is not None and whole.any():
-            per_char = np.where(whole, 1.0, self.char_cost)[self.char_ids]
-            csum = np.concatenate([[0.0], np.cumsum(per_char)])
-            cost = np.minimum(cost, csum[g_end] - csum[g_start])
+        gaps = []
+        for cover in covers:
+            gap = self.in_run.copy()
+            gap[span_positions(cover.starts, cover.lengths)] = False
+            edge = np.diff(np.concatenate([[0], gap.view(np.int8), [0]]))
+            gaps.append((np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)))
+        bounds = np.cumsum([0] + [len(g_start) for g_start, _ in gaps])
+        all_costs = self._gap_costs(np.concatenate([g[0] for g in gaps]), np.concatenate([g[1] for g in gaps]))
         runs = len(text.runs)
-        per_run = np.bincount(text.run_id[cover.starts], minlength=runs).astype(np.float64)
-        per_run += np.bincount(text.run_id[g_start], weights=cost, minlength=runs)
-        per_run = np.minimum(per_run, self.base_cost)
-        return int((per_run * text.freq).sum())
+        totals = []
+        for i, (cover, whole, (g_start, g_end)) in enumerate(zip(covers, wholes, gaps)):
+            cost = all_costs[bounds[i] : bounds[i + 1]]
+            if whole is not None and whole.any():
+                per_char = np.where(whole, 1.0, self.char_cost)[self.char_ids]
+                csum = np.concatenate([[0.0], np.cumsum(per_char)])
+                cost = np.minimum(cost, csum[g_end] - csum[g_start])
+            per_run = np.bincount(text.run_id[cover.starts], minlength=runs).astype(np.float64)
+            per_run += np.bincount(text.run_id[g_start], weights=cost, minlength=runs)
+            per_run = np.minimum(per_run, self.base_cost)
+            totals.append(int((per_run * text.freq).sum()))
+        return totals
+
+    def han_tokens_at(self, selection: Selection, ks: Sequence[int], wholes: Sequence[np.ndarray | None]) -> list[int]:
+        """`han_tokens` of the selection's cover after each of its first `ks` terms."""
+        kernels = native()
+        if kernels is None:
+            return self.han_tokens_many([selection.cover_at(k) for k in ks], wholes)
+        pos, length, rank = selection.spans_by_start()
+        return [self._han_tokens_native(kernels, pos, length, rank, k, whole) for k, whole in zip(ks, wholes)]
+
+    def _han_tokens_native(self, kernels, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int,
+                           whole: np.ndarray | None) -> int:
+        """`han_tokens` by the compiled kernel: one pass over the run text, each gap cut at the tokenizer's safe
+        boundaries into pieces whose costs are looked up by hash; pieces not seen yet are tokenized (as strings,
+        once each) and the pass repeated."""
+        text = self.text
+        if self._cut is None:
+            self._cut = np.zeros(len(text.cps) + 1, dtype=np.uint8)
+            if self.counter.safe is not None and len(text.cps) > 1:
+                self._cut[1:-1] = self.counter.safe(text.cps)
+            self._run_id = text.run_id.astype(np.int32)
+            self._base = self.base_cost.astype(np.float64)
+            self._freq = text.freq.astype(np.float64)
+        csum = np.zeros(0)
+        if whole is not None and whole.any():
+            csum = np.concatenate([[0.0], np.cumsum(np.where(whole, 1.0, self.char_cost)[self.char_ids])])
+        starts, lengths, ranks = (np.ascontiguousarray(x, dtype=np.int64) for x in (starts, lengths, ranks))
+        prefix, powers = self.hash_tables
+        for _ in range(2):
+            tokens, keys, a, b = kernels.project_cover(self._run_id, self._cut, starts, lengths, ranks, k, prefix,
+                                                       powers, self.piece_keys, self.piece_cost, csum, self._base,
+                                                       self._freq)
+            if not keys:
+                return int(tokens)
+            self._learn_pieces(np.frombuffer(keys, dtype=np.uint64), np.frombuffer(a, dtype=np.int64),
+                               np.frombuffer(b, dtype=np.int64))
+        raise RuntimeError("projection: piece costs still missing after tokenizing them")
+
+    def _learn_pieces(self, keys: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Tokenize the distinct pieces among `keys` (spans of the run text) and keep their costs by key."""
+        uniq, first = np.unique(keys, return_index=True)  # distinct already; sorted here
+        pieces = [self.joined[x:y] for x, y in zip(starts[first].tolist(), ends[first].tolist())]
+        cost = self.counter.piece_counts(pieces).astype(np.float64)
+        slot = np.searchsorted(self.piece_keys, uniq)  # both sorted: insert instead of re-sorting
+        self.piece_keys = np.insert(self.piece_keys, slot, uniq)
+        self.piece_cost = np.insert(self.piece_cost, slot, cost)
 
     def _gap_costs(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """In-context tokens of each gap, tokenizing each distinct gap string once over all budgets (their covers
@@ -165,10 +229,11 @@ def project(projector: Projector, selection: Selection, other_savings: np.ndarra
     points = []
     caps = sorted({min(b, len(is_han)) for b in budgets if len(is_han)})
     first_use = projector.first_use([t for t, h in zip(terms, is_han) if h]) if len(terms) else None
-    for k in caps:
-        han_k = int(is_han[:k].sum())
-        whole = first_use < han_k if first_use is not None else None
-        saved = (base_han - projector.han_tokens(selection.cover_at(han_k), whole)) * scale
+    han_ks = [int(is_han[:k].sum()) for k in caps]
+    wholes = [first_use < han_k if first_use is not None else None for han_k in han_ks]
+    han_tokens = projector.han_tokens_at(selection, han_ks, wholes)
+    for k, whole, han_tokens_k in zip(caps, wholes, han_tokens):
+        saved = (base_han - han_tokens_k) * scale
         saved += float(other_savings[:k][~is_han[:k]].sum())
         tokens = max(int(round(base_tokens - saved)), 1)
         entries = k + (int(whole.sum()) if whole is not None else 0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vocabx.analyze.kernels import native
 from vocabx.analyze.segment import han_mask
 
 log = logging.getLogger(__name__)
@@ -270,7 +271,13 @@ def count_ngrams(texts: Sequence[str], max_n: int, prune_below: int = 2,
     (3, 2)
     """
     cps, doc = _codepoints(texts)
-    bounds = _word_bounds(len(cps), word_lengths)
+    return count_ngrams_at(cps, doc, max_n, prune_below, _word_bounds(len(cps), word_lengths))
+
+
+def count_ngrams_at(cps: np.ndarray, doc: np.ndarray, max_n: int, prune_below: int,
+                    bounds: np.ndarray) -> NgramCounts:
+    """`count_ngrams` over texts already joined: code points (a newline ends every document), each position's
+    document, and word starts (`bounds`, one more than positions)."""
     han = han_mask(cps)
     remaining = _run_remaining(han)
     pos = np.flatnonzero(han)
@@ -278,6 +285,16 @@ def count_ngrams(texts: Sequence[str], max_n: int, prune_below: int = 2,
     tables = {1: _unigrams(char_counts)}
     kept_count = np.zeros(len(cps), dtype=np.int64)
     kept_count[pos] = char_counts[cps[pos]]
+    kernels = native()
+    if kernels is not None:
+        for n, *columns in kernels.count_ngrams(cps, doc, bounds.view(np.uint8), remaining, kept_count, max_n,
+                                               prune_below):
+            keys, counts, doc_freq, aligned, first = (np.frombuffer(c, dtype=np.int64) for c in columns)
+            order = np.argsort(keys.view(np.uint64))
+            first = first[order]
+            tables[n] = NgramTable(n, keys.view(np.uint64)[order], counts[order], doc_freq[order],
+                                   cps[first[:, None] + np.arange(n)], aligned[order])
+        return NgramCounts(tables, positions=int(han.sum()), shards=1, prune_below=prune_below)
     hashes = cps.astype(np.uint64)
     ids = cps.astype(np.int64)  # exact id of the (n-1)-gram at each position: its code point, then its group
     for n in range(2, max_n + 1):
@@ -298,7 +315,7 @@ def count_ngrams(texts: Sequence[str], max_n: int, prune_below: int = 2,
     return NgramCounts(tables, positions=int(han.sum()), shards=1, prune_below=prune_below)
 
 
-def _word_bounds(size: int, word_lengths: Sequence[int] | None) -> np.ndarray:
+def _word_bounds(size: int, word_lengths: Sequence[int] | np.ndarray | None) -> np.ndarray:
     """Boolean per position 0..size: True where a word starts (or the text ends); all True without words."""
     bounds = np.ones(size + 1, dtype=bool)
     if word_lengths is None:

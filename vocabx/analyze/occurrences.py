@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import MULT, HashIndex, hash_strings
 
 
@@ -54,9 +55,20 @@ class RunText:
         """(position, term index) of every occurrence of the Han `terms` in the runs, sorted by term then position.
         Hashes are computed one length at a time unless given (memory: one array of positions at a time). Only
         positions whose first and last characters start and end some term of that length are looked up."""
-        pos_all, term_all = [], []
         index = np.arange(len(terms))
         lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
+        kernels = native()
+        if kernels is not None and hashes is None and len(terms) and lengths.max() <= 64:
+            keys = np.zeros(len(terms), dtype=np.uint64)
+            for n in np.unique(lengths).tolist():
+                sel = index[lengths == n]
+                keys[sel] = hash_strings([terms[i] for i in sel])
+            firsts = np.frombuffer("".join(t[0] for t in terms).encode("utf-32-le"), dtype=np.uint32)
+            first = np.zeros(int(firsts.max()) + 1, dtype=np.uint8)
+            first[firsts] = 1
+            pos, term = kernels.find_terms(self.cps, self.remaining, keys, lengths, first)
+            return np.frombuffer(pos, dtype=np.int64), np.frombuffer(term, dtype=np.int64)
+        pos_all, term_all = [], []
         max_n = int(lengths.max()) if len(lengths) else 1
         top = int(self.cps.max()) + 1 if len(self.cps) else 1
         for n, h in (hashes.items() if hashes is not None else self._hashes(max_n)):

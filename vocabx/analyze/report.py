@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from vocabx.analyze.api import AnalyzeResult
 from vocabx.analyze.fragmentation import Projector, project, word_fertility
 from vocabx.analyze.segment import segmenter_name
-from vocabx.analyze.terms import write_terms
+from vocabx.analyze.terms import render_terms
 from vocabx.outputs import atomic_output_dir, build_manifest, write_json
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def build_report(run: Run) -> dict[str, Any]:
     scan = run.scan
     tokens = max(scan.tokens, 1)
     fertility, split_share, words = word_fertility(scan.words, run.counter)
-    projector = Projector(run.run_text, run.counter, run.costs.result())
+    projector = Projector(run.run_text, run.counter)
     han_chars_total = scan.ngrams.positions
     scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
     other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)
@@ -96,7 +96,7 @@ def write_outputs(run: Run) -> AnalyzeResult:
         "timings_s": run.timings,
     }
     with atomic_output_dir(config.out, force=config.force) as tmp:
-        write_terms(tmp / "terms.tsv", rows)
+        (tmp / "terms.tsv").write_text(render_terms(rows), encoding="utf-8", newline="")
         write_json(tmp / "report.json", run.report)
         manifest = build_manifest("analyze", config, counts=counts, outputs=["terms.tsv", "report.json"], extra=extra)
         write_json(tmp / "manifest.json", manifest)

@@ -1,6 +1,8 @@
 """The stages of one `analyze` run, in order: read and scan the corpus, score candidates, select, project,
-write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes. Both cores work:
-the scan in a pool, then the projection's tokenizer work in a forked helper alongside candidates and selection."""
+write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes. The scan runs in
+a pool of worker processes; the later stages run here, their inner loops in the compiled kernels (`kernels`)
+where those are built. (A forked helper for the projection's tokenizing was measured and dropped: no faster on two
+cores, and its token cache was lost to this process.)"""
 
 from __future__ import annotations
 
@@ -18,8 +20,7 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
-from vocabx.analyze.background import Background
-from vocabx.analyze.fragmentation import distinct_chars, run_costs
+from vocabx.analyze.fragmentation import distinct_chars
 from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.pieces import fallback_flags
@@ -94,13 +95,7 @@ class Run:
         with self.stage("scan"):
             self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
             self.run_text = RunText.build(dict(self.scan.runs))
-            # The projection's tokenizer work does not depend on the terms: a child does it during candidates
-            # and selection, on the core the scan workers have just left.
-            self.costs = Background(run_costs, self.run_text, self.counter, fork=self._workers() > 1)
-        try:
-            return self._after_scan()
-        finally:
-            self.costs.close()
+        return self._after_scan()
 
     def _after_scan(self) -> AnalyzeResult:
         with self.stage("reference"):

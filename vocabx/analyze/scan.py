@@ -10,8 +10,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import chain
 
-from vocabx.analyze.ngrams import NgramCounts, count_ngrams, merge_all
+import numpy as np
+
+from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
 from vocabx.analyze.segment import HAN_RUN, keep_words, raw_words
+from vocabx.analyze.spans import count_spans
+from vocabx.analyze.tokencount import span_hash_tables
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +66,59 @@ def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     """Map step: everything pass one needs from one batch of documents."""
     result = ShardResult(documents=len(texts), chars=sum(map(len, texts)))
     result.bytes = len("".join(texts).encode("utf-8"))
-    # Every character, punctuation included: filtered once per type later. One Counter call per column for the
-    # whole shard (first-seen order, hence ties downstream, as with one update per document).
+    # Every character, punctuation included: filtered once per type later.
     pieces = [raw_words(text, job.lang) for text in texts]
+    if job.lang != "zh" or not _scan_tiled(result, texts, pieces, job):
+        _scan_words(result, texts, pieces, job)
+    if job.tokenize:
+        result.tokens, result.flagged_tokens = count_tokens(texts)
+    return result
+
+
+def _scan_tiled(result: ShardResult, texts: list[str], pieces: list[list[str]], job: ScanJob) -> bool:
+    """Words, runs and n-grams where the segmenter's pieces tile the texts (jieba): words and runs are counted as
+    spans of the joined text (`spans.count_spans`), the word boundaries are those of the n-gram count. False
+    (nothing done) if the pieces do not tile the texts."""
+    joined = "\n".join(texts) + "\n"  # a newline ends every document, a piece of its own
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    counts = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    lengths = np.fromiter(map(len, chain.from_iterable(pieces)), dtype=np.int64, count=int(counts.sum()))
+    lengths = np.insert(lengths, np.cumsum(counts), 1)
+    ends = np.cumsum(lengths)
+    if not len(ends) or ends[-1] != len(cps):
+        return False
+    starts = ends - lengths
+    newline = np.cumsum(counts + 1) - 1  # the index of each document's closing newline among the pieces
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), [len(t) + 1 for t in texts])
+    word = np.ones(len(lengths), dtype=bool)
+    word[newline] = False
+    tables = span_hash_tables(cps)
+    result.words, result.word_docs = count_spans(joined, cps, starts[word], ends[word], doc[starts[word]], tables)
+    han = _han_table(cps)[cps]
+    edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
+    run_starts, run_ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    result.runs, _ = count_spans(joined, cps, run_starts, run_ends, tables=tables)
+    result.run_han_chars = int((run_ends - run_starts).sum())
+    bounds = np.zeros(len(cps) + 1, dtype=bool)
+    bounds[0] = True
+    bounds[ends] = True
+    result.ngrams = count_ngrams_at(cps, doc, job.max_n, job.prune_below, bounds)
+    return True
+
+
+def _han_table(cps: np.ndarray) -> np.ndarray:
+    """Booleans indexed by code point, up to the largest in `cps`: True for `\\p{Han}` (what `HAN_RUN` matches),
+    asked of the regex once per distinct character."""
+    present = np.flatnonzero(np.bincount(cps)) if len(cps) else np.zeros(0, np.int64)
+    table = np.zeros(int(cps.max()) + 1 if len(cps) else 1, dtype=bool)
+    table[present] = [HAN_RUN.fullmatch(chr(c)) is not None for c in present.tolist()]
+    return table
+
+
+def _scan_words(result: ShardResult, texts: list[str], pieces: list[list[str]], job: ScanJob) -> None:
+    """Words, runs and n-grams with Counters of the pieces (segmenters whose pieces skip characters). One Counter
+    call per column for the whole shard (first-seen order, hence ties downstream, as with one update per
+    document)."""
     result.words.update(chain.from_iterable(pieces))
     result.word_docs.update(chain.from_iterable(map(set, pieces)))
     result.runs.update(chain.from_iterable(map(HAN_RUN.findall, texts)))
@@ -73,9 +127,6 @@ def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
         lengths = list(chain.from_iterable(chain(map(len, words), (1,)) for words in pieces))
     result.run_han_chars = sum(len(r) * c for r, c in result.runs.items())
     result.ngrams = count_ngrams(texts, job.max_n, job.prune_below, lengths)
-    if job.tokenize:
-        result.tokens, result.flagged_tokens = count_tokens(texts)
-    return result
 
 
 def count_tokens(texts: list[str]) -> tuple[int, int]:

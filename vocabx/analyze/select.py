@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vocabx.analyze.kernels import native
+
 log = logging.getLogger(__name__)
 
 MIN_BATCH = 128  # candidates per round at the start; later rounds take a quarter of those chosen so far
@@ -56,11 +58,17 @@ class Selection:
     span_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _by_start: np.ndarray | None = field(default=None, repr=False, compare=False)
 
+    def spans_by_start(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All spans (position, length, rank) sorted by start, longest first (terms are far below 64)."""
+        if self._by_start is None:  # sorted once for all k
+            self._by_start = np.argsort(self.span_pos * 64 - self.span_len)
+        order = self._by_start
+        return self.span_pos[order], self.span_len[order], self.span_rank[order]
+
     def cover_at(self, k: int) -> Cover:
         """The spans once the first `k` candidates of the order are chosen: spans never cross, so a span is
         either outermost or nested in an earlier-sorted one (dropped)."""
-        if self._by_start is None:  # sorted once for all k: by start, longest first (terms are far below 64)
-            self._by_start = np.argsort(self.span_pos * 64 - self.span_len)
+        self.spans_by_start()
         order = self._by_start[self.span_rank[self._by_start] < k]
         pos, n = self.span_pos[order], self.span_len[order]
         ends = pos + n
@@ -133,6 +141,9 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
     placed, and `gain` records what each saves when placed: the cover for a ranking decided elsewhere.
     """
     keep = drop_self_overlaps(pos, term, lengths)
+    kernels = native()
+    if kernels is not None:
+        return _select_native(kernels, pos[keep], term[keep], lengths, base_cost, value, char_cost, weight, priority)
     occ = _Occurrences(pos[keep], term[keep], lengths, base_cost.astype(float), weight)
     state = _State(char_cost, occ.max_len)
     m = len(lengths)
@@ -182,6 +193,39 @@ def select(pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np
     span_pos, span_len, span_term = (np.concatenate([s[i] for s in spans]) if spans else np.zeros(0, np.int64)
                                      for i in range(3))
     return Selection(final, gain_of[final], evaluations, rounds, span_pos, span_len, position[span_term])
+
+
+def _select_native(kernels, pos: np.ndarray, term: np.ndarray, lengths: np.ndarray, base_cost: np.ndarray,
+                   value: np.ndarray, char_cost: np.ndarray, weight: np.ndarray,
+                   priority: np.ndarray | None) -> Selection:
+    """`select` by the compiled kernel: one pass in priority order, or exact lazy greedy by gain (the rounds above
+    approximate it). With a priority both paths give the same result: a round accepts only candidates whose
+    gaining occurrences are disjoint from every better one's, which is what placing them one by one does."""
+    m = len(lengths)
+    pos, term = pos.astype(np.int64), term.astype(np.int64)
+    length = lengths.astype(np.int64)[term]
+    base = base_cost.astype(np.float64)[term]
+    occ_weight = weight.astype(np.float64)[pos]
+    first_of = np.searchsorted(term, np.arange(m + 1)).astype(np.int64)
+    size = len(char_cost) + (int(lengths.max()) if m else 1) + 1
+    unit = np.zeros(size)
+    unit[: len(char_cost)] = char_cost
+    covered, interior = np.zeros(size, np.uint8), np.zeros(size, np.uint8)
+    sequence = (np.argsort(-priority, kind="stable") if priority is not None else np.zeros(0)).astype(np.int64)
+    order, gain, won = np.zeros(m, np.int64), np.zeros(m), np.full(len(pos), -1, np.int64)
+    placed, evaluations = kernels.select_cover(pos, length, base, occ_weight, first_of,
+                                               np.ascontiguousarray(value, dtype=np.float64), unit, covered,
+                                               interior, sequence, 1e-9, order, gain, won)
+    if priority is None:  # the rest save nothing more: ranked by their stand-alone saving, as in `select`
+        chosen = np.zeros(m, dtype=bool)
+        chosen[order[:placed]] = True
+        initial = np.bincount(term, weights=np.maximum(base - 1.0, 0.0) * occ_weight, minlength=m) * value
+        rest = np.flatnonzero(~chosen)
+        order[placed:] = rest[np.argsort(-initial[rest], kind="stable")]
+        gain[placed:] = 0.0
+    log.info("selection (native): %d terms placed, %d occurrences scored", placed, evaluations)
+    spans = won >= 0
+    return Selection(order, gain, evaluations, 1, pos[spans], length[spans], won[spans])
 
 
 class _Occurrences:

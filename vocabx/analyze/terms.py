@@ -31,12 +31,10 @@ def _column(values: list[Any]) -> list[str]:
     return [_cell(v) for v in values]
 
 
-def write_terms(path: str | Path, rows: list[dict[str, Any]]) -> None:
-    """Write rows (dicts keyed by `COLUMNS`) as TSV; empty cells for scores that do not apply (NaN)."""
+def render_terms(rows: list[dict[str, Any]]) -> str:
+    """The TSV text of rows (dicts keyed by `COLUMNS`); empty cells for scores that do not apply (NaN)."""
     columns = [_column([row[c] for row in rows]) for c in COLUMNS]
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write("\t".join(COLUMNS) + "\n")
-        fh.writelines("\t".join(cells) + "\n" for cells in zip(*columns))
+    return "".join(["\t".join(COLUMNS) + "\n", *("\t".join(cells) + "\n" for cells in zip(*columns))])
 
 
 def read_terms(path: str | Path) -> list[dict[str, str]]:

@@ -1,0 +1,693 @@
+/* Compiled kernels for `vocabx analyze`: the loops that numpy can only run as many whole-array passes.
+ *
+ * Optional: the package works without this module (the numpy code in select.py and ngrams.py is the reference,
+ * and tests check that both give the same results). Arrays arrive through the buffer protocol, C-contiguous, with
+ * the dtypes `vocabx.analyze.kernels` checks before calling; no numpy headers are needed to build.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Selection: the cover state and the gain of an occurrence (select.py's module docstring has the cost model).  */
+
+typedef struct {
+    double *unit;          /* what a position costs now: 1 at a span start, 0 inside a span, its base cost outside */
+    unsigned char *covered;
+    unsigned char *interior;
+} Cover;
+
+typedef struct {
+    const int64_t *pos, *len, *first_of;
+    const double *base, *weight, *value;
+    int64_t n_occ, n_terms;
+} Occs;
+
+static inline double occ_gain(const Cover *c, const Occs *o, int64_t i) {
+    int64_t p = o->pos[i], n = o->len[i];
+    if (c->interior[p] || c->interior[p + n]) return 0.0; /* crosses a chosen span */
+    int touched = 0;
+    double cost = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        touched |= c->covered[p + j];
+        cost += c->unit[p + j];
+    }
+    if (!touched) cost = o->base[i];
+    return cost > 1.0 ? (cost - 1.0) * o->weight[i] : 0.0;
+}
+
+static void accept_span(Cover *c, int64_t p, int64_t n) {
+    for (int64_t j = 0; j < n; j++) {
+        c->covered[p + j] = 1;
+        c->interior[p + j] = 1; /* spans chosen earlier inside this one become its interior */
+        c->unit[p + j] = 0.0;
+    }
+    c->interior[p] = 0;
+    c->unit[p] = 1.0;
+}
+
+/* Total gain of term t now; with `scratch`, each occurrence's gain is kept there for `place`. */
+static double term_gain(const Cover *c, const Occs *o, int64_t t, double *scratch) {
+    double total = 0.0;
+    for (int64_t i = o->first_of[t]; i < o->first_of[t + 1]; i++) {
+        double g = occ_gain(c, o, i);
+        if (scratch) scratch[i - o->first_of[t]] = g;
+        total += g;
+    }
+    return total * o->value[t];
+}
+
+/* Choose term t: its occurrences with a positive gain (already in scratch) become spans of rank `rank`. */
+static void place(Cover *c, const Occs *o, int64_t t, const double *scratch, int64_t rank, int64_t *won_rank) {
+    for (int64_t i = o->first_of[t]; i < o->first_of[t + 1]; i++) {
+        if (scratch[i - o->first_of[t]] > 0.0) {
+            accept_span(c, o->pos[i], o->len[i]);
+            won_rank[i] = rank;
+        }
+    }
+}
+
+/* Max-heap of (bound, term) for lazy greedy: larger bound first, then the smaller term index. */
+typedef struct {
+    double key;
+    int64_t term;
+} Entry;
+
+static inline int better(const Entry *a, const Entry *b) {
+    return a->key > b->key || (a->key == b->key && a->term < b->term);
+}
+
+static void sift_down(Entry *h, int64_t n, int64_t i) {
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && better(&h[l], &h[m])) m = l;
+        if (r < n && better(&h[r], &h[m])) m = r;
+        if (m == i) return;
+        Entry tmp = h[i];
+        h[i] = h[m];
+        h[m] = tmp;
+        i = m;
+    }
+}
+
+#define MAX_BUFFERS 16
+
+typedef struct {
+    Py_buffer v[MAX_BUFFERS];
+    int count;
+} Buffers;
+
+static void release(Buffers *b) {
+    for (int i = 0; i < b->count; i++) PyBuffer_Release(&b->v[i]);
+    b->count = 0;
+}
+
+/* select_cover(pos, len, base, weight, first_of, value, unit, covered, interior, sequence, threshold,
+ *              out_order, out_gain, won_rank) -> (placed, evaluations)
+ *
+ * pos/len/base/weight: occurrences sorted by term, then position (int64, int64, float64, float64); first_of: the
+ * occurrences of term t are first_of[t]:first_of[t+1] (int64, n_terms + 1); value: objective weight per term;
+ * unit/covered/interior: the cover state (float64, uint8, uint8), padded past every occurrence end, updated in
+ * place; sequence: an order to place every term in (int64), or empty for greedy by gain, which places terms while
+ * their gain exceeds `threshold` (lazy greedy: gains only shrink, so a re-scored gain that still beats every
+ * other bound is the exact greedy choice; ties go to the smaller index). out_order/out_gain (int64, float64,
+ * n_terms): the placed terms in order and their gains when placed; won_rank (int64 per occurrence, -1 on entry):
+ * the rank of the term whose span the occurrence became. `evaluations`: occurrences scored. */
+static PyObject *select_cover(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 13};
+    Py_buffer *v = b.v;
+    double threshold;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*w*w*w*y*dw*w*w*", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                          &v[7], &v[8], &v[9], &threshold, &v[10], &v[11], &v[12]))
+        return NULL; /* the parser releases what it acquired */
+    Occs o = {.pos = v[0].buf, .len = v[1].buf, .base = v[2].buf, .weight = v[3].buf, .first_of = v[4].buf,
+              .value = v[5].buf, .n_occ = v[0].len / 8, .n_terms = v[5].len / 8};
+    Cover c = {.unit = v[6].buf, .covered = v[7].buf, .interior = v[8].buf};
+    const int64_t *sequence = v[9].buf;
+    int64_t n_seq = v[9].len / 8, *out_order = v[10].buf, *won_rank = v[12].buf;
+    double *out_gain = v[11].buf;
+    int64_t most = 0, placed = 0, evaluations = 0;
+    for (int64_t t = 0; t < o.n_terms; t++) {
+        int64_t k = o.first_of[t + 1] - o.first_of[t];
+        if (k > most) most = k;
+    }
+    double *scratch = malloc(sizeof(double) * (most + 1));
+    Entry *heap = n_seq ? NULL : malloc(sizeof(Entry) * (o.n_terms + 1));
+    if (!scratch || (!n_seq && !heap)) {
+        free(scratch);
+        free(heap);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (n_seq) { /* a fixed order: each term takes what it still saves where it is placed */
+        for (int64_t r = 0; r < n_seq; r++) {
+            int64_t t = sequence[r];
+            out_order[r] = t;
+            out_gain[r] = term_gain(&c, &o, t, scratch);
+            evaluations += o.first_of[t + 1] - o.first_of[t];
+            place(&c, &o, t, scratch, r, won_rank);
+        }
+        placed = n_seq;
+    } else { /* lazy greedy: bounds are the last computed gains */
+        int64_t n = 0;
+        for (int64_t t = 0; t < o.n_terms; t++) {
+            heap[n].key = term_gain(&c, &o, t, NULL);
+            heap[n].term = t;
+            evaluations += o.first_of[t + 1] - o.first_of[t];
+            if (heap[n].key > threshold) n++;
+        }
+        for (int64_t i = n / 2 - 1; i >= 0; i--) sift_down(heap, n, i);
+        while (n > 0) {
+            int64_t t = heap[0].term;
+            double gain = term_gain(&c, &o, t, scratch);
+            evaluations += o.first_of[t + 1] - o.first_of[t];
+            heap[0].key = gain;
+            if (gain <= threshold) { /* no longer worth a place: drop it */
+                heap[0] = heap[--n];
+                sift_down(heap, n, 0);
+                continue;
+            }
+            Entry next = {.key = -1.0, .term = INT64_MAX};
+            if (n > 1) next = heap[1];
+            if (n > 2 && better(&heap[2], &next)) next = heap[2];
+            if (n > 1 && better(&next, &heap[0])) { /* stale: re-insert with the fresh bound */
+                sift_down(heap, n, 0);
+                continue;
+            }
+            out_order[placed] = t;
+            out_gain[placed] = gain;
+            place(&c, &o, t, scratch, placed, won_rank);
+            placed++;
+            heap[0] = heap[--n];
+            sift_down(heap, n, 0);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(scratch);
+    free(heap);
+    release(&b);
+    return Py_BuildValue("LL", (long long)placed, (long long)evaluations);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Occurrences of terms in the run text: rolling polynomial hashes (ngrams.py: h = h * MULT + c, mod 2**64).     */
+
+static const uint64_t MULT = 0x9E3779B97F4A7C15ULL;
+static const uint64_t REMIX = 0xBF58476D1CE4E5B9ULL;
+
+static inline uint64_t slot_of(uint64_t key, int64_t n, int bits) {
+    uint64_t x = key ^ (uint64_t)n * 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    x *= REMIX;
+    return x >> (64 - bits);
+}
+
+/* find_terms(cps, remaining, keys, lengths, first) -> (positions, terms) as int64 bytes, sorted by term then
+ * position.
+ *
+ * cps (uint32): the run text; remaining (int32): characters left in the run from each position, itself included
+ * (0 on separators); keys (uint64) and lengths (int64): each term's hash and length (terms are distinct); first
+ * (uint8, indexed by code point): 1 for the first characters of terms, so other positions are skipped. Every
+ * position where a term's hash matches the n-gram starting there is an occurrence. */
+static PyObject *find_terms(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 5};
+    Py_buffer *v = b.v;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &v[0], &v[1], &v[2], &v[3], &v[4])) return NULL;
+    const uint32_t *cps = v[0].buf;
+    const int32_t *remaining = v[1].buf;
+    const uint64_t *keys = v[2].buf;
+    const int64_t *lengths = v[3].buf;
+    const unsigned char *first = v[4].buf;
+    int64_t size = v[0].len / 4, n_terms = v[2].len / 8, n_first = v[4].len;
+    int64_t max_n = 0;
+    unsigned char has_len[65] = {0};
+    for (int64_t t = 0; t < n_terms; t++) {
+        if (lengths[t] > max_n) max_n = lengths[t];
+        if (lengths[t] < 65) has_len[lengths[t]] = 1;
+    }
+    if (max_n > 64) {
+        release(&b);
+        PyErr_SetString(PyExc_ValueError, "terms longer than 64 characters");
+        return NULL;
+    }
+    int bits = 10;
+    while (((int64_t)1 << bits) < 2 * n_terms + 1) bits++;
+    int64_t table_size = (int64_t)1 << bits, cap = 1 << 16, found = 0;
+    int64_t *table = malloc(sizeof(int64_t) * table_size);
+    int64_t *hits = malloc(sizeof(int64_t) * 2 * cap); /* (position, term) pairs */
+    int64_t *count = calloc(n_terms + 1, sizeof(int64_t));
+    int failed = !table || !hits || !count;
+    if (!failed) {
+        Py_BEGIN_ALLOW_THREADS
+        memset(table, 0xFF, sizeof(int64_t) * table_size);
+        for (int64_t t = 0; t < n_terms; t++) {
+            uint64_t s = slot_of(keys[t], lengths[t], bits);
+            while (table[s] >= 0) s = (s + 1) & (table_size - 1);
+            table[s] = t;
+        }
+        for (int64_t p = 0; p < size && !failed; p++) {
+            if (cps[p] >= n_first || !first[cps[p]]) continue;
+            int64_t reach = remaining[p] < max_n ? remaining[p] : max_n;
+            uint64_t h = cps[p];
+            for (int64_t n = 2; n <= reach; n++) {
+                h = h * MULT + cps[p + n - 1];
+                if (!has_len[n]) continue;
+                for (uint64_t s = slot_of(h, n, bits);; s = (s + 1) & (table_size - 1)) {
+                    int64_t t = table[s];
+                    if (t < 0) break;
+                    if (keys[t] == h && lengths[t] == n) {
+                        if (found == cap) {
+                            int64_t *grown = realloc(hits, sizeof(int64_t) * 4 * cap);
+                            if (!grown) {
+                                failed = 1;
+                                break;
+                            }
+                            hits = grown;
+                            cap *= 2;
+                        }
+                        hits[2 * found] = p;
+                        hits[2 * found + 1] = t;
+                        found++;
+                        count[t + 1]++;
+                        break;
+                    }
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyObject *positions = NULL, *terms = NULL;
+    if (!failed) {
+        positions = PyBytes_FromStringAndSize(NULL, found * 8);
+        terms = PyBytes_FromStringAndSize(NULL, found * 8);
+    }
+    if (positions && terms) { /* counting sort by term; positions arrive increasing, so they stay sorted */
+        int64_t *out_pos = (int64_t *)PyBytes_AS_STRING(positions), *out_term = (int64_t *)PyBytes_AS_STRING(terms);
+        for (int64_t t = 0; t < n_terms; t++) count[t + 1] += count[t];
+        for (int64_t i = 0; i < found; i++) {
+            int64_t at = count[hits[2 * i + 1]]++;
+            out_pos[at] = hits[2 * i];
+            out_term[at] = hits[2 * i + 1];
+        }
+    }
+    free(table);
+    free(hits);
+    free(count);
+    release(&b);
+    if (failed) return PyErr_NoMemory();
+    if (!positions || !terms) {
+        Py_XDECREF(positions);
+        Py_XDECREF(terms);
+        return NULL;
+    }
+    return Py_BuildValue("NN", positions, terms);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* N-gram counting (ngrams.py's `count_ngrams`, same tables): per length, the n-grams at the surviving positions  */
+/* are grouped by (group of their (n-1)-gram prefix, last code point) in an open-addressing table.               */
+
+typedef struct {
+    uint64_t key;
+    int64_t group; /* -1: empty */
+} Slot;
+
+typedef struct {
+    Slot *slots;
+    int64_t size, used;
+    int bits;
+} Groups;
+
+static int groups_init(Groups *g, int bits) {
+    g->bits = bits;
+    g->size = (int64_t)1 << bits;
+    g->used = 0;
+    g->slots = malloc(sizeof(Slot) * g->size);
+    if (!g->slots) return -1;
+    memset(g->slots, 0xFF, sizeof(Slot) * g->size);
+    return 0;
+}
+
+static void groups_free(Groups *g) {
+    free(g->slots);
+    g->slots = NULL;
+}
+
+static inline uint64_t mix(uint64_t x) {
+    x ^= x >> 31;
+    x *= REMIX;
+    x ^= x >> 29;
+    return x;
+}
+
+/* The slot holding `key`, or the empty slot where it would go. */
+static inline Slot *groups_find(const Groups *g, uint64_t key) {
+    uint64_t s = mix(key) >> (64 - g->bits);
+    for (;; s = (s + 1) & (g->size - 1)) {
+        Slot *slot = &g->slots[s];
+        if (slot->group < 0 || slot->key == key) return slot;
+    }
+}
+
+static int groups_grow(Groups *g) {
+    Groups bigger;
+    if (groups_init(&bigger, g->bits + 1) < 0) return -1;
+    for (int64_t s = 0; s < g->size; s++) {
+        if (g->slots[s].group >= 0) *groups_find(&bigger, g->slots[s].key) = g->slots[s];
+    }
+    bigger.used = g->used;
+    groups_free(g);
+    *g = bigger;
+    return 0;
+}
+
+/* One n-gram group: its fields side by side, so counting an occurrence touches one cache line. */
+typedef struct {
+    int64_t first; /* position of its first occurrence */
+    int64_t last_doc;
+    int32_t count, docs, aligned, pad;
+} Group;
+
+typedef struct {
+    Group *at;
+    int64_t cap;
+} Columns;
+
+static int columns_reserve(Columns *c, int64_t need) {
+    if (need <= c->cap) return 0;
+    int64_t cap = c->cap ? c->cap : 1024;
+    while (cap < need) cap *= 2;
+    Group *grown = realloc(c->at, sizeof(Group) * cap);
+    if (!grown) return -1;
+    c->at = grown;
+    c->cap = cap;
+    return 0;
+}
+
+static void columns_free(Columns *c) { free(c->at); }
+
+static PyObject *bytes_of(const void *data, int64_t n) {
+    return PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)(n * 8));
+}
+
+/* count_ngrams(cps, doc, bounds, remaining, unit_count, max_n, prune_below) -> [(n, keys, counts, doc_freq,
+ * aligned, first), ...] for n = 2..max_n: int64/uint64 bytes of the groups seen `prune_below` times, in no
+ * particular order (the caller sorts them by key); `first` is the position of an occurrence.
+ *
+ * cps (uint32), doc (int64): code points and document of each position; bounds (uint8, len + 1): a word starts
+ * there; remaining (int64): Han characters from each position to the end of its run (0 off runs); unit_count
+ * (int64): how often each position's character occurs in the shard (0 off runs). Pruning as in ngrams.py: an
+ * n-gram is counted at a position only if the (n-1)-grams at it and at the next position both reached
+ * `prune_below`. */
+static PyObject *count_ngrams(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 5};
+    Py_buffer *v = b.v;
+    int max_n, prune;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*ii", &v[0], &v[1], &v[2], &v[3], &v[4], &max_n, &prune)) return NULL;
+    const uint32_t *cps = v[0].buf;
+    const int64_t *doc = v[1].buf, *remaining = v[3].buf, *unit_count = v[4].buf;
+    const unsigned char *bounds = v[2].buf;
+    int64_t size = v[0].len / 4;
+    PyObject *out = PyList_New(0);
+    /* Per position: the id of the n-gram there (a code point for n = 1), its count, the length it was counted
+     * at (a stale entry reads as absent), and its rolling hash. */
+    int64_t *id = malloc(sizeof(int64_t) * (size + 1)), *count_at = malloc(sizeof(int64_t) * (size + 1));
+    int32_t *level = malloc(sizeof(int32_t) * (size + 1));
+    uint64_t *hash = malloc(sizeof(uint64_t) * (size + 1));
+    int64_t *live = malloc(sizeof(int64_t) * (size + 1)), *group_of = malloc(sizeof(int64_t) * (size + 1));
+    Columns col = {0};
+    Groups groups = {0};
+    int failed = !out || !id || !count_at || !level || !hash || !live || !group_of;
+    int64_t n_live = 0, expect = 1024; /* groups expected at the next length: as many as at this one */
+    if (!failed) {
+        for (int64_t p = 0; p <= size; p++) {
+            int on = p < size && remaining[p] > 0;
+            id[p] = on ? cps[p] : -1;
+            count_at[p] = on ? unit_count[p] : 0;
+            level[p] = on ? 1 : 0;
+            hash[p] = on ? cps[p] : 0;
+            if (on) live[n_live++] = p;
+        }
+    }
+    for (int n = 2; n <= max_n && !failed; n++) {
+        int64_t kept = 0, n_groups = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (int64_t i = 0; i < n_live; i++) { /* positions whose n-gram may reach `prune` */
+            int64_t p = live[i];
+            if (remaining[p] >= n && count_at[p] >= prune && level[p + 1] == n - 1 && count_at[p + 1] >= prune)
+                live[kept++] = p;
+        }
+        groups_free(&groups);
+        int bits = 10;
+        while (((int64_t)1 << bits) < 2 * expect + 1) bits++;
+        if (groups_init(&groups, bits) < 0) failed = 1;
+        for (int64_t i = 0; i < kept && !failed; i++) {
+            int64_t p = live[i];
+            uint32_t last = cps[p + n - 1];
+            uint64_t key = (uint64_t)id[p] * 0x110000ULL + last;
+            Slot *slot = groups_find(&groups, key);
+            int64_t g = slot->group;
+            if (g < 0) {
+                if (columns_reserve(&col, n_groups + 1) < 0) {
+                    failed = 1;
+                    break;
+                }
+                g = n_groups++;
+                slot->key = key;
+                slot->group = g;
+                col.at[g] = (Group){.first = p, .last_doc = -1};
+                if (++groups.used * 2 > groups.size && groups_grow(&groups) < 0) {
+                    failed = 1;
+                    break;
+                }
+            }
+            Group *grp = &col.at[g];
+            grp->count++;
+            if (grp->last_doc != doc[p]) {
+                grp->docs++;
+                grp->last_doc = doc[p];
+            }
+            grp->aligned += bounds[p] & bounds[p + n];
+            group_of[i] = g;
+            hash[p] = hash[p] * MULT + last;
+        }
+        if (!failed) {
+            for (int64_t i = 0; i < kept; i++) {
+                int64_t p = live[i], g = group_of[i];
+                id[p] = g;
+                count_at[p] = col.at[g].count;
+                level[p] = n;
+            }
+        }
+        expect = n_groups;
+        Py_END_ALLOW_THREADS
+        if (failed) break;
+        /* the groups that reached `prune`, compacted in place (group g's fields to slot `k`) */
+        int64_t k = 0;
+        uint64_t *keys = malloc(sizeof(uint64_t) * (n_groups + 1));
+        int64_t *fields = malloc(sizeof(int64_t) * 4 * (n_groups + 1)); /* count, docs, aligned, first */
+        if (!keys || !fields) {
+            free(keys);
+            free(fields);
+            failed = 1;
+            break;
+        }
+        int64_t *counts = fields, *docs = fields + n_groups, *aligned = fields + 2 * n_groups,
+                *first = fields + 3 * n_groups;
+        for (int64_t g = 0; g < n_groups; g++) {
+            const Group *grp = &col.at[g];
+            if (grp->count < prune) continue;
+            keys[k] = hash[grp->first];
+            counts[k] = grp->count;
+            docs[k] = grp->docs;
+            aligned[k] = grp->aligned;
+            first[k] = grp->first;
+            k++;
+        }
+        PyObject *item = Py_BuildValue("(iNNNNN)", n, bytes_of(keys, k), bytes_of(counts, k), bytes_of(docs, k),
+                                       bytes_of(aligned, k), bytes_of(first, k));
+        free(fields);
+        free(keys);
+        if (!item || PyList_Append(out, item) < 0) failed = 1;
+        Py_XDECREF(item);
+        n_live = kept;
+    }
+    free(id);
+    free(count_at);
+    free(level);
+    free(hash);
+    free(live);
+    free(group_of);
+    columns_free(&col);
+    groups_free(&groups);
+    release(&b);
+    if (failed) {
+        Py_XDECREF(out);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Projection (fragmentation.py's `Projector.han_tokens`): the weighted tokens of the distinct runs under the     */
+/* outermost spans of rank < k, each span one token, each gap the sum of its pieces' costs.                       */
+
+/* A read-only hash index over `n` 64-bit keys (`Groups` slots map a key to its index). */
+static int index_keys(Groups *g, const uint64_t *keys, int64_t n) {
+    int bits = 10;
+    while (((int64_t)1 << bits) < 2 * n + 1) bits++;
+    if (groups_init(g, bits) < 0) return -1;
+    for (int64_t i = 0; i < n; i++) {
+        Slot *slot = groups_find(g, keys[i]);
+        slot->key = keys[i];
+        slot->group = i;
+    }
+    g->used = n;
+    return 0;
+}
+
+/* project_cover(run_id, cut, span_pos, span_len, span_rank, k, prefix, powers, known_keys, known_cost, csum,
+ *               base_cost, freq) -> (tokens, missing_keys, missing_starts, missing_ends)
+ *
+ * run_id (int32, n): each position's run, -1 on separators; cut (uint8, n + 1): a gap may be cut before that
+ * position (the tokenizer's safe boundaries); span_* (int64): chosen spans sorted by start, longest first, with
+ * the rank of the term that took each; prefix/powers (uint64, n + 1): `span_hash_tables` of the text; known_keys
+ * (uint64, sorted) and known_cost (float64): piece costs by `span_hashes` key; csum (float64, n + 1, or empty):
+ * running sum of per-character costs with whole characters at 1, a bound on each gap; base_cost/freq (float64,
+ * per run). Pieces whose key is unknown are returned, once per key (key, start, end as int64 bytes), and `tokens`
+ * is then meaningless: the caller tokenizes them and asks again. */
+static PyObject *project_cover(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 12};
+    Py_buffer *v = b.v;
+    long long k;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*Ly*y*y*y*y*y*y*", &v[0], &v[1], &v[2], &v[3], &v[4], &k, &v[5], &v[6],
+                          &v[7], &v[8], &v[9], &v[10], &v[11]))
+        return NULL;
+    const int32_t *run_id = v[0].buf;
+    const unsigned char *cut = v[1].buf;
+    const int64_t *span_pos = v[2].buf, *span_len = v[3].buf, *span_rank = v[4].buf;
+    const uint64_t *prefix = v[5].buf, *powers = v[6].buf, *known = v[7].buf;
+    const double *known_cost = v[8].buf, *csum = v[9].len ? v[9].buf : NULL, *base = v[10].buf, *freq = v[11].buf;
+    int64_t n = v[0].len / 4, n_spans = v[2].len / 8, n_known = v[7].len / 8;
+    int64_t cap = 1024, missing = 0;
+    int64_t *miss = malloc(sizeof(int64_t) * 3 * cap); /* (key, start, end) triples, one per distinct key */
+    Groups index = {0}, seen = {0};
+    int failed = !miss || index_keys(&index, known, n_known) < 0 || groups_init(&seen, 10) < 0;
+    double total = 0.0;
+    Py_BEGIN_ALLOW_THREADS
+    int64_t si = 0, reach = 0, p = 0, run = -1;
+    double run_sum = 0.0;
+    while (p < n && !failed) {
+        int64_t r = run_id[p];
+        if (r != run && run >= 0) { /* the run ended: never more than its base cost */
+            total += (run_sum < base[run] ? run_sum : base[run]) * freq[run];
+            run = -1;
+        }
+        if (r < 0) {
+            p++;
+            continue;
+        }
+        if (run < 0) {
+            run = r;
+            run_sum = 0.0;
+        }
+        while (si < n_spans && (span_rank[si] >= k || span_pos[si] < reach)) si++;
+        int64_t next = si < n_spans ? span_pos[si] : n;
+        if (next == p) { /* an outermost span: one token */
+            run_sum += 1.0;
+            reach = p + span_len[si];
+            p = reach;
+            si++;
+            continue;
+        }
+        int64_t end = p + 1;
+        while (end < n && end < next && run_id[end] == r) end++;
+        double cost = 0.0;
+        for (int64_t a = p; a < end;) {
+            int64_t z = a + 1;
+            while (z < end && !cut[z]) z++;
+            uint64_t key = (prefix[z] - prefix[a]) * powers[z - 1] * MULT + (uint64_t)(z - a);
+            int64_t at = groups_find(&index, key)->group;
+            if (at >= 0) {
+                cost += known_cost[at];
+            } else if (groups_find(&seen, key)->group < 0) {
+                Slot *slot = groups_find(&seen, key);
+                slot->key = key;
+                slot->group = missing;
+                if (++seen.used * 2 > seen.size && groups_grow(&seen) < 0) {
+                    failed = 1;
+                    break;
+                }
+                if (missing == cap) {
+                    int64_t *grown = realloc(miss, sizeof(int64_t) * 6 * cap);
+                    if (!grown) {
+                        failed = 1;
+                        break;
+                    }
+                    miss = grown;
+                    cap *= 2;
+                }
+                miss[3 * missing] = (int64_t)key;
+                miss[3 * missing + 1] = a;
+                miss[3 * missing + 2] = z;
+                missing++;
+            }
+            a = z;
+        }
+        if (csum && csum[end] - csum[p] < cost) cost = csum[end] - csum[p];
+        run_sum += cost;
+        p = end;
+    }
+    if (run >= 0 && !failed) total += (run_sum < base[run] ? run_sum : base[run]) * freq[run];
+    Py_END_ALLOW_THREADS
+    release(&b);
+    groups_free(&index);
+    groups_free(&seen);
+    if (failed) {
+        free(miss);
+        return PyErr_NoMemory();
+    }
+    PyObject *keys = PyBytes_FromStringAndSize(NULL, missing * 8), *starts = PyBytes_FromStringAndSize(NULL, missing * 8),
+             *ends = PyBytes_FromStringAndSize(NULL, missing * 8);
+    if (keys && starts && ends) {
+        for (int64_t i = 0; i < missing; i++) {
+            ((int64_t *)PyBytes_AS_STRING(keys))[i] = miss[3 * i];
+            ((int64_t *)PyBytes_AS_STRING(starts))[i] = miss[3 * i + 1];
+            ((int64_t *)PyBytes_AS_STRING(ends))[i] = miss[3 * i + 2];
+        }
+    }
+    free(miss);
+    if (!keys || !starts || !ends) {
+        Py_XDECREF(keys);
+        Py_XDECREF(starts);
+        Py_XDECREF(ends);
+        return NULL;
+    }
+    return Py_BuildValue("dNNN", total, keys, starts, ends);
+}
+
+static PyMethodDef methods[] = {
+    {"select_cover", select_cover, METH_VARARGS, "Overlap-aware selection over term occurrences (see the C source)."},
+    {"find_terms", find_terms, METH_VARARGS, "Occurrences of terms in a text by rolling hashes (see the C source)."},
+    {"count_ngrams", count_ngrams, METH_VARARGS, "Han n-gram tables of one shard (see the C source)."},
+    {"project_cover", project_cover, METH_VARARGS, "Weighted tokens of runs under a cover (see the C source)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled kernels for vocabx analyze.", -1,
+                                    methods};
+
+/* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
+#define KERNELS_VERSION 2
+
+PyMODINIT_FUNC PyInit__kernels(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "VERSION", KERNELS_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

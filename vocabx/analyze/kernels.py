@@ -1,0 +1,31 @@
+"""Access to the optional compiled kernels (`_kernels.c`): `native()` is the module, or None where it was not built
+or `VOCABX_NATIVE=0` turns it off (tests and benches compare both paths). Callers keep a numpy path that gives the
+same results (one exception: the greedy `tokens` objective, where the kernel runs exact lazy greedy and numpy an
+approximation in rounds); `engine()` names the one in use, for manifests."""
+
+from __future__ import annotations
+
+import logging
+import os
+from types import ModuleType
+
+log = logging.getLogger(__name__)
+VERSION = 2  # must equal KERNELS_VERSION in _kernels.c
+
+try:
+    from vocabx.analyze import _kernels as _compiled
+except ImportError:  # built without a C compiler: the numpy paths run
+    _compiled = None
+if _compiled is not None and getattr(_compiled, "VERSION", None) != VERSION:
+    log.warning("ignoring compiled kernels of another version (stale build): reinstall vocabx (pip install -e .)")
+    _compiled = None
+
+
+def native() -> ModuleType | None:
+    if os.environ.get("VOCABX_NATIVE", "1") == "0":
+        return None
+    return _compiled
+
+
+def engine() -> str:
+    return "native" if native() is not None else "numpy"
