@@ -349,10 +349,10 @@ def test_run_sample_keeps_whole_shards_up_to_the_cap(tiny_sp):
 
     counter = TokenCounter(tiny_sp, fallback_flags(tiny_sp)[0])
     shards = [MED[:6], MED[6:]]
-    job = ScanJob("zh", 4, 1, True)
-    whole = run_scan(iter(shards), job, 1, run_cap=10**9, counter=counter)
-    capped = run_scan(iter(shards), job, 1, run_cap=1, counter=counter)
-    first = run_scan(iter(shards[:1]), job, 1, run_cap=10**9, counter=counter)
+    job = ScanJob("zh", 4, 1)
+    whole = run_scan(iter(shards), job, 1, run_cap=10**9, tokens=counter.count)
+    capped = run_scan(iter(shards), job, 1, run_cap=1, tokens=counter.count)
+    first = run_scan(iter(shards[:1]), job, 1, run_cap=10**9, tokens=counter.count)
     assert capped.runs == first.runs and capped.run_han_chars == first.run_han_chars < whole.run_han_chars
     assert capped.tokens == whole.tokens == sum(map(len, tiny_sp.encode_batch(MED)))  # counts never sampled
     assert capped.ngrams.positions == whole.ngrams.positions

@@ -152,7 +152,7 @@ def test_tiled_scan_equals_counter_scan():
     from vocabx.analyze import scan
 
     texts, _ = _texts(6)
-    job = scan.ScanJob("zh", 5, 2, False)
+    job = scan.ScanJob("zh", 5, 2)
     pieces = [scan.raw_words(t, "zh") for t in texts]
     tiled, plain = scan.ShardResult(), scan.ShardResult()
     assert scan._scan_tiled(tiled, texts, pieces, job)

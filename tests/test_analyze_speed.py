@@ -78,18 +78,18 @@ def test_jieba_lexicon_cache_round_trip(tmp_path, monkeypatch):
 
 
 def test_two_worker_scan_equals_one_worker(tiny_sp):  # noqa: F811
-    """Shards and their token counts go to the pool as separate tasks; the merged result must not change,
-    down to the order of every Counter (ties downstream follow it)."""
+    """Shards go to the pool while this process counts their tokens; the merged result must not change, down to
+    the order of every Counter (ties downstream follow it)."""
     from vocabx.analyze.pieces import fallback_flags
     from vocabx.analyze.scan import ScanJob, run_scan
     from vocabx.analyze.tokencount import TokenCounter
 
     counter = TokenCounter(tiny_sp, fallback_flags(tiny_sp)[0])
     shards = [MED[:5], MED[5:7], MED[7:]]
-    job = ScanJob("zh", 4, 2, True)
+    job = ScanJob("zh", 4, 2)
     calls = []
-    one = run_scan(iter(shards), job, 1, run_cap=10**9, counter=counter, while_waiting=lambda: calls.append(1))
-    two = run_scan(iter(shards), job, 2, run_cap=10**9, counter=counter, while_waiting=lambda: calls.append(2))
+    one = run_scan(iter(shards), job, 1, run_cap=10**9, tokens=counter.count, while_waiting=lambda: calls.append(1))
+    two = run_scan(iter(shards), job, 2, run_cap=10**9, tokens=counter.count, while_waiting=lambda: calls.append(2))
     assert calls == [1, 2]  # the hook runs once per scan
     assert (one.tokens, one.flagged_tokens) == (two.tokens, two.flagged_tokens)
     assert one.tokens == sum(map(len, tiny_sp.encode_batch(MED)))

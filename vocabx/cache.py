@@ -15,3 +15,13 @@ def cache_dir(*parts: str) -> Path:
     path = Path(root).expanduser().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def file_key(path: str | Path) -> str:
+    """A cheap identity of a file for naming what is derived from it: its resolved path, size and modification time
+    (a changed file gets a new key). Hashing the content instead cost 0.1 s on every load of a 270 MB GGUF."""
+    import hashlib
+
+    path = Path(path).resolve()
+    stat = path.stat()
+    return hashlib.sha256(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]

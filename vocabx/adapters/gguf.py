@@ -9,9 +9,9 @@ import json
 import logging
 from pathlib import Path
 
-from vocabx.cache import cache_dir
+from vocabx.cache import cache_dir, file_key
 from vocabx.errors import TokenizerError, require
-from vocabx.outputs import file_sha256, write_text_atomic
+from vocabx.outputs import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def gguf_metadata(path: str | Path, keys: tuple[str, ...]) -> dict[str, object]:
 def gguf_tokenizer_json(path: str | Path) -> str:
     """The tokenizer.json text for the vocabulary inside a GGUF file (cached)."""
     path = Path(path)
-    cached = cache_dir("tokenizers") / f"gguf-{file_sha256(path)[:16]}.json"
+    cached = cache_dir("tokenizers") / f"gguf-{file_key(path)}.json"
     if cached.is_file():
         return cached.read_text(encoding="utf-8")
     require("gguf", "reading .gguf files")

@@ -336,6 +336,8 @@ static void groups_free(Groups *g) {
     g->slots = NULL;
 }
 
+#define PREFETCH 16 /* positions ahead whose hash slot is prefetched */
+
 static inline uint64_t mix(uint64_t x) {
     x ^= x >> 31;
     x *= REMIX;
@@ -421,7 +423,7 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
     Columns col = {0};
     Groups groups = {0};
     int failed = !out || !id || !count_at || !level || !hash || !live || !group_of;
-    int64_t n_live = 0, expect = 1024; /* groups expected at the next length: as many as at this one */
+    int64_t n_live = 0, expect = size / 8 + 1024; /* groups expected at the next length: as many as at this one */
     if (!failed) {
         for (int64_t p = 0; p <= size; p++) {
             int on = p < size && remaining[p] > 0;
@@ -448,6 +450,11 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
             int64_t p = live[i];
             uint32_t last = cps[p + n - 1];
             uint64_t key = (uint64_t)id[p] * 0x110000ULL + last;
+            if (i + PREFETCH < kept) { /* the slot a later position will probe: hide the cache miss */
+                int64_t q = live[i + PREFETCH];
+                uint64_t ahead = (uint64_t)id[q] * 0x110000ULL + cps[q + n - 1];
+                __builtin_prefetch(&groups.slots[mix(ahead) >> (64 - groups.bits)]);
+            }
             Slot *slot = groups_find(&groups, key);
             int64_t g = slot->group;
             if (g < 0) {

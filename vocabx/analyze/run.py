@@ -87,13 +87,11 @@ class Run:
         with self.stage("load"):
             self.corpus = open_corpus(list(c.corpus), corpus_config)
             self.reference = open_corpus(list(c.reference), corpus_config) if c.reference else None
-            self.adapter: TokenizerAdapter = load_tokenizer(c.tokenizer)
-            self.flags, self.flag_kind = fallback_flags(self.adapter)
-            self.counter = TokenCounter(self.adapter, self.flags)
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
             segment("预热", self.lang)  # load the dictionary once, before workers fork
-        with self.stage("scan"):
+        with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
             self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
+            self._prepare()  # done already unless the corpus had no shard
             self.run_text = RunText.build(dict(self.scan.runs))
         return self._after_scan()
 
@@ -112,15 +110,25 @@ class Run:
 
     def _scan(self, corpus: Any, tokenize: bool, run_cap: int) -> ShardResult:
         c = self.config
-        job = ScanJob(self.lang, c.max_len + 1, PRUNE_BELOW, tokenize)
-        return run_scan(corpus.batches(c.shard_chars), job, self._workers(), run_cap, self.counter, self.progress,
+        job = ScanJob(self.lang, c.max_len + 1, PRUNE_BELOW)
+        return run_scan(corpus.batches(c.shard_chars), job, self._workers(), run_cap,
+                        self._count_tokens if tokenize else None, self.progress,
                         while_waiting=self._prepare if tokenize else None)
+
+    def _count_tokens(self, texts: list[str]) -> tuple[int, int]:
+        return self.counter.count(texts)
 
     def _workers(self) -> int:
         return self.config.workers or os.cpu_count() or 1
 
     def _prepare(self) -> None:
-        """What later stages need that the corpus does not decide, done while the workers scan."""
+        """What later stages need that the corpus does not decide, done while the workers scan: the tokenizer
+        (a bad one still fails within a shard's time, before anything is written) and jieba's lexicon."""
+        if hasattr(self, "counter"):
+            return
+        self.adapter: TokenizerAdapter = load_tokenizer(self.config.tokenizer)
+        self.flags, self.flag_kind = fallback_flags(self.adapter)
+        self.counter = TokenCounter(self.adapter, self.flags)
         if self.lang == "zh":
             jieba_lexicon()
 

@@ -1,13 +1,14 @@
-"""Pass one over the corpus as map/reduce: each shard (a batch of documents) is segmented, its Han n-grams are
-counted and its base tokens counted, in worker processes; shard results merge exactly (`ShardResult.merge`)."""
+"""Pass one over the corpus as map/reduce: each shard (a batch of documents) is segmented and its words, Han runs
+and Han n-grams counted in worker processes, while this process counts its base tokens; shard results merge
+exactly (`ShardResult.merge`)."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
@@ -50,16 +51,15 @@ class ShardResult:
 
 @dataclass(frozen=True)
 class ScanJob:
-    """What a worker needs; the tokenizer reaches workers through `_WORKER` (inherited at fork)."""
+    """What a worker needs to scan a shard (base tokens are counted by the caller of `run_scan`)."""
 
     lang: str
     max_n: int
     prune_below: int
-    tokenize: bool
 
 
-_WORKER: dict[str, object] = {}
 MERGE_EVERY = 8  # shard results buffered before one k-way merge: fewer re-sorts of the growing n-gram tables
+Tokens = Callable[[list[str]], tuple[int, int]]
 
 
 def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
@@ -70,8 +70,6 @@ def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     pieces = [raw_words(text, job.lang) for text in texts]
     if job.lang != "zh" or not _scan_tiled(result, texts, pieces, job):
         _scan_words(result, texts, pieces, job)
-    if job.tokenize:
-        result.tokens, result.flagged_tokens = count_tokens(texts)
     return result
 
 
@@ -129,21 +127,17 @@ def _scan_words(result: ShardResult, texts: list[str], pieces: list[list[str]], 
     result.ngrams = count_ngrams(texts, job.max_n, job.prune_below, lengths)
 
 
-def count_tokens(texts: list[str]) -> tuple[int, int]:
-    """Base tokens and flagged (fallback) tokens of one shard; a task of its own in the pool (see `_map`)."""
-    return _WORKER["counter"].count(texts)  # type: ignore[attr-defined]
-
-
-def run_scan(batches: Iterable[list[str]], job: ScanJob, workers: int, run_cap: int, counter: object = None,
+def run_scan(batches: Iterable[list[str]], job: ScanJob, workers: int, run_cap: int, tokens: Tokens | None = None,
              progress: bool = False, while_waiting: Callable[[], None] | None = None) -> ShardResult:
     """Reduce step: merge shard results as they arrive, with at most 2 * workers shards in flight (bounded memory);
-    n-gram tables are merged `MERGE_EVERY` shards at a time. `while_waiting`: work for this process while the
-    workers scan (called once, when it would first wait on them; with one worker, before the scan)."""
-    _WORKER.update(counter=counter)
+    n-gram tables are merged `MERGE_EVERY` shards at a time. `tokens(texts) -> (tokens, flagged)` counts each
+    shard's base tokens in this process while the workers scan it; `while_waiting`: work for this process that the
+    corpus does not decide (loading the tokenizer), called once, as soon as every worker has a shard (before the
+    scan with one worker)."""
     total = ShardResult()
     pending: list[NgramCounts] = []
     bar = _progress_bar(progress)
-    for shard in _map(batches, job, workers, while_waiting):
+    for shard in _map(batches, job, workers, tokens, while_waiting):
         pending.append(shard.ngrams)
         shard.ngrams = NgramCounts()
         total.merge(shard, run_cap)
@@ -160,43 +154,53 @@ def run_scan(batches: Iterable[list[str]], job: ScanJob, workers: int, run_cap: 
     return total
 
 
-def _map(batches: Iterable[list[str]], job: ScanJob, workers: int,
+def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Tokens | None,
          while_waiting: Callable[[], None] | None) -> Iterator[ShardResult]:
     """Shard results in shard order (merging in order keeps every Counter's order, hence ties, the same).
 
-    In the pool, a shard's token count is a task of its own: segmentation and n-gram counting must see a whole
-    shard (per-shard pruning defines the counts), but tokens need not, and the smaller tasks balance the workers
-    when a corpus has few, uneven shards (the medical corpus: 1.0M and 0.56M characters)."""
+    With a pool, this process reads the corpus and hands out shards; once every worker has one it counts the
+    tokens of the shards handed out while the workers segment them and count n-grams (the tokenizer is loaded
+    then, so its load overlaps the scan too). Workers are forked: they inherit the jieba dictionary instead of
+    loading it."""
     if workers <= 1:
         if while_waiting is not None:
             while_waiting()
         for texts in batches:
-            yield scan_shard(texts, job)
+            result = scan_shard(texts, job)
+            if tokens is not None:
+                result.tokens, result.flagged_tokens = tokens(texts)
+            yield result
         return
-    # fork: workers inherit the loaded tokenizer and jieba dictionary instead of loading them again.
-    ctx = mp.get_context("fork")
-    text_job = replace(job, tokenize=False)
-    with ctx.Pool(workers) as pool:
-        pending: list[tuple] = []
+    with mp.get_context("fork").Pool(workers) as pool:
+        pending: deque[list] = deque()  # [async result, texts until their tokens are counted, counts]
 
-        def wait_next() -> ShardResult:
+        def own_work() -> None:
+            """Once every worker has a shard: this process's share (the hook, then pending token counts)."""
             nonlocal while_waiting
             if while_waiting is not None:
                 while_waiting()
                 while_waiting = None
-            shard, tokens = pending.pop(0)
-            result = shard.get()
-            if tokens is not None:
-                result.tokens, result.flagged_tokens = tokens.get()
-            return result
+            for item in pending:
+                if item[1] is not None:
+                    item[2] = tokens(item[1]) if tokens is not None else None
+                    item[1] = None
 
         for texts in batches:
-            shard = pool.apply_async(scan_shard, (texts, text_job))
-            pending.append((shard, pool.apply_async(count_tokens, (texts,)) if job.tokenize else None))
+            pending.append([pool.apply_async(scan_shard, (texts, job)), texts, None])
+            if len(pending) >= workers:
+                own_work()
             while len(pending) >= 2 * workers:
-                yield wait_next()
+                yield _finish(pending.popleft())
+        own_work()
         while pending:
-            yield wait_next()
+            yield _finish(pending.popleft())
+
+
+def _finish(item: list) -> ShardResult:
+    result = item[0].get()
+    if item[2] is not None:
+        result.tokens, result.flagged_tokens = item[2]
+    return result
 
 
 def _progress_bar(progress: bool):
