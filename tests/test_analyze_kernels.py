@@ -122,7 +122,7 @@ def test_projection_equals_numpy(monkeypatch, name, request):
         whole = np.zeros(len(projector.char_cost), dtype=bool)
         whole[::2] = True
         return (projector.han_tokens_at(sel, [0, 2, 5, m], [None, None, whole, whole]),
-                projector.han_tokens_many([sel.cover_at(5)], [None]))
+                projector.han_tokens_many([sel.cover_at(5)], [None]), projector.base_cost.tolist())
 
     fast, slow = _both(monkeypatch, tokens)
     assert fast == slow

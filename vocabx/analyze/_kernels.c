@@ -557,22 +557,24 @@ static int index_keys(Groups *g, const uint64_t *keys, int64_t n) {
 }
 
 /* project_cover(run_id, cut, span_pos, span_len, span_rank, k, prefix, powers, known_keys, known_cost, csum,
- *               base_cost, freq) -> (tokens, missing_keys, missing_starts, missing_ends)
+ *               base_cost, freq, run_cost) -> (tokens, missing_keys, missing_starts, missing_ends)
  *
  * run_id (int32, n): each position's run, -1 on separators; cut (uint8, n + 1): a gap may be cut before that
  * position (the tokenizer's safe boundaries); span_* (int64): chosen spans sorted by start, longest first, with
  * the rank of the term that took each; prefix/powers (uint64, n + 1): `span_hash_tables` of the text; known_keys
  * (uint64, sorted) and known_cost (float64): piece costs by `span_hashes` key; csum (float64, n + 1, or empty):
  * running sum of per-character costs with whole characters at 1, a bound on each gap; base_cost/freq (float64,
- * per run). Pieces whose key is unknown are returned, once per key (key, start, end as int64 bytes), and `tokens`
+ * per run); run_cost (float64 per run, writable, or empty): receives each run's cost before the cap by its base
+ * (with no span taken: its base cost, the sum of its pieces). Pieces whose key is unknown are returned, once per key (key, start, end as int64 bytes), and `tokens`
  * is then meaningless: the caller tokenizes them and asks again. */
 static PyObject *project_cover(PyObject *self, PyObject *args) {
-    Buffers b = {.count = 12};
+    Buffers b = {.count = 13};
     Py_buffer *v = b.v;
     long long k;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*Ly*y*y*y*y*y*y*", &v[0], &v[1], &v[2], &v[3], &v[4], &k, &v[5], &v[6],
-                          &v[7], &v[8], &v[9], &v[10], &v[11]))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*Ly*y*y*y*y*y*y*w*", &v[0], &v[1], &v[2], &v[3], &v[4], &k, &v[5],
+                          &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12]))
         return NULL;
+    double *run_cost = v[12].len ? v[12].buf : NULL;
     const int32_t *run_id = v[0].buf;
     const unsigned char *cut = v[1].buf;
     const int64_t *span_pos = v[2].buf, *span_len = v[3].buf, *span_rank = v[4].buf;
@@ -590,6 +592,7 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
     while (p < n && !failed) {
         int64_t r = run_id[p];
         if (r != run && run >= 0) { /* the run ended: never more than its base cost */
+            if (run_cost) run_cost[run] = run_sum;
             total += (run_sum < base[run] ? run_sum : base[run]) * freq[run];
             run = -1;
         }
@@ -648,7 +651,10 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
         run_sum += cost;
         p = end;
     }
-    if (run >= 0 && !failed) total += (run_sum < base[run] ? run_sum : base[run]) * freq[run];
+    if (run >= 0 && !failed) {
+        if (run_cost) run_cost[run] = run_sum;
+        total += (run_sum < base[run] ? run_sum : base[run]) * freq[run];
+    }
     Py_END_ALLOW_THREADS
     release(&b);
     groups_free(&index);
@@ -688,7 +694,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 2
+#define KERNELS_VERSION 3
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -68,7 +68,7 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
         rows = np.flatnonzero(table.counts >= min_freq)
         if not len(rows):
             continue
-        coh = cohesion(ngrams, n)[rows]
+        coh = cohesion(ngrams, n, rows)
         left, right = (side[rows] for side in branching_entropy(ngrams, n))
         freq = table.counts[rows]
         free = np.minimum(left, right) >= np.minimum(min_entropy, ENTROPY_SHARE * np.log(freq))  # see is_free

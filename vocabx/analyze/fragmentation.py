@@ -81,18 +81,36 @@ class Projector:
     def __init__(self, text: RunText, counter: TokenCounter, costs: RunCosts | None = None) -> None:
         self.text = text
         self.counter = counter
-        costs = costs or run_costs(text, counter)
         self.in_run = text.run_id >= 0
         self.joined = "\n".join(text.runs) + "\n"  # the string whose code points are `text.cps`
-        self.base_cost = costs.base_cost  # in-context tokens of each distinct run
         self.known_keys = np.zeros(0, dtype=np.uint64)  # gap hashes already tokenized, sorted (see `_gap_costs`)
         self.known_cost = np.zeros(0)
         self.hash_tables = span_hash_tables(text.cps)  # one text, five budgets' gaps
-        self.char_ids, self.char_cost = costs.char_ids, costs.char_cost
-        self.chars = costs.chars
         self.piece_keys = np.zeros(0, dtype=np.uint64)  # for the compiled path: piece hashes known, sorted
         self.piece_cost = np.zeros(0)
-        self._cut: np.ndarray | None = None
+        self._kernels = native()
+        if self._kernels is not None:
+            self._cut = np.zeros(len(text.cps) + 1, dtype=np.uint8)  # safe cuts: where a gap splits into pieces
+            if counter.safe is not None and len(text.cps) > 1:
+                self._cut[1:-1] = counter.safe(text.cps)
+            self._run_id = text.run_id.astype(np.int32)
+            self._freq = text.freq.astype(np.float64)
+        costs = costs or self._run_costs()
+        self.base_cost = costs.base_cost  # in-context tokens of each distinct run
+        self.char_ids, self.char_cost = costs.char_ids, costs.char_cost
+        self.chars = costs.chars
+
+    def _run_costs(self) -> RunCosts:
+        """`run_costs`; with the kernels, the runs' costs come from a pass with no span taken (each run one gap,
+        the same pieces `piece_counts` would cut), which also learns every piece cost the projection reuses."""
+        if self._kernels is None:
+            return run_costs(self.text, self.counter)
+        chars, char_ids = distinct_chars(self.text.cps)
+        base = np.zeros(len(self.text.runs))
+        none = np.zeros(0, dtype=np.int64)
+        self._project(none, none, none, 0, np.zeros(0), np.full(len(base), np.inf), base)
+        char_cost = self.counter.piece_counts([chr(c) for c in chars.tolist()]).astype(np.float64)
+        return RunCosts(base.astype(np.int64), chars, char_ids, char_cost)
 
     def whole_chars(self, terms: Sequence[str]) -> np.ndarray:
         """Mask over the distinct characters: those of `terms` that the base splits into more than one token."""
@@ -121,9 +139,8 @@ class Projector:
 
     def han_tokens_many(self, covers: Sequence[Cover], wholes: Sequence[np.ndarray | None]) -> list[int]:
         """`han_tokens` of several covers, with the gaps of all of them tokenized in one call."""
-        kernels = native()
-        if kernels is not None:  # a cover's spans are all outermost: every one is taken (rank 0 < 1)
-            return [self._han_tokens_native(kernels, cover.starts, cover.lengths, np.zeros(len(cover.starts), np.int64),
+        if self._kernels is not None:  # a cover's spans are all outermost: every one is taken (rank 0 < 1)
+            return [self._han_tokens_native(cover.starts, cover.lengths, np.zeros(len(cover.starts), np.int64),
                                             1, whole) for cover, whole in zip(covers, wholes)]
         text = self.text
         gaps = []
@@ -150,36 +167,32 @@ class Projector:
 
     def han_tokens_at(self, selection: Selection, ks: Sequence[int], wholes: Sequence[np.ndarray | None]) -> list[int]:
         """`han_tokens` of the selection's cover after each of its first `ks` terms."""
-        kernels = native()
-        if kernels is None:
+        if self._kernels is None:
             return self.han_tokens_many([selection.cover_at(k) for k in ks], wholes)
         pos, length, rank = selection.spans_by_start()
-        return [self._han_tokens_native(kernels, pos, length, rank, k, whole) for k, whole in zip(ks, wholes)]
+        return [self._han_tokens_native(pos, length, rank, k, whole) for k, whole in zip(ks, wholes)]
 
-    def _han_tokens_native(self, kernels, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int,
+    def _han_tokens_native(self, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int,
                            whole: np.ndarray | None) -> int:
         """`han_tokens` by the compiled kernel: one pass over the run text, each gap cut at the tokenizer's safe
         boundaries into pieces whose costs are looked up by hash; pieces not seen yet are tokenized (as strings,
         once each) and the pass repeated."""
-        text = self.text
-        if self._cut is None:
-            self._cut = np.zeros(len(text.cps) + 1, dtype=np.uint8)
-            if self.counter.safe is not None and len(text.cps) > 1:
-                self._cut[1:-1] = self.counter.safe(text.cps)
-            self._run_id = text.run_id.astype(np.int32)
-            self._base = self.base_cost.astype(np.float64)
-            self._freq = text.freq.astype(np.float64)
         csum = np.zeros(0)
         if whole is not None and whole.any():
             csum = np.concatenate([[0.0], np.cumsum(np.where(whole, 1.0, self.char_cost)[self.char_ids])])
         starts, lengths, ranks = (np.ascontiguousarray(x, dtype=np.int64) for x in (starts, lengths, ranks))
+        return int(self._project(starts, lengths, ranks, k, csum, self.base_cost.astype(np.float64), np.zeros(0)))
+
+    def _project(self, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int, csum: np.ndarray,
+                 base: np.ndarray, run_cost: np.ndarray) -> float:
+        """One `project_cover` pass, tokenizing the pieces it has not seen and passing again if there were any."""
         prefix, powers = self.hash_tables
         for _ in range(2):
-            tokens, keys, a, b = kernels.project_cover(self._run_id, self._cut, starts, lengths, ranks, k, prefix,
-                                                       powers, self.piece_keys, self.piece_cost, csum, self._base,
-                                                       self._freq)
+            tokens, keys, a, b = self._kernels.project_cover(self._run_id, self._cut, starts, lengths, ranks, k,
+                                                             prefix, powers, self.piece_keys, self.piece_cost, csum,
+                                                             base, self._freq, run_cost)
             if not keys:
-                return int(tokens)
+                return tokens
             self._learn_pieces(np.frombuffer(keys, dtype=np.uint64), np.frombuffer(a, dtype=np.int64),
                                np.frombuffer(b, dtype=np.int64))
         raise RuntimeError("projection: piece costs still missing after tokenizing them")

@@ -19,23 +19,25 @@ log = logging.getLogger(__name__)
 PRIOR_MASS = 5000.0
 
 
-def cohesion(counts: NgramCounts, n: int) -> np.ndarray:
-    """For each n-gram w of the length-n table: min over split points of PMI(left part, right part), in nats.
+def cohesion(counts: NgramCounts, n: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """For each n-gram w of the length-n table (or of its `rows`): min over split points of PMI(left part, right
+    part), in nats.
 
     `PMI = log(c(w) * N / (c(a) * c(b)))` with N the Han characters scanned; the weakest split decides, so a
     string glued from two independent words (`的高`) scores low even if one split looks strong.
     """
     table = counts.tables[n]
     total = max(counts.positions, 1)
-    best = np.full(len(table.keys), np.inf)
+    chars, whole = (table.chars, table.counts) if rows is None else (table.chars[rows], table.counts[rows])
+    best = np.full(len(whole), np.inf)
     for k in range(1, n):
-        left = counts.tables[k].count_of(hash_rows(table.chars[:, :k]))
-        right = counts.tables[n - k].count_of(hash_rows(table.chars[:, k:]))
+        left = counts.tables[k].count_of(hash_rows(chars[:, :k]))
+        right = counts.tables[n - k].count_of(hash_rows(chars[:, k:]))
         # A part missing from its table was pruned in a shard where it was rare: treat it as seen once as often
         # as the whole (its count is at least that), the most conservative value.
-        left = np.maximum(left, table.counts)
-        right = np.maximum(right, table.counts)
-        best = np.minimum(best, np.log(table.counts * float(total) / (left * right.astype(np.float64))))
+        left = np.maximum(left, whole)
+        right = np.maximum(right, whole)
+        best = np.minimum(best, np.log(whole * float(total) / (left * right.astype(np.float64))))
     return best
 
 
