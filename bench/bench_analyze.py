@@ -26,6 +26,7 @@ DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
 LLAMA = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
 MACHINE = "2-core CPU, 24 GB (shared with other engineers' jobs: ratios measured side by side are what count)"
 TOKENIZERS = {"llama2 (SentencePiece)": str(LLAMA), "smollm2 (byte-level BPE)": "smollm2"}
+NUMPY = "llama2, numpy path (VOCABX_NATIVE=0)"  # the fallback where the compiled kernels are not built
 
 
 def training_texts() -> list[str]:
@@ -57,8 +58,9 @@ def write_corpus(tmp: Path) -> tuple[Path, list[str], float]:
 
 
 def throughput(tmp: Path, repeat: int) -> list[str]:
-    """`jieba.lcut` over every document, then `analyze` with each tokenizer (default workers: all cores), in one
-    process, `repeat` times in turn; the ratio of each run is taken against the jieba run just before it."""
+    """`jieba.lcut` over every document, then `analyze` with each tokenizer (default workers: all cores) and once
+    more without the compiled kernels, in one process, `repeat` times in turn; the ratio of each run is taken
+    against the jieba run just before it."""
     import jieba
 
     corpus, texts, mb = write_corpus(tmp)
@@ -71,13 +73,17 @@ def throughput(tmp: Path, repeat: int) -> list[str]:
         t_jieba, c_jieba = time.perf_counter() - start, _cpu() - cpu0
         rows.append(f"| {run} | baseline: `jieba.lcut` on every document | {t_jieba:.2f} | {c_jieba:.2f} | "
                     f"{mb / t_jieba:.2f} | 1.00x | |")
-        for name, tok in TOKENIZERS.items():
+        for name, tok in [*TOKENIZERS.items(), (NUMPY, str(LLAMA))]:
             cpu0 = _cpu()
-            seconds, result = run_analyze(corpus, tok, tmp / "out")
-            ratios[name].append(t_jieba / seconds)
+            os.environ["VOCABX_NATIVE"] = "0" if name == NUMPY else "1"
+            try:
+                seconds, result = run_analyze(corpus, tok, tmp / "out")
+            finally:
+                os.environ.pop("VOCABX_NATIVE")
+            ratios.setdefault(name, []).append(t_jieba / seconds)
             rows.append(f"| {run} | `analyze`, {name} | {seconds:.2f} | {_cpu() - cpu0:.2f} | {mb / seconds:.2f} | "
                         f"{t_jieba / seconds:.2f}x | {_stages(result)} |")
-        print("\n".join(rows[-3:]), flush=True)
+        print("\n".join(rows[-4:]), flush=True)
     summary = ", ".join(f"{name} {statistics.median(r):.2f}x" for name, r in ratios.items())
     return [(f"Medical dialogues, training rows: {len(texts):,} documents, {mb:.2f} MB UTF-8; {repeat} runs in turn, "
              f"load average {os.getloadavg()[0]:.1f} at the end. CPU s: user+sys of this process and its reaped "

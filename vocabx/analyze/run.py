@@ -21,6 +21,7 @@ from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
 from vocabx.analyze.fragmentation import distinct_chars
+from vocabx.analyze.kernels import engine
 from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.pieces import fallback_flags
@@ -192,7 +193,8 @@ class Run:
         idx = np.concatenate([han_idx[sel.order], other[other_order]])[merged]
         gain = np.concatenate([sel.gain, other_gain[other_order]])[merged]
         self.order, self.gain, self.is_han = idx, gain, han[idx]
-        self.counts_extra = {"selection_rounds": sel.rounds, "selection_rescored_occurrences": sel.evaluations,
+        self.counts_extra = {"kernels": engine(), "selection_rounds": sel.rounds,
+                             "selection_rescored_occurrences": sel.evaluations,
                              "terms_shaped": int(self.is_term.sum())}
 
     def _char_costs(self) -> np.ndarray:
