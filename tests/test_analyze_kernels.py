@@ -194,3 +194,38 @@ def test_engine_names_the_path(monkeypatch):
     assert kernels.native() is None and kernels.engine() == "numpy"
     monkeypatch.setenv("VOCABX_NATIVE", "1")
     assert kernels.engine() == ("native" if kernels._compiled is not None else "numpy")
+
+
+@needs_kernels
+def test_kernels_take_empty_inputs(monkeypatch):
+    """No Han text, no candidates, no occurrences: both paths agree on the empty results."""
+    from vocabx.analyze.ngrams import count_ngrams
+    from vocabx.analyze.select import select
+
+    fast, slow = _both(monkeypatch, lambda: count_ngrams(["no han here", ""], 4, 2))
+    assert fast.positions == slow.positions == 0
+    assert all(len(fast.tables[n].keys) == len(slow.tables[n].keys) == 0 for n in (2, 3, 4))
+    text = RunText.build({"高血压": 2})
+    (pos, term), _ = _both(monkeypatch, lambda: text.matches(["糖尿病"]))
+    assert len(pos) == len(term) == 0
+    empty = np.zeros(0, np.int64)
+    for priority in (None, np.zeros(0)):
+        sel, sel0 = _both(monkeypatch, lambda p=priority: select(empty, empty, empty, empty, np.zeros(0),
+                                                                 np.ones(4), np.ones(4), p))
+        assert len(sel.order) == len(sel0.order) == 0 and sel.cover_at(5).starts.tolist() == []
+
+
+@needs_kernels
+def test_distinct_pieces_equal_numpy(monkeypatch):
+    from vocabx.analyze.tokencount import TokenCounter
+
+    texts, _ = _texts(9)
+    joined = "".join(texts)
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    cuts = np.unique(np.concatenate([[0, len(cps)], np.random.default_rng(0).integers(0, len(cps), 400)]))
+    fast, slow = _both(monkeypatch, lambda: TokenCounter._distinct(joined, cps, cuts))
+    pieces = [joined[a:b] for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())]
+    for distinct, inverse, counts in (fast, slow):
+        assert [distinct[i] for i in inverse.tolist()] == pieces
+        assert dict(zip(distinct, counts.tolist())) == Counter(pieces)
+    assert fast[0] == list(dict.fromkeys(pieces))  # the compiled pass keeps the order of first appearance

@@ -20,6 +20,7 @@ import numpy as np
 import regex
 
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
+from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import MULT, HashIndex
 from vocabx.analyze.pieces import PieceEncoder
 
@@ -243,7 +244,14 @@ class TokenCounter:
     @staticmethod
     def _distinct(joined: str, cps: np.ndarray, bounds: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The distinct pieces between consecutive `bounds` (strings made for those only), each piece's index
-        among them, and their counts: hashing spans instead of slicing millions of strings."""
+        among them, and their counts: hashing spans instead of slicing millions of strings (in one compiled pass
+        where the kernels are built: distinct pieces then come in order of first appearance)."""
+        kernels = native()
+        if kernels is not None:
+            first, inverse, counts = (np.frombuffer(x, dtype=np.int64) for x in kernels.distinct_spans(
+                np.ascontiguousarray(cps, dtype=np.uint32), np.ascontiguousarray(bounds, dtype=np.int64)))
+            starts, stops = bounds[first].tolist(), bounds[first + 1].tolist()
+            return [joined[a:b] for a, b in zip(starts, stops)], inverse, counts
         keys = span_hashes(cps, bounds[:-1], bounds[1:])
         # Sort values, not indices (numpy's SIMD value sort is far faster than argsort); a hash lookup gives the
         # inverse. Distinct pieces come out in key order, as an argsort would give them.
