@@ -229,3 +229,33 @@ def test_distinct_pieces_equal_numpy(monkeypatch):
         assert [distinct[i] for i in inverse.tolist()] == pieces
         assert dict(zip(distinct, counts.tolist())) == Counter(pieces)
     assert fast[0] == list(dict.fromkeys(pieces))  # the compiled pass keeps the order of first appearance
+
+
+@needs_kernels
+@pytest.mark.parametrize("digits", [0, 1, 2])
+def test_gpt2_pretokenizer_equals_the_regex(digits):
+    """The compiled GPT-2 pre-tokenizer (with no, individual or run Digits step before it) ends pre-tokens exactly
+    where the `regex` emulation does, on random strings built from the pattern's corner cases."""
+    import random
+
+    from vocabx.analyze.tokencount import GPT2_PATTERN, _char_classes, _isolating
+
+    steps = [[], [_isolating(r"\p{N}")], [_isolating(r"\p{N}+")]][digits] + [_isolating(GPT2_PATTERN)]
+    alphabet = [*"ab sS't'rel'dvm ", "  ", "\t", "\n", "\r\n", "\u3000", "\u00a0", "1", "23", "٣", "高", "血压", "，",
+                "!", "?'", "''", "é", "\u200b", "x", "'ll", "'ve", "'re"]
+    rng = random.Random(digits)
+    for _ in range(400):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3)]
+        expected, offset = [], 0
+        for text in texts:
+            pieces = [text]
+            for step in steps:
+                pieces = [q for p in pieces for q in step(p)]
+            for piece in pieces:
+                offset += len(piece)
+                expected.append(offset)
+        joined = "".join(texts)
+        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        ends = kernels.native().gpt2_pretokenize(cps, _char_classes(cps), np.cumsum([len(t) for t in texts]),
+                                                 digits)
+        assert np.frombuffer(ends, dtype=np.int64).tolist() == expected, texts

@@ -31,6 +31,7 @@ GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s
 CACHE_LIMIT = 2_000_000  # distinct pieces remembered per process; cleared when full (memory stays bounded)
 
 INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
+LETTER, NUMBER, SPACE = regex.compile(r"\p{L}"), regex.compile(r"\p{N}"), regex.compile(r"\s")
 Splitter = Callable[[str], list[str]]
 
 
@@ -63,6 +64,32 @@ def _steps(node: dict | None) -> list[Splitter] | None:
         pattern = node.get("pattern", {})
         return [_isolating(pattern["Regex"] if "Regex" in pattern else regex.escape(pattern.get("String", "")))]
     return None
+
+
+def _gpt2_digits(node: dict | None) -> int | None:
+    """For the compiled pre-tokenizer: 0 for a lone `ByteLevel(use_regex)` (the GPT-2 pattern), 1 / 2 for a
+    `Digits` step (individual digits / runs) before it, None for anything else (the regex path runs)."""
+    if node is None:
+        return None
+    steps = node.get("pretokenizers", []) if node.get("type") == "Sequence" else [node]
+    *head, last = steps or [{}]
+    if last.get("type") != "ByteLevel" or not last.get("use_regex", True) or last.get("add_prefix_space"):
+        return None
+    if not head:
+        return 0
+    if len(head) == 1 and head[0].get("type") == "Digits":
+        return 1 if head[0].get("individual_digits") else 2
+    return None
+
+
+def _char_classes(cps: np.ndarray) -> np.ndarray:
+    """Per position: 1 for \\p{L}, 2 for \\p{N}, 4 for \\s, as the `regex` module classes each distinct character."""
+    present = np.flatnonzero(np.bincount(cps)) if len(cps) else np.zeros(0, np.int64)
+    table = np.zeros(int(cps.max()) + 1 if len(cps) else 1, dtype=np.uint8)
+    chars = [chr(c) for c in present.tolist()]
+    table[present] = [(LETTER.match(ch) is not None) | (NUMBER.match(ch) is not None) << 1
+                      | (SPACE.match(ch) is not None) << 2 for ch in chars]
+    return table[cps]
 
 
 def _adjacent(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,6 +201,7 @@ class TokenCounter:
             log.info("pre-tokenizer not emulated; counting tokens with encode_batch")
             return
         self.steps = steps
+        self.gpt2_digits = _gpt2_digits(spec.get("pre_tokenizer"))  # the compiled path's pre-tokenizer, if any
         self.normalizer = adapter.tokenizer.normalizer
         added = [t["content"] for t in spec.get("added_tokens") or [] if t.get("content")]
         # Added tokens are matched before pre-tokenization: a document holding one takes the exact slow path.
@@ -195,15 +223,26 @@ class TokenCounter:
             return self._count_ids(self.adapter.encode_batch(texts))
         slow = [t for t in texts if self.added is not None and self.added.search(t)]
         tokens, flagged = self._count_ids(self.adapter.encode_batch(slow)) if slow else (0, 0)
-        pretokens: list[str] = []
-        for text in texts:
-            if slow and self.added.search(text):  # type: ignore[union-attr]
-                continue
-            pieces = [self.normalizer.normalize_str(text) if self.normalizer is not None else text]
-            for step in self.steps:  # type: ignore[union-attr]
-                pieces = [q for p in pieces for q in step(p)]
-            pretokens += pieces
-        counts = self._cut(pretokens) if self.safe is not None else Counter(pretokens)
+        if slow:
+            texts = [t for t in texts if not self.added.search(t)]  # type: ignore[union-attr]
+        if self.normalizer is not None:
+            texts = [self.normalizer.normalize_str(t) for t in texts]
+        kernels = native()
+        if kernels is not None and self.gpt2_digits is not None and self.safe is not None:
+            joined = "".join(texts)
+            cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+            lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+            ends = np.frombuffer(kernels.gpt2_pretokenize(cps, _char_classes(cps), np.cumsum(lengths),
+                                                          self.gpt2_digits), dtype=np.int64)
+            counts = self._cut_joined(joined, cps, ends)
+        else:
+            pretokens: list[str] = []
+            for text in texts:
+                pieces = [text]
+                for step in self.steps:  # type: ignore[union-attr]
+                    pieces = [q for p in pieces for q in step(p)]
+                pretokens += pieces
+            counts = self._cut(pretokens) if self.safe is not None else Counter(pretokens)
         more_tokens, more_flagged = self._count_pieces(counts)
         return tokens + more_tokens, flagged + more_flagged
 
@@ -235,9 +274,12 @@ class TokenCounter:
         """Distinct pieces and their counts after cutting every pre-token at its safe boundaries."""
         ends = np.cumsum(np.fromiter(map(len, pretokens), dtype=np.int64, count=len(pretokens)))
         joined = "".join(pretokens)
+        return self._cut_joined(joined, np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32), ends)
+
+    def _cut_joined(self, joined: str, cps: np.ndarray, ends: np.ndarray) -> Counter[str]:
+        """`_cut` of the pre-tokens of `joined` that end at `ends`."""
         if not joined:
             return Counter()
-        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
         distinct, _, counts = self._distinct(joined, cps, self._bounds(cps, ends))
         return Counter(dict(zip(distinct, counts.tolist())))
 
