@@ -259,3 +259,69 @@ def test_gpt2_pretokenizer_equals_the_regex(digits):
         ends = kernels.native().gpt2_pretokenize(cps, _char_classes(cps), np.cumsum([len(t) for t in texts]),
                                                  digits)
         assert np.frombuffer(ends, dtype=np.int64).tolist() == expected, texts
+
+
+@pytest.fixture(scope="module")
+def plain_sp():
+    """A SentencePiece BPE with Llama-2's normalization: identity, spaces kept, a dummy prefix, byte fallback."""
+    import io
+
+    import sentencepiece
+
+    from tests.test_analyze import MED
+    from vocabx.adapters import SentencePieceAdapter
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(MED * 5 + ["the patient has high blood pressure, isn't it?"] * 5), model_writer=model,
+        vocab_size=320, model_type="bpe", hard_vocab_limit=False, byte_fallback=True, character_coverage=0.98,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, minloglevel=2)
+    return SentencePieceAdapter(model.getvalue(), "plain-sp", "memory")
+
+
+def _random_texts(rng, count: int) -> list[str]:
+    alphabet = [*"ab sS't ", "  ", "\t", "\n", "\r\n", "\u3000", "\u00a0", "1", "23", "高", "血压", "患者", "，", "!",
+                "é", "\u200b", "▁", "<s>", "😀", "𠀀", "the", "patient", "pressure"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(count)]
+
+
+def test_plain_sentencepiece_count_equals_encode(plain_sp, tiny_sp):  # noqa: F811
+    """Counting distinct cut pieces gives `encode_batch`'s totals for a plain model; a model with another
+    normalizer (the NFKC default) is not treated as plain."""
+    import random
+
+    from vocabx.analyze.pieces import fallback_flags
+    from vocabx.analyze.tokencount import TokenCounter
+
+    flags = fallback_flags(plain_sp)[0]
+    counter = TokenCounter(plain_sp, flags)
+    assert counter.plain_sp and not TokenCounter(tiny_sp, fallback_flags(tiny_sp)[0]).plain_sp
+    rng = random.Random(0)
+    for _ in range(300):
+        texts = _random_texts(rng, 3)
+        ids = plain_sp.encode_batch(texts)
+        assert counter.count(texts) == (sum(map(len, ids)), int(sum(flags[i].sum() for i in ids if i))), texts
+
+
+@pytest.mark.slow
+def test_plain_sentencepiece_count_is_exact_on_llama2():
+    import csv
+    import random
+
+    from tests.conftest_shared import SHARED
+    from vocabx.adapters import load_tokenizer
+    from vocabx.analyze.pieces import fallback_flags
+    from vocabx.analyze.tokencount import TokenCounter
+
+    path, model = SHARED / "corpora" / "medical-zh" / "dialogues.csv", SHARED / "tokenizers" / "llama2" / "tokenizer.model"
+    if not path.is_file() or not model.is_file():
+        pytest.skip(f"shared data not found at {SHARED}")
+    adapter = load_tokenizer(str(model))
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        texts = [f"{r['title']}\n{r['ask']}\n{r['answer']}" for _, r in zip(range(500), csv.DictReader(fh))]
+    texts += _random_texts(random.Random(1), 300)
+    flags = fallback_flags(adapter)[0]
+    counter = TokenCounter(adapter, flags)
+    ids = adapter.encode_batch(texts)
+    assert counter.plain_sp
+    assert counter.count(texts) == (sum(map(len, ids)), int(sum(flags[i].sum() for i in ids if i)))

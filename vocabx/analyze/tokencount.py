@@ -31,6 +31,7 @@ GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s
 CACHE_LIMIT = 2_000_000  # distinct pieces remembered per process; cleared when full (memory stays bounded)
 
 INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
+USER_DEFINED, UNUSED = 4, 5  # SentencePiece piece types (sentencepiece_model.proto)
 LETTER, NUMBER, SPACE = regex.compile(r"\p{L}"), regex.compile(r"\p{N}"), regex.compile(r"\s")
 Splitter = Callable[[str], list[str]]
 
@@ -119,25 +120,58 @@ def _byte_pairs(adapter: HFTokenizerAdapter) -> np.ndarray:
     return pairs
 
 
-def _han_pair_cutter(adapter: SentencePieceAdapter) -> Callable[[np.ndarray], np.ndarray]:
-    """Safe cuts for SentencePiece (BPE or unigram): between two CJK unified ideographs (NFKC leaves them as they
-    are) that no piece holds side by side. BPE never merges across such a boundary, and every unigram lattice path
-    passes through it, so both sides are segmented independently."""
+def _sp_pairs(adapter: SentencePieceAdapter) -> np.ndarray:
+    """Sorted keys `left * 0x110000 + right` of the characters that some piece holds side by side."""
     sp = adapter.sp
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
               if not (sp.is_control(i) or sp.is_unknown(i) or sp.is_byte(i))]
     cps, _, adj = _adjacent(pieces)
-    left, right = cps[adj], cps[adj + 1]
-    both = (left >= 0x4E00) & (left <= 0x9FFF) & (right >= 0x4E00) & (right <= 0x9FFF)
-    table = np.unique(left[both] * 0x110000 + right[both])
+    return np.unique(cps[adj] * 0x110000 + cps[adj + 1])
+
+
+def _han_pair_cutter(pairs: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Safe cuts for SentencePiece (BPE or unigram): between two CJK unified ideographs (NFKC leaves them as they
+    are) that no piece holds side by side (`pairs`). BPE never merges across such a boundary, and every unigram
+    lattice path passes through it, so both sides are segmented independently."""
+    index = HashIndex(pairs)
 
     def safe(cps: np.ndarray) -> np.ndarray:
         cps = cps.astype(np.int64)
         left, right = cps[:-1], cps[1:]
         both = (left >= 0x4E00) & (left <= 0x9FFF) & (right >= 0x4E00) & (right <= 0x9FFF)
-        return both & ~np.isin(left * 0x110000 + right, table)
+        return both & (index.lookup((left * 0x110000 + right).view(np.uint64)) < 0)
 
     return safe
+
+
+def _pair_cutter(pairs: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Safe cuts between any two characters that no piece holds side by side, for text already in the model's
+    normalized form (`_plain_sentencepiece`), where no normalization can change a character."""
+    index = HashIndex(pairs)
+    # Characters that start / end some pair: any other position is safe without a lookup (most Han characters
+    # of an English-centric vocabulary are in no piece longer than themselves).
+    lefts, rights = np.zeros(0x110000 + 1, dtype=bool), np.zeros(0x110000 + 1, dtype=bool)
+    lefts[(pairs // 0x110000).astype(np.int64)] = True
+    rights[(pairs % 0x110000).astype(np.int64)] = True
+
+    def safe(cps: np.ndarray) -> np.ndarray:
+        cps = cps.astype(np.int64)
+        out = np.ones(max(len(cps) - 1, 0), dtype=bool)
+        ask = np.flatnonzero(lefts[cps[:-1]] & rights[cps[1:]])
+        out[ask] = index.lookup((cps[ask] * 0x110000 + cps[ask + 1]).view(np.uint64)) < 0
+        return out
+
+    return safe
+
+
+def _plain_sentencepiece(adapter: SentencePieceAdapter) -> bool:
+    """A SentencePiece model whose normalization is only `▁` for spaces and a leading `▁` (Llama-2): identity
+    normalizer, escaped whitespace kept as it is, no user-defined pieces (matched before segmentation) and no
+    unused ones (BPE re-segments those)."""
+    ns, ts = adapter.proto.normalizer_spec, adapter.proto.trainer_spec
+    return (ns.name == "identity" and not ns.precompiled_charsmap and not ns.remove_extra_whitespaces
+            and ns.escape_whitespaces and not ts.treat_whitespace_as_suffix and ts.model_type in (1, 2)
+            and not any(piece.type in (USER_DEFINED, UNUSED) for piece in adapter.proto.pieces))
 
 
 def _utf8_edges(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,10 +219,16 @@ class TokenCounter:
         self.steps: list[Splitter] | None = None
         self.safe: Callable[[np.ndarray], np.ndarray] | None = None  # cps -> may cut between cps[i], cps[i+1]
         self.encoder = PieceEncoder(adapter)
+        self.plain_sp = False  # `_count_plain_sp` applies (set below)
         if isinstance(adapter, HFTokenizerAdapter) and adapter.family == "bytelevel-bpe":
             self._setup_bytelevel(adapter)
         elif isinstance(adapter, SentencePieceAdapter):
-            self.safe = _han_pair_cutter(adapter)
+            pairs = _sp_pairs(adapter)
+            self.safe = _han_pair_cutter(pairs)
+            if _plain_sentencepiece(adapter):
+                self.plain_sp = True
+                self._any_pair = _pair_cutter(pairs)
+                self.dummy = "▁" if adapter.proto.normalizer_spec.add_dummy_prefix else ""
         self.mode = "pieces" if self.steps is not None else "encode"
 
     def _setup_bytelevel(self, adapter: HFTokenizerAdapter) -> None:
@@ -219,6 +259,8 @@ class TokenCounter:
             self.safe = safe
 
     def count(self, texts: Sequence[str]) -> tuple[int, int]:
+        if self.plain_sp:
+            return self._count_plain_sp(texts)
         if self.mode == "encode":
             return self._count_ids(self.adapter.encode_batch(texts))
         slow = [t for t in texts if self.added is not None and self.added.search(t)]
@@ -245,6 +287,22 @@ class TokenCounter:
             counts = self._cut(pretokens) if self.safe is not None else Counter(pretokens)
         more_tokens, more_flagged = self._count_pieces(counts)
         return tokens + more_tokens, flagged + more_flagged
+
+    def _count_plain_sp(self, texts: Sequence[str]) -> tuple[int, int]:
+        """`count` for a plain SentencePiece model: each text normalized as the model does it (`▁` for every space
+        and a leading `▁`), cut wherever no piece holds the two characters side by side, and the distinct pieces
+        tokenized once each (equal to `encode_batch`, tested on Llama-2 and random corner cases)."""
+        normalized = [self.dummy + t.replace(" ", "▁") for t in texts if t]
+        joined = "".join(normalized)
+        if not joined:
+            return 0, 0
+        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        ends = np.cumsum(np.fromiter(map(len, normalized), dtype=np.int64, count=len(normalized)))
+        cut = np.ones(len(cps) + 1, dtype=bool)
+        cut[1:-1] = self._any_pair(cps)
+        cut[ends] = True
+        distinct, _, counts = self._distinct(joined, cps, np.flatnonzero(cut))
+        return self._count_pieces(Counter(dict(zip(distinct, counts.tolist()))))
 
     def _count_ids(self, ids: list[list[int]]) -> tuple[int, int]:
         total = sum(map(len, ids))
