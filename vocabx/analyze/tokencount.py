@@ -129,17 +129,34 @@ def _sp_pairs(adapter: SentencePieceAdapter) -> np.ndarray:
     return np.unique(cps[adj] * 0x110000 + cps[adj + 1])
 
 
+def _pair_lookup(pairs: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """`held(cps)`: for each adjacent pair cps[i], cps[i + 1], whether some piece holds it (`pairs`: sorted keys
+    `left * 0x110000 + right`). Characters that start or end no pair skip the lookup: most Han characters of an
+    English-centric vocabulary are in no piece longer than themselves."""
+    index = HashIndex(pairs)
+    lefts, rights = np.zeros(0x110000 + 1, dtype=bool), np.zeros(0x110000 + 1, dtype=bool)
+    lefts[(pairs // 0x110000).astype(np.int64)] = True
+    rights[(pairs % 0x110000).astype(np.int64)] = True
+
+    def held(cps: np.ndarray) -> np.ndarray:
+        cps = cps.astype(np.int64)
+        out = np.zeros(max(len(cps) - 1, 0), dtype=bool)
+        ask = np.flatnonzero(lefts[cps[:-1]] & rights[cps[1:]])
+        out[ask] = index.lookup((cps[ask] * 0x110000 + cps[ask + 1]).view(np.uint64)) >= 0
+        return out
+
+    return held
+
+
 def _han_pair_cutter(pairs: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Safe cuts for SentencePiece (BPE or unigram): between two CJK unified ideographs (NFKC leaves them as they
     are) that no piece holds side by side (`pairs`). BPE never merges across such a boundary, and every unigram
     lattice path passes through it, so both sides are segmented independently."""
-    index = HashIndex(pairs)
+    held = _pair_lookup(pairs)
 
     def safe(cps: np.ndarray) -> np.ndarray:
-        cps = cps.astype(np.int64)
-        left, right = cps[:-1], cps[1:]
-        both = (left >= 0x4E00) & (left <= 0x9FFF) & (right >= 0x4E00) & (right <= 0x9FFF)
-        return both & (index.lookup((left * 0x110000 + right).view(np.uint64)) < 0)
+        han = (cps >= 0x4E00) & (cps <= 0x9FFF)
+        return han[:-1] & han[1:] & ~held(cps)
 
     return safe
 
@@ -147,21 +164,8 @@ def _han_pair_cutter(pairs: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 def _pair_cutter(pairs: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Safe cuts between any two characters that no piece holds side by side, for text already in the model's
     normalized form (`_plain_sentencepiece`), where no normalization can change a character."""
-    index = HashIndex(pairs)
-    # Characters that start / end some pair: any other position is safe without a lookup (most Han characters
-    # of an English-centric vocabulary are in no piece longer than themselves).
-    lefts, rights = np.zeros(0x110000 + 1, dtype=bool), np.zeros(0x110000 + 1, dtype=bool)
-    lefts[(pairs // 0x110000).astype(np.int64)] = True
-    rights[(pairs % 0x110000).astype(np.int64)] = True
-
-    def safe(cps: np.ndarray) -> np.ndarray:
-        cps = cps.astype(np.int64)
-        out = np.ones(max(len(cps) - 1, 0), dtype=bool)
-        ask = np.flatnonzero(lefts[cps[:-1]] & rights[cps[1:]])
-        out[ask] = index.lookup((cps[ask] * 0x110000 + cps[ask + 1]).view(np.uint64)) < 0
-        return out
-
-    return safe
+    held = _pair_lookup(pairs)
+    return lambda cps: ~held(cps)
 
 
 def _plain_sentencepiece(adapter: SentencePieceAdapter) -> bool:
