@@ -154,8 +154,10 @@ def test_tiled_scan_equals_counter_scan():
     texts, _ = _texts(6)
     job = scan.ScanJob("zh", 5, 2)
     pieces = [scan.raw_words(t, "zh") for t in texts]
-    tiled, plain = scan.ShardResult(), scan.ShardResult()
-    assert scan._scan_tiled(tiled, texts, pieces, job)
+    plain = scan.ShardResult()
+    tiling = scan._tiling(pieces, texts)
+    assert tiling is not None and scan.segment(texts, "zh")[1].tolist() == tiling[1].tolist()
+    tiled = scan.count_tiled(texts, *tiling, job)
     scan._scan_words(plain, texts, pieces, job)
     assert list(tiled.words.items()) == list(plain.words.items())
     assert tiled.word_docs == plain.word_docs

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain
 
 import numpy as np
@@ -64,27 +66,44 @@ Tokens = Callable[[list[str]], tuple[int, int]]
 
 def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     """Map step: everything pass one needs from one batch of documents."""
-    result = ShardResult(documents=len(texts), chars=sum(map(len, texts)))
-    result.bytes = len("".join(texts).encode("utf-8"))
-    # Every character, punctuation included: filtered once per type later.
-    pieces = [raw_words(text, job.lang) for text in texts]
-    if job.lang != "zh" or not _scan_tiled(result, texts, pieces, job):
-        _scan_words(result, texts, pieces, job)
+    pieces = [raw_words(text, job.lang) for text in texts]  # every character, punctuation included
+    tiling = _tiling(pieces, texts) if job.lang == "zh" else None
+    if tiling is not None:
+        return count_tiled(texts, *tiling, job)
+    result = _shard_result(texts)
+    _scan_words(result, texts, pieces, job)
     return result
 
 
-def _scan_tiled(result: ShardResult, texts: list[str], pieces: list[list[str]], job: ScanJob) -> bool:
-    """Words, runs and n-grams where the segmenter's pieces tile the texts (jieba): words and runs are counted as
-    spans of the joined text (`spans.count_spans`), the word boundaries are those of the n-gram count. False
-    (nothing done) if the pieces do not tile the texts."""
+def segment(texts: list[str], lang: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A segmentation task: `_tiling` of the segmenter's pieces of `texts` (small arrays travel back, not strings),
+    or None where the pieces do not tile the texts."""
+    return _tiling([raw_words(text, lang) for text in texts], texts)
+
+
+def _tiling(pieces: list[list[str]], texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(pieces per document, piece lengths) as int32 arrays, or None if the pieces do not cover the texts exactly
+    (jieba's do: punctuation and spaces are pieces too)."""
+    counts = np.fromiter(map(len, pieces), dtype=np.int32, count=len(pieces))
+    lengths = np.fromiter(map(len, chain.from_iterable(pieces)), dtype=np.int32, count=int(counts.sum()))
+    return (counts, lengths) if int(lengths.sum()) == sum(map(len, texts)) else None
+
+
+def _shard_result(texts: list[str]) -> ShardResult:
+    result = ShardResult(documents=len(texts), chars=sum(map(len, texts)))
+    result.bytes = len("".join(texts).encode("utf-8"))
+    return result
+
+
+def count_tiled(texts: list[str], counts: np.ndarray, lengths: np.ndarray, job: ScanJob) -> ShardResult:
+    """Words, runs and n-grams of a shard whose segmentation tiles it (`_tiling`): words and runs are counted as
+    spans of the joined text (`spans.count_spans`), the word boundaries are those of the n-gram count."""
+    result = _shard_result(texts)
     joined = "\n".join(texts) + "\n"  # a newline ends every document, a piece of its own
     cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    counts = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-    lengths = np.fromiter(map(len, chain.from_iterable(pieces)), dtype=np.int64, count=int(counts.sum()))
-    lengths = np.insert(lengths, np.cumsum(counts), 1)
+    counts = counts.astype(np.int64)
+    lengths = np.insert(lengths.astype(np.int64), np.cumsum(counts), 1)
     ends = np.cumsum(lengths)
-    if not len(ends) or ends[-1] != len(cps):
-        return False
     starts = ends - lengths
     newline = np.cumsum(counts + 1) - 1  # the index of each document's closing newline among the pieces
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), [len(t) + 1 for t in texts])
@@ -101,7 +120,7 @@ def _scan_tiled(result: ShardResult, texts: list[str], pieces: list[list[str]], 
     bounds[0] = True
     bounds[ends] = True
     result.ngrams = count_ngrams_at(cps, doc, job.max_n, job.prune_below, bounds)
-    return True
+    return result
 
 
 def _han_table(cps: np.ndarray) -> np.ndarray:
@@ -172,34 +191,94 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
             yield result
         return
     with mp.get_context("fork").Pool(workers) as pool:
-        pending: deque[list] = deque()  # [async result, texts until their tokens are counted, counts]
+        pending: deque[_Pending] = deque()
 
         def own_work() -> None:
-            """Once every worker has a shard: this process's share (the hook, then pending token counts)."""
+            """Once every worker has work: this process's share (the hook, then pending token counts)."""
             nonlocal while_waiting
             if while_waiting is not None:
                 while_waiting()
                 while_waiting = None
             for item in pending:
-                if item[1] is not None:
-                    item[2] = tokens(item[1]) if tokens is not None else None
-                    item[1] = None
+                if item.texts_for_tokens is not None:
+                    item.tokens = tokens(item.texts_for_tokens) if tokens is not None else None
+                    item.texts_for_tokens = None
 
         for texts in batches:
-            pending.append([pool.apply_async(scan_shard, (texts, job)), texts, None])
+            pending.append(_Pending(pool, texts, job))
             if len(pending) >= workers:
                 own_work()
             while len(pending) >= 2 * workers:
-                yield _finish(pending.popleft())
+                yield _finish(pending)
         own_work()
         while pending:
-            yield _finish(pending.popleft())
+            yield _finish(pending)
 
 
-def _finish(item: list) -> ShardResult:
-    result = item[0].get()
-    if item[2] is not None:
-        result.tokens, result.flagged_tokens = item[2]
+SEGMENT_CHARS = 1 << 18  # segmentation tasks of a shard: a big shard is segmented by all workers at once
+_MISSING = object()  # a segmentation result not in yet
+
+
+class _Pending:
+    """A shard handed to the pool. For Chinese its segmentation goes out as several small tasks (so that one big
+    shard keeps every worker busy), then one counting task over the whole shard with the pieces' lengths, handed
+    out by the pool's result thread as soon as the last segmentation task is done; other languages scan the shard
+    in one task."""
+
+    def __init__(self, pool, texts: list[str], job: ScanJob) -> None:
+        self.pool, self.job = pool, job
+        self.texts = self.texts_for_tokens = texts
+        self.tokens: tuple[int, int] | None = None
+        self.count = None
+        self.segments: list = []
+        self.lock = threading.Lock()
+        if job.lang != "zh":
+            self.count = pool.apply_async(scan_shard, (texts, job))
+            return
+        batches, batch, size = [], [], 0
+        for text in texts:
+            batch.append(text)
+            size += len(text)
+            if size >= SEGMENT_CHARS:
+                batches.append(batch)
+                batch, size = [], 0
+        if batch or not batches:
+            batches.append(batch)
+        self.parts: list = [_MISSING] * len(batches)
+        with self.lock:  # no callback may run before the list is complete
+            self.segments = [pool.apply_async(segment, (b, job.lang), callback=partial(self._segmented, i))
+                             for i, b in enumerate(batches)]
+
+    def _segmented(self, index: int, result: object) -> None:
+        """Pool result thread, as each segmentation task succeeds (its AsyncResult is not marked ready yet): after
+        the last one, hand out the count."""
+        with self.lock:
+            self.parts[index] = result
+            if self.count is None and all(p is not _MISSING for p in self.parts):
+                self._hand_out(self.parts)
+
+    def wait_count(self):
+        """The counting task, handed out here if no callback did (`get` raises a segmentation task's error)."""
+        parts = [task.get() for task in self.segments]
+        with self.lock:
+            if self.count is None:
+                self._hand_out(parts)
+        return self.count
+
+    def _hand_out(self, parts: list) -> None:
+        if any(p is None for p in parts):  # pieces that skip characters: the Counter scan, in one task
+            self.count = self.pool.apply_async(scan_shard, (self.texts, self.job))
+        else:
+            counts, lengths = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
+            self.count = self.pool.apply_async(count_tiled, (self.texts, counts, lengths, self.job))
+
+
+def _finish(pending: deque[_Pending]) -> ShardResult:
+    """The oldest shard's result."""
+    item = pending.popleft()
+    result = item.wait_count().get()
+    if item.tokens is not None:
+        result.tokens, result.flagged_tokens = item.tokens
     return result
 
 
