@@ -87,7 +87,8 @@ def throughput(tmp: Path, repeat: int) -> list[str]:
     summary = ", ".join(f"{name} {statistics.median(r):.2f}x" for name, r in ratios.items())
     return [(f"Medical dialogues, training rows: {len(texts):,} documents, {mb:.2f} MB UTF-8; {repeat} runs in turn, "
              f"load average {os.getloadavg()[0]:.1f} at the end. CPU s: user+sys of this process and its reaped "
-             "children (workers); stage CPU of `project` includes the projection helper's."), "",
+             "children (workers). The tokenizer loads during `scan`, in the main process while the workers segment, "
+             "so `load` is the corpus and the segmenter only."), "",
             f"**Median speed-up over `jieba.lcut` (wall, same run): {summary}.**", "",
             "| run | what | seconds | CPU s | MB/s | vs jieba.lcut (wall) | stages: wall s; CPU s |",
             "|---|---|---|---|---|---|---|", *rows]
@@ -166,7 +167,7 @@ def memory(tmp: Path, sizes: list[float]) -> list[str]:
     lines = [("Peak RSS of `analyze` (Llama-2 tokenizer, default workers) on corpora built by repeating the medical "
               "training rows and TNEWS headlines with variation (rotated order, numbered copies). A forked child's "
               "peak counts the pages it shares with the main process at the fork, so the largest child (the "
-              "projection helper) reads about as high as the main process without adding as much."), "",
+              "scan worker) can read about as high as the main process without adding as much."), "",
              "| corpus MB | seconds | peak RSS, main process (MB) | peak RSS, largest child (MB) | candidates |",
              "|---|---|---|---|---|"]
     for size in sizes:
