@@ -1,8 +1,9 @@
 """The stages of one `analyze` run, in order: read and scan the corpus, score candidates, select, project,
 write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes. The scan runs in
 a pool of worker processes; the later stages run here, their inner loops in the compiled kernels (`kernels`)
-where those are built. (A forked helper for the projection's tokenizing was measured and dropped: no faster on two
-cores, and its token cache was lost to this process.)"""
+where those are built, two of them in threads alongside (`threads.InThread`: the projection's tokenizer work and
+the term occurrences, both mostly in code that releases the GIL). A forked helper for the projection was measured
+and dropped: no faster on two cores, and its token cache was lost to this process."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
-from vocabx.analyze.fragmentation import distinct_chars
+from vocabx.analyze.fragmentation import Projector, distinct_chars
 from vocabx.analyze.kernels import engine
 from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
@@ -30,6 +31,7 @@ from vocabx.analyze.segment import detect_lang, is_han_text, segment
 from vocabx.analyze.select import merge_ranked, select
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood
+from vocabx.analyze.threads import InThread
 from vocabx.analyze.tokencount import TokenCounter
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.outputs import check_output_dir
@@ -94,6 +96,9 @@ class Run:
             self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
             self._prepare()  # done already unless the corpus had no shard
             self.run_text = RunText.build(dict(self.scan.runs))
+            # The projection's tokenizer work needs no term: a thread does it during the next stages, with its own
+            # token cache (the counter's is not shared across threads).
+            self.projector = InThread(Projector, self.run_text, self.counter.clone())
         return self._after_scan()
 
     def _after_scan(self) -> AnalyzeResult:
@@ -141,7 +146,12 @@ class Run:
             parts.insert(0, cands.han_candidates(self.scan.ngrams, self.scan.words, c.min_freq, c.max_len,
                                                  c.min_cohesion, c.min_entropy, label))
         merged = cands.concat(parts)
-        return cands.filter_for_tokenizer(merged, self.adapter, self.counter, self.skipped)
+        found = cands.filter_for_tokenizer(merged, self.adapter, self.counter, self.skipped)
+        # Where the Han terms occur in the runs (a compiled pass) is needed by the selection only: a thread finds
+        # it while the domain scores are computed here.
+        self.han = np.array([is_han_text(t) for t in found.terms], dtype=bool)
+        self.occurrences = InThread(self.run_text.matches, [found.terms[i] for i in np.flatnonzero(self.han)])
+        return found
 
     def _domain_scores(self) -> np.ndarray:
         """Log-odds delta against the --reference corpora, else (Chinese) jieba's dictionary, where phrases it
@@ -171,11 +181,11 @@ class Run:
         return domain_rank(self.domain, self.cands.freq, self.is_term)
 
     def _select(self) -> None:
-        han = np.array([is_han_text(t) for t in self.cands.terms], dtype=bool)
+        han = self.han
         priority = self._priority()
         han_idx = np.flatnonzero(han)
         han_terms = [self.cands.terms[i] for i in han_idx]
-        pos, term = self.run_text.matches(han_terms)
+        pos, term = self.occurrences.result()
         char_cost = self._char_costs()
         self.selection = select(pos, term, np.array([len(t) for t in han_terms], dtype=np.int64),
                                 self.cands.base_tokens[han_idx], np.ones(len(han_idx)), char_cost,

@@ -255,7 +255,10 @@ class _Pending:
         with self.lock:
             self.parts[index] = result
             if self.count is None and all(p is not _MISSING for p in self.parts):
-                self._hand_out(self.parts)
+                try:
+                    self._hand_out(self.parts)
+                except ValueError:  # the pool is closing: this process is stopping on an error of its own
+                    pass
 
     def wait_count(self):
         """The counting task, handed out here if no callback did (`get` raises a segmentation task's error)."""

@@ -11,6 +11,7 @@ text has few such pairs in an English-centric vocabulary: SmolLM2's 300k pre-tok
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -261,6 +262,12 @@ class TokenCounter:
                 return ~pairs[last[:-1], first[1:]]
 
             self.safe = safe
+
+    def clone(self) -> TokenCounter:
+        """The same counter with a cache of its own, for another thread (encoders and tables are shared)."""
+        twin = copy.copy(self)
+        twin.cache = {}
+        return twin
 
     def count(self, texts: Sequence[str]) -> tuple[int, int]:
         if self.plain_sp:
