@@ -23,7 +23,7 @@ class InThread(Generic[T]):
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
         try:
             self._value = fn(*args)
-        except BaseException as exc:  # handed to the caller of result()
+        except BaseException as exc:  # noqa: BLE001 (raised again by result())
             self._error = exc
 
     def result(self) -> T:
