@@ -205,7 +205,7 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
                     item.texts_for_tokens = None
 
         for texts in batches:
-            pending.append(_Pending(pool, texts, job))
+            pending.append(_Pending(pool, texts, job, pending[-1] if pending else None))
             if len(pending) >= workers:
                 own_work()
             while len(pending) >= 2 * workers:
@@ -222,21 +222,33 @@ _MISSING = object()  # a segmentation result not in yet
 class _Pending:
     """A shard handed to the pool. For Chinese its segmentation goes out as several small tasks (so that one big
     shard keeps every worker busy), then one counting task over the whole shard with the pieces' lengths, handed
-    out by the pool's result thread as soon as the last segmentation task is done; other languages scan the shard
-    in one task."""
+    out by the pool's result thread as soon as the last segmentation task is done. The next shard's segmentation
+    waits for that hand-out: the pool's queue is first come first served, and the count of the shard before is
+    the longest task, so it should not queue behind more segmentation. Other languages scan a shard in one task."""
 
-    def __init__(self, pool, texts: list[str], job: ScanJob) -> None:
+    def __init__(self, pool, texts: list[str], job: ScanJob, before: _Pending | None) -> None:
         self.pool, self.job = pool, job
         self.texts = self.texts_for_tokens = texts
         self.tokens: tuple[int, int] | None = None
         self.count = None
         self.segments: list = []
+        self.parts: list = []
+        self.next: _Pending | None = None  # started when this shard's count is handed out
         self.lock = threading.Lock()
         if job.lang != "zh":
             self.count = pool.apply_async(scan_shard, (texts, job))
             return
+        if before is not None:
+            with before.lock:
+                if before.count is None:
+                    before.next = self
+                    return
+        self._start()
+
+    def _start(self) -> None:
+        """Hand out the segmentation tasks."""
         batches, batch, size = [], [], 0
-        for text in texts:
+        for text in self.texts:
             batch.append(text)
             size += len(text)
             if size >= SEGMENT_CHARS:
@@ -244,9 +256,9 @@ class _Pending:
                 batch, size = [], 0
         if batch or not batches:
             batches.append(batch)
-        self.parts: list = [_MISSING] * len(batches)
         with self.lock:  # no callback may run before the list is complete
-            self.segments = [pool.apply_async(segment, (b, job.lang), callback=partial(self._segmented, i))
+            self.parts = [_MISSING] * len(batches)
+            self.segments = [self.pool.apply_async(segment, (b, self.job.lang), callback=partial(self._segmented, i))
                              for i, b in enumerate(batches)]
 
     def _segmented(self, index: int, result: object) -> None:
@@ -262,6 +274,10 @@ class _Pending:
 
     def wait_count(self):
         """The counting task, handed out here if no callback did (`get` raises a segmentation task's error)."""
+        with self.lock:
+            started = bool(self.segments)
+        if not started:  # the shard before failed before handing out its count
+            self._start()
         parts = [task.get() for task in self.segments]
         with self.lock:
             if self.count is None:
@@ -269,11 +285,15 @@ class _Pending:
         return self.count
 
     def _hand_out(self, parts: list) -> None:
+        """Hand out the count (this shard's lock held), then start the next shard's segmentation."""
         if any(p is None for p in parts):  # pieces that skip characters: the Counter scan, in one task
             self.count = self.pool.apply_async(scan_shard, (self.texts, self.job))
         else:
             counts, lengths = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
             self.count = self.pool.apply_async(count_tiled, (self.texts, counts, lengths, self.job))
+        if self.next is not None:
+            self.next._start()
+            self.next = None
 
 
 def _finish(pending: deque[_Pending]) -> ShardResult:
