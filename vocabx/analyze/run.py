@@ -96,15 +96,15 @@ class Run:
             self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
             self._prepare()  # done already unless the corpus had no shard
             self.run_text = RunText.build(dict(self.scan.runs))
-            # The projection's tokenizer work needs no term: a thread does it during the next stages, with its own
-            # token cache (the counter's is not shared across threads).
-            self.projector = InThread(Projector, self.run_text, self.counter.clone())
         return self._after_scan()
 
     def _after_scan(self) -> AnalyzeResult:
         with self.stage("reference"):
             self.ref_scan = self._scan(self.reference, tokenize=False, run_cap=0) if self.reference else None
         with self.stage("candidates"):
+            # The projection's tokenizer work needs no term: a thread does it during the next stages, with its own
+            # token cache (the counter's is not shared across threads). Started after the last pool has forked.
+            self.projector = InThread(Projector, self.run_text, self.counter.clone())
             self.cands = self._candidates()
             self.domain = self._domain_scores()
         with self.stage("select"):
