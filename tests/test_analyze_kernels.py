@@ -240,7 +240,8 @@ def test_gpt2_pretokenizer_equals_the_regex(digits):
     where the `regex` emulation does, on random strings built from the pattern's corner cases."""
     import random
 
-    from vocabx.analyze.tokencount import GPT2_PATTERN, _char_classes, _isolating
+    from vocabx.analyze.segment import char_classes
+    from vocabx.analyze.tokencount import CLASSES, GPT2_PATTERN, _isolating
 
     steps = [[], [_isolating(r"\p{N}")], [_isolating(r"\p{N}+")]][digits] + [_isolating(GPT2_PATTERN)]
     alphabet = [*"ab sS't'rel'dvm ", "  ", "\t", "\n", "\r\n", "\u3000", "\u00a0", "1", "23", "٣", "高", "血压", "，",
@@ -258,7 +259,7 @@ def test_gpt2_pretokenizer_equals_the_regex(digits):
                 expected.append(offset)
         joined = "".join(texts)
         cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        ends = kernels.native().gpt2_pretokenize(cps, _char_classes(cps), np.cumsum([len(t) for t in texts]),
+        ends = kernels.native().gpt2_pretokenize(cps, char_classes(cps, CLASSES), np.cumsum([len(t) for t in texts]),
                                                  digits)
         assert np.frombuffer(ends, dtype=np.int64).tolist() == expected, texts
 

@@ -104,6 +104,16 @@ static void release(Buffers *b) {
     b->count = 0;
 }
 
+/* Room for one more record of `width` int64s in a growable buffer (doubled when full); -1 if out of memory. */
+static int reserve_record(int64_t **buf, int64_t *cap, int64_t used, int width) {
+    if (used < *cap) return 0;
+    int64_t *grown = realloc(*buf, sizeof(int64_t) * width * 2 * *cap);
+    if (!grown) return -1;
+    *buf = grown;
+    *cap *= 2;
+    return 0;
+}
+
 /* select_cover(pos, len, base, weight, first_of, value, unit, covered, interior, sequence, threshold,
  *              out_order, out_gain, won_rank) -> (placed, evaluations)
  *
@@ -259,14 +269,9 @@ static PyObject *find_terms(PyObject *self, PyObject *args) {
                     int64_t t = table[s];
                     if (t < 0) break;
                     if (keys[t] == h && lengths[t] == n) {
-                        if (found == cap) {
-                            int64_t *grown = realloc(hits, sizeof(int64_t) * 4 * cap);
-                            if (!grown) {
-                                failed = 1;
-                                break;
-                            }
-                            hits = grown;
-                            cap *= 2;
+                        if (reserve_record(&hits, &cap, found, 2) < 0) {
+                            failed = 1;
+                            break;
                         }
                         hits[2 * found] = p;
                         hits[2 * found + 1] = t;
@@ -771,14 +776,9 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
                     failed = 1;
                     break;
                 }
-                if (missing == cap) {
-                    int64_t *grown = realloc(miss, sizeof(int64_t) * 6 * cap);
-                    if (!grown) {
-                        failed = 1;
-                        break;
-                    }
-                    miss = grown;
-                    cap *= 2;
+                if (reserve_record(&miss, &cap, missing, 3) < 0) {
+                    failed = 1;
+                    break;
                 }
                 miss[3 * missing] = (int64_t)key;
                 miss[3 * missing + 1] = a;

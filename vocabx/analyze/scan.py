@@ -16,7 +16,7 @@ from itertools import chain
 import numpy as np
 
 from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
-from vocabx.analyze.segment import HAN_RUN, keep_words, raw_words
+from vocabx.analyze.segment import HAN_RUN, char_classes, keep_words, raw_words
 from vocabx.analyze.spans import count_spans
 from vocabx.analyze.tokencount import span_hash_tables
 
@@ -111,7 +111,7 @@ def count_tiled(texts: list[str], counts: np.ndarray, lengths: np.ndarray, job: 
     word[newline] = False
     tables = span_hash_tables(cps)
     result.words, result.word_docs = count_spans(joined, cps, starts[word], ends[word], doc[starts[word]], tables)
-    han = _han_table(cps)[cps]
+    han = char_classes(cps, [HAN_RUN]).astype(bool)
     edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
     run_starts, run_ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
     result.runs, _ = count_spans(joined, cps, run_starts, run_ends, tables=tables)
@@ -121,15 +121,6 @@ def count_tiled(texts: list[str], counts: np.ndarray, lengths: np.ndarray, job: 
     bounds[ends] = True
     result.ngrams = count_ngrams_at(cps, doc, job.max_n, job.prune_below, bounds)
     return result
-
-
-def _han_table(cps: np.ndarray) -> np.ndarray:
-    """Booleans indexed by code point, up to the largest in `cps`: True for `\\p{Han}` (what `HAN_RUN` matches),
-    asked of the regex once per distinct character."""
-    present = np.flatnonzero(np.bincount(cps)) if len(cps) else np.zeros(0, np.int64)
-    table = np.zeros(int(cps.max()) + 1 if len(cps) else 1, dtype=bool)
-    table[present] = [HAN_RUN.fullmatch(chr(c)) is not None for c in present.tolist()]
-    return table
 
 
 def _scan_words(result: ShardResult, texts: list[str], pieces: list[list[str]], job: ScanJob) -> None:

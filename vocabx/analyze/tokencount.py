@@ -24,6 +24,7 @@ from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerA
 from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import MULT, HashIndex
 from vocabx.analyze.pieces import PieceEncoder
+from vocabx.analyze.segment import char_classes
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ CACHE_LIMIT = 2_000_000  # distinct pieces remembered per process; cleared when 
 
 INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
 USER_DEFINED, UNUSED = 4, 5  # SentencePiece piece types (sentencepiece_model.proto)
-LETTER, NUMBER, SPACE = regex.compile(r"\p{L}"), regex.compile(r"\p{N}"), regex.compile(r"\s")
+# \p{L}, \p{N} and \s as the `regex` module has them: bits 1, 2, 4 of the compiled pre-tokenizer's classes
+CLASSES = (regex.compile(r"\p{L}"), regex.compile(r"\p{N}"), regex.compile(r"\s"))
 Splitter = Callable[[str], list[str]]
 
 
@@ -82,16 +84,6 @@ def _gpt2_digits(node: dict | None) -> int | None:
     if len(head) == 1 and head[0].get("type") == "Digits":
         return 1 if head[0].get("individual_digits") else 2
     return None
-
-
-def _char_classes(cps: np.ndarray) -> np.ndarray:
-    """Per position: 1 for \\p{L}, 2 for \\p{N}, 4 for \\s, as the `regex` module classes each distinct character."""
-    present = np.flatnonzero(np.bincount(cps)) if len(cps) else np.zeros(0, np.int64)
-    table = np.zeros(int(cps.max()) + 1 if len(cps) else 1, dtype=np.uint8)
-    chars = [chr(c) for c in present.tolist()]
-    table[present] = [(LETTER.match(ch) is not None) | (NUMBER.match(ch) is not None) << 1
-                      | (SPACE.match(ch) is not None) << 2 for ch in chars]
-    return table[cps]
 
 
 def _adjacent(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -285,7 +277,7 @@ class TokenCounter:
             joined = "".join(texts)
             cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
             lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-            ends = np.frombuffer(kernels.gpt2_pretokenize(cps, _char_classes(cps), np.cumsum(lengths),
+            ends = np.frombuffer(kernels.gpt2_pretokenize(cps, char_classes(cps, CLASSES), np.cumsum(lengths),
                                                           self.gpt2_digits), dtype=np.int64)
             counts = self._cut_joined(joined, cps, ends)
         else:
