@@ -129,8 +129,14 @@ def test_projection_equals_numpy(monkeypatch, name, request):
     assert fast[0][0] > fast[0][-1]  # the terms save something
 
 
-def test_span_counts_equal_counters():
+@pytest.mark.parametrize("path", ["native", "numpy"])
+def test_span_counts_equal_counters(monkeypatch, path):
+    """Both ways of counting spans (`group_spans` in C, hashes and sorts in numpy) give what Counters give."""
     from vocabx.analyze.spans import count_spans
+
+    if path == "native" and kernels._compiled is None:
+        pytest.skip("compiled kernels not built (no C compiler)")
+    monkeypatch.setenv("VOCABX_NATIVE", "1" if path == "native" else "0")
     from vocabx.analyze.tokencount import span_hash_tables
 
     texts, pieces = _texts(4)
@@ -145,6 +151,10 @@ def test_span_counts_equal_counters():
     counts, docs = count_spans(joined, cps, starts, ends[is_word], doc, span_hash_tables(cps))
     assert list(counts.items()) == list(Counter(words).items())  # same counts, same first-seen order
     assert docs == Counter(chain.from_iterable(map(set, pieces)))
+    # overlapping spans without documents: every bigram of the text, counted as Counter counts them
+    starts = np.arange(len(joined) - 1)
+    counts, docs = count_spans(joined, cps, starts, starts + 2)
+    assert list(counts.items()) == list(Counter(joined[i : i + 2] for i in starts.tolist()).items()) and not docs
 
 
 def test_tiled_scan_equals_counter_scan():

@@ -76,6 +76,13 @@ class SentencePieceAdapter(TokenizerAdapter):
         return None if i == self.sp.unk_id() and token != self.sp.id_to_piece(i) else i
 
     @cached_property
+    def piece_types(self) -> tuple[list[str], list[int]]:
+        """Every piece and its type, by id, read from the model in one pass (sentencepiece_model.proto types: 1
+        normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte); per-id processor calls cost 20x more."""
+        pieces = self.proto.pieces
+        return [p.piece for p in pieces], [p.type for p in pieces]
+
+    @cached_property
     def _normalizer_spec(self):
         return self.proto.normalizer_spec
 

@@ -460,6 +460,11 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
                 uint64_t ahead = (uint64_t)id[q] * 0x110000ULL + cps[q + n - 1];
                 __builtin_prefetch(&groups.slots[mix(ahead) >> (64 - groups.bits)]);
             }
+            if (i + PREFETCH / 2 < kept) { /* its slot is in cache by now: fetch the group it names */
+                int64_t q = live[i + PREFETCH / 2];
+                const Slot *near = groups_find(&groups, (uint64_t)id[q] * 0x110000ULL + cps[q + n - 1]);
+                if (near->group >= 0) __builtin_prefetch(&col.at[near->group]);
+            }
             Slot *slot = groups_find(&groups, key);
             int64_t g = slot->group;
             if (g < 0) {
@@ -683,6 +688,73 @@ static PyObject *distinct_spans(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* group_spans(cps, starts, ends, docs) -> (first, counts, doc_freq)
+ *
+ * spans.py's `count_spans`: the spans cps[starts[i]:ends[i]] (int64 bounds, any order, overlaps allowed) grouped
+ * by the key `distinct_spans` uses, groups numbered in order of first appearance: `first[g]` is the first span of
+ * group g, `counts[g]` its size, `doc_freq[g]` the number of distinct documents among its spans, where docs (int64,
+ * one per span) must not decrease from span to span (text order); with empty docs, doc_freq is all zeros. */
+static PyObject *group_spans(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 4};
+    Py_buffer *v = b.v;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &v[0], &v[1], &v[2], &v[3])) return NULL;
+    const uint32_t *cps = v[0].buf;
+    const int64_t *starts = v[1].buf, *ends = v[2].buf, *docs = v[3].len ? v[3].buf : NULL;
+    int64_t spans = v[1].len / 8, n_groups = 0;
+    if (v[2].len != v[1].len || (docs && v[3].len != v[1].len)) {
+        release(&b);
+        return PyErr_Format(PyExc_ValueError, "group_spans: starts, ends and docs differ in length");
+    }
+    Group *grp = malloc(sizeof(Group) * (spans + 1));
+    Groups groups = {0};
+    int bits = 10;
+    while (((int64_t)1 << bits) < spans / 2 + 1) bits++;
+    int failed = !grp || groups_init(&groups, bits) < 0;
+    if (!failed) {
+        Py_BEGIN_ALLOW_THREADS
+        for (int64_t i = 0; i < spans; i++) {
+            uint64_t h = 0;
+            for (int64_t j = starts[i]; j < ends[i]; j++) h = h * MULT + cps[j];
+            h = h * MULT + (uint64_t)(ends[i] - starts[i]);
+            Slot *slot = groups_find(&groups, h);
+            if (slot->group < 0) {
+                slot->key = h;
+                slot->group = n_groups;
+                grp[n_groups++] = (Group){.first = i, .last_doc = -1};
+                if (++groups.used * 2 > groups.size && groups_grow(&groups) < 0) {
+                    failed = 1;
+                    break;
+                }
+                slot = groups_find(&groups, h);
+            }
+            Group *g = &grp[slot->group];
+            g->count++;
+            if (docs && g->last_doc != docs[i]) {
+                g->docs++;
+                g->last_doc = docs[i];
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    groups_free(&groups);
+    release(&b);
+    int64_t *fields = failed ? NULL : malloc(sizeof(int64_t) * 3 * (n_groups + 1));
+    PyObject *out = NULL;
+    if (fields) {
+        for (int64_t g = 0; g < n_groups; g++) {
+            fields[g] = grp[g].first;
+            fields[n_groups + g] = grp[g].count;
+            fields[2 * n_groups + g] = grp[g].docs;
+        }
+        out = Py_BuildValue("NNN", bytes_of(fields, n_groups), bytes_of(fields + n_groups, n_groups),
+                            bytes_of(fields + 2 * n_groups, n_groups));
+    }
+    free(fields);
+    free(grp);
+    if (!out && !PyErr_Occurred()) return PyErr_NoMemory();
+    return out;
+}
+
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Projection (fragmentation.py's `Projector.han_tokens`): the weighted tokens of the distinct runs under the     */
 /* outermost spans of rank < k, each span one token, each gap the sum of its pieces' costs.                       */
@@ -829,6 +901,7 @@ static PyMethodDef methods[] = {
     {"project_cover", project_cover, METH_VARARGS, "Weighted tokens of runs under a cover (see the C source)."},
     {"distinct_spans", distinct_spans, METH_VARARGS, "Distinct pieces between cut positions (see the C source)."},
     {"gpt2_pretokenize", gpt2_pretokenize, METH_VARARGS, "GPT-2 pre-token ends (see the C source)."},
+    {"group_spans", group_spans, METH_VARARGS, "Distinct spans with counts and document counts (see the C source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -836,7 +909,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 5
+#define KERNELS_VERSION 6
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

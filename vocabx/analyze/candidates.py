@@ -14,7 +14,7 @@ import regex
 
 from vocabx.adapters import TokenizerAdapter
 from vocabx.analyze.ngrams import HashIndex, NgramCounts, hash_strings
-from vocabx.analyze.segment import is_han_text
+from vocabx.analyze.segment import han_texts
 from vocabx.analyze.stats import branching_entropy, cohesion
 from vocabx.analyze.tokencount import TokenCounter
 
@@ -107,7 +107,8 @@ def is_free(cands: Candidates, min_entropy: float) -> np.ndarray:
 
 def word_candidates(words: Counter[str], word_docs: Counter[str], min_freq: int, word_label: str) -> Candidates:
     """Segmenter words that are not pure Han (Latin, Cyrillic, mixed `CT值`), seen at least `min_freq` times."""
-    terms = [w for w, c in words.items() if c >= min_freq and not is_han_text(w) and len(w) <= MAX_WORD_CHARS]
+    frequent = [w for w, c in words.items() if c >= min_freq and len(w) <= MAX_WORD_CHARS]
+    terms = [w for w, han in zip(frequent, han_texts(frequent).tolist()) if not han]
     nan = np.full(len(terms), np.nan)
     return Candidates(terms, np.array([words[t] for t in terms], dtype=np.int64),
                       np.array([word_docs.get(t, 0) for t in terms], dtype=np.int64), nan, nan.copy(), nan.copy(),

@@ -10,7 +10,7 @@ import os
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 5  # must equal KERNELS_VERSION in _kernels.c
+VERSION = 6  # must equal KERNELS_VERSION in _kernels.c
 
 try:
     from vocabx.analyze import _kernels as _compiled

@@ -16,6 +16,8 @@ import numpy as np
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.errors import TokenizerError
 
+SP_UNKNOWN, SP_CONTROL, SP_USER_DEFINED, SP_UNUSED, SP_BYTE = 2, 3, 4, 5, 6  # sentencepiece_model.proto piece types
+
 log = logging.getLogger(__name__)
 
 
@@ -82,9 +84,8 @@ def fallback_flags(adapter: TokenizerAdapter) -> tuple[np.ndarray, str]:
     tokens, or, for byte-level BPE, tokens that are not whole UTF-8 characters (their text decodes to U+FFFD)."""
     size = adapter.vocab_size
     if isinstance(adapter, SentencePieceAdapter):
-        sp = adapter.sp
-        flags = np.fromiter((sp.is_byte(i) or sp.is_unknown(i) for i in range(size)), dtype=bool, count=size)
-        return flags, "byte_fallback"
+        types = np.array(adapter.piece_types[1], dtype=np.int64)
+        return np.isin(types, (SP_UNKNOWN, SP_BYTE)), "byte_fallback"
     if adapter.family == "bytelevel-bpe":
         return _partial_utf8(adapter), "partial_utf8"
     tokens = [adapter.id_to_token(i) or "" for i in range(size)]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from vocabx.analyze.api import AnalyzeResult
 from vocabx.analyze.fragmentation import project, word_fertility
 from vocabx.analyze.segment import segmenter_name
-from vocabx.analyze.terms import render_terms
+from vocabx.analyze.terms import render_columns
 from vocabx.outputs import atomic_output_dir, build_manifest, write_json
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ def build_report(run: Run) -> dict[str, Any]:
     }
 
 
-def term_rows(run: Run) -> list[dict[str, Any]]:
-    """terms.tsv rows in selection order, cut to `top` (columns gathered with numpy, then one dict per row)."""
+def term_columns(run: Run) -> dict[str, list[Any]]:
+    """terms.tsv columns in selection order, cut to `top` (gathered with numpy)."""
     c = run.cands
     limit = run.config.top or len(run.order)
     idx = run.order[:limit]
@@ -73,17 +73,23 @@ def term_rows(run: Run) -> list[dict[str, Any]]:
         "domain_score": run.domain[idx].astype(float).tolist(), "source": [c.source[i] for i in idx.tolist()],
         "is_term": run.is_term[idx].astype(int).tolist(),
     }
+    return columns
+
+
+def _rows(columns: dict[str, list[Any]], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` rows as dicts (the result's preview)."""
     names = list(columns)
-    return [dict(zip(names, values)) for values in zip(*columns.values())]
+    return [dict(zip(names, values)) for values in zip(*(v[:limit] for v in columns.values()))]
 
 
 def write_outputs(run: Run) -> AnalyzeResult:
     """Write terms.tsv, report.json and manifest.json into a temporary directory renamed to OUT."""
     config = run.config
-    rows = term_rows(run)
+    columns = term_columns(run)
+    written = len(columns["term"])
     counts = {
         "documents": run.scan.documents, "chars": run.scan.chars, "tokens": run.scan.tokens,
-        "candidates": len(run.cands), "terms_written": len(rows), "skipped": dict(sorted(run.skipped.items())),
+        "candidates": len(run.cands), "terms_written": written, "skipped": dict(sorted(run.skipped.items())),
         "corpus_skipped": dict(run.corpus.stats.skipped), "ngram_shards": run.scan.ngrams.shards,
         **run.counts_extra,
     }
@@ -96,13 +102,13 @@ def write_outputs(run: Run) -> AnalyzeResult:
         "timings_s": run.timings,
     }
     with atomic_output_dir(config.out, force=config.force) as tmp:
-        (tmp / "terms.tsv").write_text(render_terms(rows), encoding="utf-8", newline="")
+        (tmp / "terms.tsv").write_text(render_columns(columns), encoding="utf-8", newline="")
         write_json(tmp / "report.json", run.report)
         manifest = build_manifest("analyze", config, counts=counts, outputs=["terms.tsv", "report.json"], extra=extra)
         write_json(tmp / "manifest.json", manifest)
     out = config.out
     from pathlib import Path
 
-    return AnalyzeResult(Path(out).expanduser().resolve(), run.report, rows[:20], counts, run.timings, run.cpu_timings)
+    return AnalyzeResult(Path(out).expanduser().resolve(), run.report, _rows(columns, 20), counts, run.timings, run.cpu_timings)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import shutil
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -15,9 +16,11 @@ from itertools import chain
 
 import numpy as np
 
+from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
 from vocabx.analyze.segment import HAN_RUN, char_classes, keep_words, raw_words
 from vocabx.analyze.spans import count_spans
+from vocabx.analyze.spill import Texts, load, send, spill_dir
 from vocabx.analyze.tokencount import span_hash_tables
 
 log = logging.getLogger(__name__)
@@ -75,9 +78,21 @@ def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     return result
 
 
-def segment(texts: list[str], lang: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _scan_task(texts: Texts, job: ScanJob, directory: str | None) -> object:
+    """`scan_shard` in a worker, its result sent back through `directory` (`spill.send`)."""
+    return send(scan_shard(texts.texts(), job), directory)
+
+
+def _count_task(texts: Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob, directory: str | None) -> object:
+    """`count_tiled` in a worker, its result sent back through `directory` (`spill.send`)."""
+    return send(count_tiled(texts, counts, lengths, job), directory)
+
+
+def segment(texts: list[str] | Texts, lang: str) -> tuple[np.ndarray, np.ndarray] | None:
     """A segmentation task: `_tiling` of the segmenter's pieces of `texts` (small arrays travel back, not strings),
     or None where the pieces do not tile the texts."""
+    if isinstance(texts, Texts):
+        texts = texts.texts()
     return _tiling([raw_words(text, lang) for text in texts], texts)
 
 
@@ -95,21 +110,29 @@ def _shard_result(texts: list[str]) -> ShardResult:
     return result
 
 
-def count_tiled(texts: list[str], counts: np.ndarray, lengths: np.ndarray, job: ScanJob) -> ShardResult:
+def _utf8_bytes(cps: np.ndarray) -> int:
+    """UTF-8 bytes of the code points `cps`, computed from their values."""
+    return len(cps) + int(np.count_nonzero(cps >= 0x80)) + int(np.count_nonzero(cps >= 0x800)) + int(
+        np.count_nonzero(cps >= 0x10000))
+
+
+def count_tiled(texts: list[str] | Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob) -> ShardResult:
     """Words, runs and n-grams of a shard whose segmentation tiles it (`_tiling`): words and runs are counted as
     spans of the joined text (`spans.count_spans`), the word boundaries are those of the n-gram count."""
-    result = _shard_result(texts)
-    joined = "\n".join(texts) + "\n"  # a newline ends every document, a piece of its own
-    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    source = texts if isinstance(texts, Texts) else Texts(None, inline=tuple(texts))
+    joined, cps = source.joined()  # a newline ends every document, a piece of its own
+    doc_lengths = source.doc_lengths()
+    result = ShardResult(documents=len(doc_lengths), chars=len(cps) - len(doc_lengths))
+    result.bytes = _utf8_bytes(cps) - len(doc_lengths)
     counts = counts.astype(np.int64)
     lengths = np.insert(lengths.astype(np.int64), np.cumsum(counts), 1)
     ends = np.cumsum(lengths)
     starts = ends - lengths
     newline = np.cumsum(counts + 1) - 1  # the index of each document's closing newline among the pieces
-    doc = np.repeat(np.arange(len(texts), dtype=np.int64), [len(t) + 1 for t in texts])
+    doc = np.repeat(np.arange(len(doc_lengths), dtype=np.int64), np.asarray(doc_lengths, dtype=np.int64) + 1)
     word = np.ones(len(lengths), dtype=bool)
     word[newline] = False
-    tables = span_hash_tables(cps)
+    tables = span_hash_tables(cps) if native() is None else None  # the compiled span counter hashes as it goes
     result.words, result.word_docs = count_spans(joined, cps, starts[word], ends[word], doc[starts[word]], tables)
     han = char_classes(cps, [HAN_RUN]).astype(bool)
     edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
@@ -181,29 +204,37 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
                 result.tokens, result.flagged_tokens = tokens(texts)
             yield result
         return
-    with mp.get_context("fork").Pool(workers) as pool:
-        pending: deque[_Pending] = deque()
+    try:
+        directory: str | None = spill_dir()
+    except OSError:  # no temporary directory: texts and results travel through the pool's pipes
+        directory = None
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            pending: deque[_Pending] = deque()
 
-        def own_work() -> None:
-            """Once every worker has work: this process's share (the hook, then pending token counts)."""
-            nonlocal while_waiting
-            if while_waiting is not None:
-                while_waiting()
-                while_waiting = None
-            for item in pending:
-                if item.texts_for_tokens is not None:
-                    item.tokens = tokens(item.texts_for_tokens) if tokens is not None else None
-                    item.texts_for_tokens = None
+            def own_work() -> None:
+                """Once every worker has work: this process's share (the hook, then pending token counts)."""
+                nonlocal while_waiting
+                if while_waiting is not None:
+                    while_waiting()
+                    while_waiting = None
+                for item in pending:
+                    if item.texts_for_tokens is not None:
+                        item.tokens = tokens(item.texts_for_tokens) if tokens is not None else None
+                        item.texts_for_tokens = None
 
-        for texts in batches:
-            pending.append(_Pending(pool, texts, job, pending[-1] if pending else None))
-            if len(pending) >= workers:
-                own_work()
-            while len(pending) >= 2 * workers:
+            for texts in batches:
+                pending.append(_Pending(pool, texts, job, pending[-1] if pending else None, directory))
+                if len(pending) >= workers:
+                    own_work()
+                while len(pending) >= 2 * workers:
+                    yield _finish(pending)
+            own_work()
+            while pending:
                 yield _finish(pending)
-        own_work()
-        while pending:
-            yield _finish(pending)
+    finally:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 SEGMENT_CHARS = 1 << 18  # segmentation tasks of a shard: a big shard is segmented by all workers at once
@@ -217,9 +248,10 @@ class _Pending:
     waits for that hand-out: the pool's queue is first come first served, and the count of the shard before is
     the longest task, so it should not queue behind more segmentation. Other languages scan a shard in one task."""
 
-    def __init__(self, pool, texts: list[str], job: ScanJob, before: _Pending | None) -> None:
-        self.pool, self.job = pool, job
-        self.texts = self.texts_for_tokens = texts
+    def __init__(self, pool, texts: list[str], job: ScanJob, before: _Pending | None, directory: str | None) -> None:
+        self.pool, self.job, self.directory = pool, job, directory
+        self.texts_for_tokens = texts
+        self.texts = Texts.store(texts, directory)  # what the tasks carry: a path and lengths
         self.tokens: tuple[int, int] | None = None
         self.count = None
         self.segments: list = []
@@ -227,7 +259,7 @@ class _Pending:
         self.next: _Pending | None = None  # started when this shard's count is handed out
         self.lock = threading.Lock()
         if job.lang != "zh":
-            self.count = pool.apply_async(scan_shard, (texts, job))
+            self.count = pool.apply_async(_scan_task, (self.texts, job, directory))
             return
         if before is not None:
             with before.lock:
@@ -238,15 +270,14 @@ class _Pending:
 
     def _start(self) -> None:
         """Hand out the segmentation tasks."""
-        batches, batch, size = [], [], 0
-        for text in self.texts:
-            batch.append(text)
-            size += len(text)
+        batches, start, size = [], 0, 0
+        for i, length in enumerate(self.texts.doc_lengths()):
+            size += length
             if size >= SEGMENT_CHARS:
-                batches.append(batch)
-                batch, size = [], 0
-        if batch or not batches:
-            batches.append(batch)
+                batches.append(self.texts.part(start, i + 1))
+                start, size = i + 1, 0
+        if start < len(self.texts) or not batches:
+            batches.append(self.texts.part(start, len(self.texts)))
         with self.lock:  # no callback may run before the list is complete
             self.parts = [_MISSING] * len(batches)
             self.segments = [self.pool.apply_async(segment, (b, self.job.lang), callback=partial(self._segmented, i))
@@ -278,10 +309,10 @@ class _Pending:
     def _hand_out(self, parts: list) -> None:
         """Hand out the count (this shard's lock held), then start the next shard's segmentation."""
         if any(p is None for p in parts):  # pieces that skip characters: the Counter scan, in one task
-            self.count = self.pool.apply_async(scan_shard, (self.texts, self.job))
+            self.count = self.pool.apply_async(_scan_task, (self.texts, self.job, self.directory))
         else:
             counts, lengths = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
-            self.count = self.pool.apply_async(count_tiled, (self.texts, counts, lengths, self.job))
+            self.count = self.pool.apply_async(_count_task, (self.texts, counts, lengths, self.job, self.directory))
         if self.next is not None:
             self.next._start()
             self.next = None
@@ -290,7 +321,10 @@ class _Pending:
 def _finish(pending: deque[_Pending]) -> ShardResult:
     """The oldest shard's result."""
     item = pending.popleft()
-    result = item.wait_count().get()
+    try:
+        result = load(item.wait_count().get())
+    finally:
+        item.texts.release()
     if item.tokens is not None:
         result.tokens, result.flagged_tokens = item.tokens
     return result

@@ -50,6 +50,20 @@ def is_han_text(text: str) -> bool:
     return bool(text) and HAN_RUN.fullmatch(text) is not None
 
 
+def han_texts(texts: Sequence[str]) -> np.ndarray:
+    """`is_han_text` of each text, as a boolean array (one pass over the joined code points, not a regex per text).
+
+    >>> han_texts(["高血压", "CT值", ""]).tolist()
+    [True, False, False]
+    """
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    running = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(char_classes(cps, [HAN_RUN]), out=running[1:])
+    ends = np.cumsum(lengths)
+    return (lengths > 0) & (running[ends] - running[ends - lengths] == lengths)
+
+
 def detect_lang(texts: Iterable[str], sample_chars: int = 200_000) -> str:
     """`zh` when most letters of the first `sample_chars` characters are Han, else `other`.
 

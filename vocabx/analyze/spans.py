@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 
+from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import HashIndex
 from vocabx.analyze.tokencount import span_hashes
 
@@ -24,6 +25,9 @@ def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray
     """
     if not len(starts):
         return Counter(), Counter()
+    kernels = native()
+    if kernels is not None and (docs is None or bool((docs[1:] >= docs[:-1]).all())):
+        return _count_native(kernels, text, cps, starts, ends, docs)
     keys = span_hashes(cps, starts, ends, tables)
     ks = np.sort(keys)  # sort values, not indices: a hash lookup gives the inverse
     new = np.ones(len(ks), dtype=bool)
@@ -44,3 +48,15 @@ def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray
     distinct[1:] = pairs[1:] != pairs[:-1]
     doc_freq = np.bincount(pairs[distinct] // span, minlength=len(counts))
     return by_string, Counter(dict(zip(strings, doc_freq[order].tolist())))
+
+
+def _count_native(kernels, text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  docs: np.ndarray | None) -> tuple[Counter[str], Counter[str]]:
+    """`count_spans` by the compiled `group_spans` (spans in text order when `docs` is given)."""
+    as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (starts, ends)]
+    doc_arg = np.ascontiguousarray(docs, dtype=np.int64) if docs is not None else np.zeros(0, np.int64)
+    first, counts, doc_freq = (np.frombuffer(c, dtype=np.int64) for c in
+                               kernels.group_spans(np.ascontiguousarray(cps, dtype=np.uint32), *as64, doc_arg))
+    strings = [text[a:b] for a, b in zip(as64[0][first].tolist(), as64[1][first].tolist())]
+    by_string = Counter(dict(zip(strings, counts.tolist())))
+    return by_string, (Counter(dict(zip(strings, doc_freq.tolist()))) if docs is not None else Counter())

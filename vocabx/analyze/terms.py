@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,10 @@ def _column(values: list[Any]) -> list[str]:
     return [_cell(v) for v in values]
 
 
-def render_terms(rows: list[dict[str, Any]]) -> str:
-    """The TSV text of rows (dicts keyed by `COLUMNS`); empty cells for scores that do not apply (NaN)."""
-    columns = [_column([row[c] for row in rows]) for c in COLUMNS]
-    return "".join(["\t".join(COLUMNS) + "\n", *("\t".join(cells) + "\n" for cells in zip(*columns))])
+def render_columns(columns: dict[str, Sequence[Any]]) -> str:
+    """The TSV text of columns keyed by `COLUMNS` (equal lengths); empty cells for scores that do not apply (NaN)."""
+    cells = [_column(list(columns[c])) for c in COLUMNS]
+    return "".join(["\t".join(COLUMNS) + "\n", *("\t".join(row) + "\n" for row in zip(*cells))])
 
 
 def read_terms(path: str | Path) -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ import regex
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import MULT, HashIndex
-from vocabx.analyze.pieces import PieceEncoder
+from vocabx.analyze.pieces import SP_BYTE, SP_CONTROL, SP_UNKNOWN, SP_UNUSED, SP_USER_DEFINED, PieceEncoder
 from vocabx.analyze.segment import char_classes
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s
 CACHE_LIMIT = 2_000_000  # distinct pieces remembered per process; cleared when full (memory stays bounded)
 
 INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
-USER_DEFINED, UNUSED = 4, 5  # SentencePiece piece types (sentencepiece_model.proto)
 # \p{L}, \p{N} and \s as the `regex` module has them: bits 1, 2, 4 of the compiled pre-tokenizer's classes
 CLASSES = (regex.compile(r"\p{L}"), regex.compile(r"\p{N}"), regex.compile(r"\s"))
 Splitter = Callable[[str], list[str]]
@@ -98,7 +97,8 @@ def _adjacent(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _byte_pairs(adapter: HFTokenizerAdapter) -> np.ndarray:
     """(256, 256) booleans: True where some vocabulary token holds byte x directly followed by byte y (tokens with
     a character outside the byte alphabet, such as added tokens, are skipped)."""
-    cps, owner, adj = _adjacent(list(adapter.tokenizer.get_vocab()))
+    vocab = adapter.spec.get("model", {}).get("vocab")  # the model's vocabulary as parsed already (BPE: a dict)
+    cps, owner, adj = _adjacent(list(vocab) if isinstance(vocab, dict) else list(adapter.tokenizer.get_vocab()))
     pairs = np.zeros((256, 256), dtype=bool)
     if not len(cps):
         return pairs
@@ -115,9 +115,7 @@ def _byte_pairs(adapter: HFTokenizerAdapter) -> np.ndarray:
 
 def _sp_pairs(adapter: SentencePieceAdapter) -> np.ndarray:
     """Sorted keys `left * 0x110000 + right` of the characters that some piece holds side by side."""
-    sp = adapter.sp
-    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
-              if not (sp.is_control(i) or sp.is_unknown(i) or sp.is_byte(i))]
+    pieces = [p for p, t in zip(*adapter.piece_types) if t not in (SP_CONTROL, SP_UNKNOWN, SP_BYTE)]
     cps, _, adj = _adjacent(pieces)
     return np.unique(cps[adj] * 0x110000 + cps[adj + 1])
 
@@ -168,7 +166,7 @@ def _plain_sentencepiece(adapter: SentencePieceAdapter) -> bool:
     ns, ts = adapter.proto.normalizer_spec, adapter.proto.trainer_spec
     return (ns.name == "identity" and not ns.precompiled_charsmap and not ns.remove_extra_whitespaces
             and ns.escape_whitespaces and not ts.treat_whitespace_as_suffix and ts.model_type in (1, 2)
-            and not any(piece.type in (USER_DEFINED, UNUSED) for piece in adapter.proto.pieces))
+            and not any(t in (SP_USER_DEFINED, SP_UNUSED) for t in adapter.piece_types[1]))
 
 
 def _utf8_edges(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
