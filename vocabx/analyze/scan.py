@@ -83,6 +83,12 @@ def _scan_task(texts: Texts, job: ScanJob, directory: str | None) -> object:
     return send(scan_shard(texts.texts(), job), directory)
 
 
+def _segment_task(texts: Texts, lang: str, directory: str | None) -> object:
+    """`segment` in a worker, its piece lengths sent back through `directory` (a worker writing them into the pipe
+    waits for this process to drain it, which needs the GIL that the main thread holds while counting tokens)."""
+    return send(segment(texts, lang), directory)
+
+
 def _count_task(texts: Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob, directory: str | None) -> object:
     """`count_tiled` in a worker, its result sent back through `directory` (`spill.send`)."""
     return send(count_tiled(texts, counts, lengths, job), directory)
@@ -280,12 +286,14 @@ class _Pending:
             batches.append(self.texts.part(start, len(self.texts)))
         with self.lock:  # no callback may run before the list is complete
             self.parts = [_MISSING] * len(batches)
-            self.segments = [self.pool.apply_async(segment, (b, self.job.lang), callback=partial(self._segmented, i))
+            self.segments = [self.pool.apply_async(_segment_task, (b, self.job.lang, self.directory),
+                                                   callback=partial(self._segmented, i))
                              for i, b in enumerate(batches)]
 
     def _segmented(self, index: int, result: object) -> None:
         """Pool result thread, as each segmentation task succeeds (its AsyncResult is not marked ready yet): after
         the last one, hand out the count."""
+        result = load(result)
         with self.lock:
             self.parts[index] = result
             if self.count is None and all(p is not _MISSING for p in self.parts):
@@ -300,10 +308,11 @@ class _Pending:
             started = bool(self.segments)
         if not started:  # the shard before failed before handing out its count
             self._start()
-        parts = [task.get() for task in self.segments]
+        for task in self.segments:
+            task.get()  # every callback has run once each `get` returns: `parts` is complete
         with self.lock:
             if self.count is None:
-                self._hand_out(parts)
+                self._hand_out(self.parts)
         return self.count
 
     def _hand_out(self, parts: list) -> None:
