@@ -20,8 +20,10 @@ by 12-38% (bench/bench_projection.py).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +90,7 @@ class Projector:
         self.hash_tables = span_hash_tables(text.cps)  # one text, five budgets' gaps
         self.piece_keys = np.zeros(0, dtype=np.uint64)  # for the compiled path: piece hashes known, sorted
         self.piece_cost = np.zeros(0)
+        self._learning = threading.Lock()  # budgets are projected in two threads; one learns pieces at a time
         self._kernels = native()
         if self._kernels is not None:
             self._cut = np.zeros(len(text.cps) + 1, dtype=np.uint8)  # safe cuts: where a gap splits into pieces
@@ -170,7 +173,11 @@ class Projector:
         if self._kernels is None:
             return self.han_tokens_many([selection.cover_at(k) for k in ks], wholes)
         pos, length, rank = selection.spans_by_start()
-        return [self._han_tokens_native(pos, length, rank, k, whole) for k, whole in zip(ks, wholes)]
+        if len(ks) < 2:
+            return [self._han_tokens_native(pos, length, rank, k, whole) for k, whole in zip(ks, wholes)]
+        # The passes run in the kernel with the GIL released: two threads take the budgets in turn.
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(lambda kw: self._han_tokens_native(pos, length, rank, *kw), zip(ks, wholes)))
 
     def _han_tokens_native(self, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int,
                            whole: np.ndarray | None) -> int:
@@ -198,8 +205,17 @@ class Projector:
         raise RuntimeError("projection: piece costs still missing after tokenizing them")
 
     def _learn_pieces(self, keys: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
-        """Tokenize the distinct pieces among `keys` (spans of the run text) and keep their costs by key."""
+        """Tokenize the distinct pieces among `keys` (spans of the run text) not known yet and keep their costs by
+        key (under a lock: another budget's thread may have learned some of them meanwhile)."""
+        with self._learning:
+            self._learn_new(keys, starts, ends)
+
+    def _learn_new(self, keys: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         uniq, first = np.unique(keys, return_index=True)  # distinct already; sorted here
+        if len(self.piece_keys):
+            at = np.searchsorted(self.piece_keys, uniq).clip(0, len(self.piece_keys) - 1)
+            fresh = self.piece_keys[at] != uniq
+            uniq, first = uniq[fresh], first[fresh]
         pieces = [self.joined[x:y] for x, y in zip(starts[first].tolist(), ends[first].tolist())]
         cost = self.counter.piece_counts(pieces).astype(np.float64)
         slot = np.searchsorted(self.piece_keys, uniq)  # both sorted: insert instead of re-sorting

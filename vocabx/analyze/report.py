@@ -82,10 +82,16 @@ def _rows(columns: dict[str, list[Any]], limit: int) -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in zip(*(v[:limit] for v in columns.values()))]
 
 
-def write_outputs(run: Run) -> AnalyzeResult:
-    """Write terms.tsv, report.json and manifest.json into a temporary directory renamed to OUT."""
-    config = run.config
+def render_terms(run: Run) -> tuple[dict[str, list[Any]], str]:
+    """The terms.tsv columns and text (needs the selection, not the report: `Run` renders it while the report is
+    computed in a thread)."""
     columns = term_columns(run)
+    return columns, render_columns(columns)
+
+
+def write_outputs(run: Run, columns: dict[str, list[Any]], terms_text: str) -> AnalyzeResult:
+    """Write terms.tsv (`render_terms`), report.json and manifest.json into a temporary directory renamed to OUT."""
+    config = run.config
     written = len(columns["term"])
     counts = {
         "documents": run.scan.documents, "chars": run.scan.chars, "tokens": run.scan.tokens,
@@ -102,7 +108,7 @@ def write_outputs(run: Run) -> AnalyzeResult:
         "timings_s": run.timings,
     }
     with atomic_output_dir(config.out, force=config.force) as tmp:
-        (tmp / "terms.tsv").write_text(render_columns(columns), encoding="utf-8", newline="")
+        (tmp / "terms.tsv").write_text(terms_text, encoding="utf-8", newline="")
         write_json(tmp / "report.json", run.report)
         manifest = build_manifest("analyze", config, counts=counts, outputs=["terms.tsv", "report.json"], extra=extra)
         write_json(tmp / "manifest.json", manifest)

@@ -1,8 +1,9 @@
 """The stages of one `analyze` run, in order: read and scan the corpus, score candidates, select, project,
 write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes. The scan runs in
 a pool of worker processes; the later stages run here, their inner loops in the compiled kernels (`kernels`)
-where those are built, two of them in threads alongside (`threads.InThread`: the projection's tokenizer work and
-the term occurrences, both mostly in code that releases the GIL). A forked helper for the projection was measured
+where those are built, several of them in threads alongside (`threads.InThread`: the projection's tokenizer work
+and the term occurrences during `candidates`, the report while terms.tsv is rendered, the budgets' projection
+passes two at a time; all mostly in code that releases the GIL). A forked helper for the projection was measured
 and dropped: no faster on two cores, and its token cache was lost to this process."""
 
 from __future__ import annotations
@@ -126,8 +127,10 @@ class Run:
             self.domain = self._domain_scores()
         with self.stage("select"):
             self._select()
-        with self.stage("project"):
-            self.report = self._report()
+        with self.stage("project"):  # the report in a thread (its passes release the GIL); terms.tsv rendered here
+            report = InThread(self._report)
+            self.terms = self._render_terms()
+            self.report = report.result()
         with self.stage("write"):
             return self._write()
 
@@ -235,7 +238,12 @@ class Run:
 
         return build_report(self)
 
+    def _render_terms(self) -> tuple[dict[str, list[Any]], str]:
+        from vocabx.analyze.report import render_terms
+
+        return render_terms(self)
+
     def _write(self) -> AnalyzeResult:
         from vocabx.analyze.report import write_outputs
 
-        return write_outputs(self)
+        return write_outputs(self, *self.terms)
