@@ -9,7 +9,7 @@ import multiprocessing as mp
 import shutil
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
@@ -89,9 +89,10 @@ def _segment_task(texts: Texts, lang: str, directory: str | None) -> object:
     return send(segment(texts, lang), directory)
 
 
-def _count_task(texts: Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob, directory: str | None) -> object:
-    """`count_tiled` in a worker, its result sent back through `directory` (`spill.send`)."""
-    return send(count_tiled(texts, counts, lengths, job), directory)
+def _count_task(texts: Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob, directory: str | None,
+                part: str) -> object:
+    """One part of `count_tiled` in a worker, its result sent back through `directory` (`spill.send`)."""
+    return send(count_tiled(texts, counts, lengths, job, (part,)), directory)
 
 
 def segment(texts: list[str] | Texts, lang: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -122,33 +123,61 @@ def _utf8_bytes(cps: np.ndarray) -> int:
         np.count_nonzero(cps >= 0x10000))
 
 
-def count_tiled(texts: list[str] | Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob) -> ShardResult:
+@dataclass
+class _Tiled:
+    """A shard joined (a newline ends every document, a piece of its own), with its segmentation's pieces located:
+    `starts`/`ends` of every piece, `word` marking the segmenter's pieces (not the newlines), `doc` per position."""
+
+    joined: str
+    cps: np.ndarray
+    doc_lengths: list[int]
+    starts: np.ndarray
+    ends: np.ndarray
+    word: np.ndarray
+    doc: np.ndarray
+
+    @classmethod
+    def build(cls, texts: list[str] | Texts, counts: np.ndarray, lengths: np.ndarray) -> _Tiled:
+        source = texts if isinstance(texts, Texts) else Texts(None, inline=tuple(texts))
+        joined, cps = source.joined()
+        doc_lengths = source.doc_lengths()
+        counts = counts.astype(np.int64)
+        lengths = np.insert(lengths.astype(np.int64), np.cumsum(counts), 1)
+        ends = np.cumsum(lengths)
+        newline = np.cumsum(counts + 1) - 1  # the index of each document's closing newline among the pieces
+        word = np.ones(len(lengths), dtype=bool)
+        word[newline] = False
+        doc = np.repeat(np.arange(len(doc_lengths), dtype=np.int64), np.asarray(doc_lengths, dtype=np.int64) + 1)
+        return cls(joined, cps, doc_lengths, ends - lengths, ends, word, doc)
+
+
+PARTS = ("spans", "ngrams")  # what a counting task of a tiled shard computes (both for one task)
+
+
+def count_tiled(texts: list[str] | Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob,
+                parts: Sequence[str] = PARTS) -> ShardResult:
     """Words, runs and n-grams of a shard whose segmentation tiles it (`_tiling`): words and runs are counted as
-    spans of the joined text (`spans.count_spans`), the word boundaries are those of the n-gram count."""
-    source = texts if isinstance(texts, Texts) else Texts(None, inline=tuple(texts))
-    joined, cps = source.joined()  # a newline ends every document, a piece of its own
-    doc_lengths = source.doc_lengths()
-    result = ShardResult(documents=len(doc_lengths), chars=len(cps) - len(doc_lengths))
-    result.bytes = _utf8_bytes(cps) - len(doc_lengths)
-    counts = counts.astype(np.int64)
-    lengths = np.insert(lengths.astype(np.int64), np.cumsum(counts), 1)
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    newline = np.cumsum(counts + 1) - 1  # the index of each document's closing newline among the pieces
-    doc = np.repeat(np.arange(len(doc_lengths), dtype=np.int64), np.asarray(doc_lengths, dtype=np.int64) + 1)
-    word = np.ones(len(lengths), dtype=bool)
-    word[newline] = False
-    tables = span_hash_tables(cps) if native() is None else None  # the compiled span counter hashes as it goes
-    result.words, result.word_docs = count_spans(joined, cps, starts[word], ends[word], doc[starts[word]], tables)
-    han = char_classes(cps, [HAN_RUN]).astype(bool)
-    edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
-    run_starts, run_ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-    result.runs, _ = count_spans(joined, cps, run_starts, run_ends, tables=tables)
-    result.run_han_chars = int((run_ends - run_starts).sum())
-    bounds = np.zeros(len(cps) + 1, dtype=bool)
-    bounds[0] = True
-    bounds[ends] = True
-    result.ngrams = count_ngrams_at(cps, doc, job.max_n, job.prune_below, bounds)
+    spans of the joined text (`spans.count_spans`), the word boundaries are those of the n-gram count. `parts`:
+    `spans` (words, runs and sizes) and/or `ngrams`; the pool runs them as two tasks, so that the worker done
+    with its share early takes the spans of the shard whose n-grams another worker counts."""
+    t = _Tiled.build(texts, counts, lengths)
+    result = ShardResult()
+    if "spans" in parts:
+        cps, n_docs = t.cps, len(t.doc_lengths)
+        result.documents, result.chars, result.bytes = n_docs, len(cps) - n_docs, _utf8_bytes(cps) - n_docs
+        tables = span_hash_tables(cps) if native() is None else None  # the compiled span counter hashes as it goes
+        starts, ends = t.starts[t.word], t.ends[t.word]
+        result.words, result.word_docs = count_spans(t.joined, cps, starts, ends, t.doc[starts], tables)
+        han = char_classes(cps, [HAN_RUN]).astype(bool)
+        edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
+        run_starts, run_ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+        result.runs, _ = count_spans(t.joined, cps, run_starts, run_ends, tables=tables)
+        result.run_han_chars = int((run_ends - run_starts).sum())
+    if "ngrams" in parts:
+        bounds = np.zeros(len(t.cps) + 1, dtype=bool)
+        bounds[0] = True
+        bounds[t.ends] = True
+        result.ngrams = count_ngrams_at(t.cps, t.doc, job.max_n, job.prune_below, bounds)
     return result
 
 
@@ -265,7 +294,7 @@ class _Pending:
         self.next: _Pending | None = None  # started when this shard's count is handed out
         self.lock = threading.Lock()
         if job.lang != "zh":
-            self.count = pool.apply_async(_scan_task, (self.texts, job, directory))
+            self.count = [pool.apply_async(_scan_task, (self.texts, job, directory))]
             return
         if before is not None:
             with before.lock:
@@ -318,10 +347,11 @@ class _Pending:
     def _hand_out(self, parts: list) -> None:
         """Hand out the count (this shard's lock held), then start the next shard's segmentation."""
         if any(p is None for p in parts):  # pieces that skip characters: the Counter scan, in one task
-            self.count = self.pool.apply_async(_scan_task, (self.texts, self.job, self.directory))
-        else:
+            self.count = [self.pool.apply_async(_scan_task, (self.texts, self.job, self.directory))]
+        else:  # the n-grams first: the longest task
             counts, lengths = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
-            self.count = self.pool.apply_async(_count_task, (self.texts, counts, lengths, self.job, self.directory))
+            self.count = [self.pool.apply_async(_count_task, (self.texts, counts, lengths, self.job, self.directory,
+                                                              part)) for part in reversed(PARTS)]
         if self.next is not None:
             self.next._start()
             self.next = None
@@ -331,9 +361,12 @@ def _finish(pending: deque[_Pending]) -> ShardResult:
     """The oldest shard's result."""
     item = pending.popleft()
     try:
-        result = load(item.wait_count().get())
+        results = [load(task.get()) for task in item.wait_count()]
     finally:
         item.texts.release()
+    result = results[-1]
+    if len(results) == 2:  # a tiled count's two parts: n-grams, then spans
+        result.ngrams = results[0].ngrams
     if item.tokens is not None:
         result.tokens, result.flagged_tokens = item.tokens
     return result
