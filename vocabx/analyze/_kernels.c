@@ -373,10 +373,12 @@ static int groups_grow(Groups *g) {
 
 /* One n-gram group: its fields side by side, so counting an occurrence touches one cache line. */
 typedef struct {
-    int64_t first; /* position of its first occurrence */
-    int64_t last_doc;
-    int32_t count, docs, aligned, pad;
+    int32_t first; /* position of its first occurrence */
+    int32_t last_doc;
+    int32_t count, docs, aligned;
 } Group;
+
+#define MAX_POSITIONS 0x7FFFFFF0 /* Group fields and per-position ids are int32: a shard holds fewer positions */
 
 typedef struct {
     Group *at;
@@ -418,13 +420,18 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
     const int64_t *doc = v[1].buf, *remaining = v[3].buf, *unit_count = v[4].buf;
     const unsigned char *bounds = v[2].buf;
     int64_t size = v[0].len / 4;
+    if (size >= MAX_POSITIONS) {
+        release(&b);
+        return PyErr_Format(PyExc_OverflowError, "count_ngrams: a shard of %lld positions is too large",
+                            (long long)size);
+    }
     PyObject *out = PyList_New(0);
     /* Per position: the id of the n-gram there (a code point for n = 1), its count, the length it was counted
      * at (a stale entry reads as absent), and its rolling hash. */
-    int64_t *id = malloc(sizeof(int64_t) * (size + 1)), *count_at = malloc(sizeof(int64_t) * (size + 1));
+    int32_t *id = malloc(sizeof(int32_t) * (size + 1)), *count_at = malloc(sizeof(int32_t) * (size + 1));
     int32_t *level = malloc(sizeof(int32_t) * (size + 1));
     uint64_t *hash = malloc(sizeof(uint64_t) * (size + 1));
-    int64_t *live = malloc(sizeof(int64_t) * (size + 1)), *group_of = malloc(sizeof(int64_t) * (size + 1));
+    int32_t *live = malloc(sizeof(int32_t) * (size + 1)), *group_of = malloc(sizeof(int32_t) * (size + 1));
     Columns col = {0};
     Groups groups = {0};
     int failed = !out || !id || !count_at || !level || !hash || !live || !group_of;
@@ -432,11 +439,11 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
     if (!failed) {
         for (int64_t p = 0; p <= size; p++) {
             int on = p < size && remaining[p] > 0;
-            id[p] = on ? cps[p] : -1;
-            count_at[p] = on ? unit_count[p] : 0;
+            id[p] = on ? (int32_t)cps[p] : -1;
+            count_at[p] = on ? (int32_t)unit_count[p] : 0;
             level[p] = on ? 1 : 0;
             hash[p] = on ? cps[p] : 0;
-            if (on) live[n_live++] = p;
+            if (on) live[n_live++] = (int32_t)p;
         }
     }
     for (int n = 2; n <= max_n && !failed; n++) {
@@ -445,7 +452,7 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
         for (int64_t i = 0; i < n_live; i++) { /* positions whose n-gram may reach `prune` */
             int64_t p = live[i];
             if (remaining[p] >= n && count_at[p] >= prune && level[p + 1] == n - 1 && count_at[p + 1] >= prune)
-                live[kept++] = p;
+                live[kept++] = (int32_t)p;
         }
         groups_free(&groups);
         int bits = 10;
@@ -475,7 +482,7 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
                 g = n_groups++;
                 slot->key = key;
                 slot->group = g;
-                col.at[g] = (Group){.first = p, .last_doc = -1};
+                col.at[g] = (Group){.first = (int32_t)p, .last_doc = -1};
                 if (++groups.used * 2 > groups.size && groups_grow(&groups) < 0) {
                     failed = 1;
                     break;
@@ -483,18 +490,18 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
             }
             Group *grp = &col.at[g];
             grp->count++;
-            if (grp->last_doc != doc[p]) {
+            if (grp->last_doc != (int32_t)doc[p]) {
                 grp->docs++;
-                grp->last_doc = doc[p];
+                grp->last_doc = (int32_t)doc[p];
             }
             grp->aligned += bounds[p] & bounds[p + n];
-            group_of[i] = g;
+            group_of[i] = (int32_t)g;
             hash[p] = hash[p] * MULT + last;
         }
         if (!failed) {
             for (int64_t i = 0; i < kept; i++) {
                 int64_t p = live[i], g = group_of[i];
-                id[p] = g;
+                id[p] = (int32_t)g;
                 count_at[p] = col.at[g].count;
                 level[p] = n;
             }
@@ -705,6 +712,10 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
         release(&b);
         return PyErr_Format(PyExc_ValueError, "group_spans: starts, ends and docs differ in length");
     }
+    if (spans >= MAX_POSITIONS || v[0].len / 4 >= MAX_POSITIONS) {
+        release(&b);
+        return PyErr_Format(PyExc_OverflowError, "group_spans: %lld spans are too many", (long long)spans);
+    }
     Group *grp = malloc(sizeof(Group) * (spans + 1));
     Groups groups = {0};
     int bits = 10;
@@ -720,7 +731,7 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
             if (slot->group < 0) {
                 slot->key = h;
                 slot->group = n_groups;
-                grp[n_groups++] = (Group){.first = i, .last_doc = -1};
+                grp[n_groups++] = (Group){.first = (int32_t)i, .last_doc = -1};
                 if (++groups.used * 2 > groups.size && groups_grow(&groups) < 0) {
                     failed = 1;
                     break;
@@ -729,9 +740,9 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
             }
             Group *g = &grp[slot->group];
             g->count++;
-            if (docs && g->last_doc != docs[i]) {
+            if (docs && g->last_doc != (int32_t)docs[i]) {
                 g->docs++;
-                g->last_doc = docs[i];
+                g->last_doc = (int32_t)docs[i];
             }
         }
         Py_END_ALLOW_THREADS
@@ -909,7 +920,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 6
+#define KERNELS_VERSION 7
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

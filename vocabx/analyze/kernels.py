@@ -10,7 +10,8 @@ import os
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 6  # must equal KERNELS_VERSION in _kernels.c
+VERSION = 7  # must equal KERNELS_VERSION in _kernels.c
+MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: longer inputs take the numpy path
 
 try:
     from vocabx.analyze import _kernels as _compiled

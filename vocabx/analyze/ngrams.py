@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vocabx.analyze.kernels import native
+from vocabx.analyze.kernels import MAX_POSITIONS, native
 from vocabx.analyze.segment import han_mask
 
 log = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ def count_ngrams_at(cps: np.ndarray, doc: np.ndarray, max_n: int, prune_below: i
     kept_count = np.zeros(len(cps), dtype=np.int64)
     kept_count[pos] = char_counts[cps[pos]]
     kernels = native()
-    if kernels is not None:
+    if kernels is not None and len(cps) < MAX_POSITIONS:
         for n, *columns in kernels.count_ngrams(cps, doc, bounds.view(np.uint8), remaining, kept_count, max_n,
                                                prune_below):
             keys, counts, doc_freq, aligned, first = (np.frombuffer(c, dtype=np.int64) for c in columns)

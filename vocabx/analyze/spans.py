@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from vocabx.analyze.kernels import native
+from vocabx.analyze.kernels import MAX_POSITIONS, native
 from vocabx.analyze.ngrams import HashIndex
 from vocabx.analyze.tokencount import span_hashes
 
@@ -26,7 +26,8 @@ def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray
     if not len(starts):
         return Counter(), Counter()
     kernels = native()
-    if kernels is not None and (docs is None or bool((docs[1:] >= docs[:-1]).all())):
+    if (kernels is not None and max(len(cps), len(starts)) < MAX_POSITIONS
+            and (docs is None or bool((docs[1:] >= docs[:-1]).all()))):
         return _count_native(kernels, text, cps, starts, ends, docs)
     keys = span_hashes(cps, starts, ends, tables)
     ks = np.sort(keys)  # sort values, not indices: a hash lookup gives the inverse
