@@ -369,3 +369,32 @@ def test_batched_dictionary_cuts_equal_one_call_per_term():
     assert any(len(cut) > 1 for cut in _cuts_no_hmm(terms).values())
     broken = ["高血压\n患者", "血压"]
     assert _cuts_no_hmm(broken) == {t: _cut_no_hmm(t) for t in broken}
+
+
+def test_terms_tsv_rows_format_like_cells():
+    """The one-format-per-row path writes what the cell-by-cell path writes: NaN empty, 4 decimals, inf as inf,
+    and a term spelled `nan` kept; mixed columns take the cell-by-cell path."""
+    from vocabx.analyze.terms import COLUMNS, _column, render_columns
+
+    nan, inf = float("nan"), float("inf")
+    floats = ("gain", "cohesion", "left_entropy", "right_entropy", "domain_score")
+    columns = {c: [1, 22, 333] for c in COLUMNS}
+    columns.update(term=["nan", "高血压", "CT值"], source=["ngram", "jieba", "both"])
+    columns.update({c: [nan, 1.23456, -inf] for c in floats})
+    columns["domain_score"] = [0.5, nan, nan]
+    slow = "\t".join(COLUMNS) + "\n" + "".join("\t".join(r) + "\n" for r in zip(*(_column(columns[c]) for c in COLUMNS)))
+    assert render_columns(columns) == slow
+    assert "\tnan" not in slow and "\t-inf\t" in slow and slow.splitlines()[1].startswith("nan\t")
+    mixed = {**columns, "gain": [1, 2.5, nan]}  # an int among floats: cell by cell
+    assert render_columns(mixed).splitlines()[1].split("\t")[6] == "1"
+
+
+def test_terms_tsv_reads_back(tmp_path):
+    from vocabx.analyze.terms import COLUMNS, read_terms, render_columns
+
+    columns = {c: [1.5] if c in ("gain", "cohesion") else [7] for c in COLUMNS}
+    columns.update(term=["血压"], source=["ngram"], domain_score=[float("nan")])
+    path = tmp_path / "terms.tsv"
+    path.write_text(render_columns(columns), encoding="utf-8")
+    (row,) = read_terms(path)
+    assert row["term"] == "血压" and row["gain"] == "1.5000" and row["domain_score"] == "" and row["rank"] == "7"

@@ -14,7 +14,7 @@ import regex
 
 from vocabx.adapters import TokenizerAdapter
 from vocabx.analyze.ngrams import HashIndex, NgramCounts, hash_strings
-from vocabx.analyze.segment import han_texts
+from vocabx.analyze.segment import han_texts, texts_where
 from vocabx.analyze.stats import branching_entropy, cohesion
 from vocabx.analyze.tokencount import TokenCounter
 
@@ -27,7 +27,7 @@ MAX_WORD_CHARS = 32  # words of space-delimited scripts; `max_len` bounds Han te
 MIN_ALIGNED = 0.5
 # Share of the maximum entropy log(freq) that counts as free for rare n-grams (see `han_candidates`).
 ENTROPY_SHARE = 0.9
-COMMON_HAN = regex.compile(r"[\u4e00-\u9fa5]+")  # CJK unified ideographs of GB 13000 / Unicode 1.1: all letters
+COMMON_HAN_RANGE = (0x4E00, 0x9FA5)  # CJK unified ideographs of GB 13000 / Unicode 1.1: all letters
 SKIP_REASONS = ("crosses_boundary", "single_token", "digits_or_punct", "whitespace_or_control")
 
 
@@ -135,37 +135,29 @@ def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, counter: 
                          skipped: Counter[str]) -> Candidates:
     """Drop what a new token cannot help: whitespace/control, digits/punctuation, strings spanning two base
     pre-tokens, strings already one token. Fills `base_tokens` (tokens spent in context) and `skipped`."""
-    keep = []
-    boundary_cache: dict[tuple[str, ...], bool] = {}
-    for i, term in enumerate(cands.terms):
-        if COMMON_HAN.fullmatch(term):  # letters (Lo), no space or control: only the boundary check applies
-            reason = "crosses_boundary" if _crosses_han(adapter, term, boundary_cache) else None
-        else:
-            reason = skip_reason(term)
-            if reason is None and _crosses(adapter, term, boundary_cache):
-                reason = "crosses_boundary"
+    terms = cands.terms
+    # Terms of common ideographs (letters, Lo: no space or control) need only the boundary check, and pre-tokenizers
+    # split on character classes, so its answer depends on their length alone: asked once per length.
+    common = texts_where(terms, lambda cps: (cps >= COMMON_HAN_RANGE[0]) & (cps <= COMMON_HAN_RANGE[1]))
+    lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+    keep = common.copy()
+    firsts = np.unique(lengths[common], return_index=True)[1]
+    for i in np.flatnonzero(common)[firsts].tolist():
+        if adapter.crosses_boundary(terms[i]):
+            crossing = common & (lengths == len(terms[i]))
+            keep &= ~crossing
+            skipped["crosses_boundary"] += int(crossing.sum())
+    for i in np.flatnonzero(~common).tolist():
+        term = terms[i]
+        reason = skip_reason(term)
+        if reason is None and adapter.crosses_boundary(term):
+            reason = "crosses_boundary"
         if reason:
             skipped[reason] += 1
         else:
-            keep.append(i)
-    cands = cands.take(np.array(keep, dtype=np.int64))
+            keep[i] = True
+    cands = cands.take(np.flatnonzero(keep))
     cands.base_tokens = counter.piece_counts(cands.terms)
     single = cands.base_tokens <= 1
     skipped["single_token"] += int(single.sum())
     return cands.take(np.flatnonzero(~single))
-
-
-def _crosses(adapter: TokenizerAdapter, term: str, cache: dict[tuple[str, ...], bool]) -> bool:
-    """`adapter.crosses_boundary`, memoized per script shape: pre-tokenizers split on character classes, so
-    all-ideograph terms of one length share the answer (mixed terms are checked one by one)."""
-    if not COMMON_HAN.fullmatch(term):
-        return adapter.crosses_boundary(term)
-    return _crosses_han(adapter, term, cache)
-
-
-def _crosses_han(adapter: TokenizerAdapter, term: str, cache: dict[tuple[str, ...], bool]) -> bool:
-    """`crosses_boundary` of a term of common ideographs, asked once per length (the first term asks)."""
-    key = ("han", str(len(term)))
-    if key not in cache:
-        cache[key] = adapter.crosses_boundary(term)
-    return cache[key]

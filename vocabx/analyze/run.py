@@ -22,7 +22,7 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
-from vocabx.analyze.fragmentation import Projector, distinct_chars
+from vocabx.analyze.fragmentation import Projector
 from vocabx.analyze.kernels import engine
 from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
@@ -50,17 +50,12 @@ def _cut_no_hmm(term: str) -> list[str]:
 
 
 def _cuts_no_hmm(terms: list[str]) -> dict[str, list[str]]:
-    """`_cut_no_hmm` of every term, in one call on the terms joined by newlines where none holds a line break:
-    jieba cuts the text between line breaks on its own, so the pieces between the newlines are each term's cut
-    (half the time of one call per term). Per term where the pieces do not come out one list per term."""
-    if terms and not any("\n" in t or "\r" in t for t in terms):
-        pieces = _cut_no_hmm("\n".join(terms))
-        cuts: list[list[str]] = [[]]
-        for piece in pieces:
-            if piece == "\n":
-                cuts.append([])
-            else:
-                cuts[-1].append(piece)
+    """`_cut_no_hmm` of every term, in one call on the terms joined by newlines where none holds a line break or
+    a NUL: jieba cuts the text between line breaks on its own, so the pieces between the newlines are each term's
+    cut (half the time of one call per term). Per term where the pieces do not come out one list per term."""
+    if terms and all(terms) and not any("\n" in t or "\r" in t or "\0" in t for t in terms):
+        pieces = "\0".join(_cut_no_hmm("\n".join(terms)))  # NUL between pieces: split back in C, not a loop
+        cuts = [cut.split("\0") for cut in pieces.split("\0\n\0")]
         if len(cuts) == len(terms):
             return dict(zip(terms, cuts))
     return {t: _cut_no_hmm(t) for t in terms}
@@ -228,10 +223,10 @@ class Run:
                              "terms_shaped": int(self.is_term.sum())}
 
     def _char_costs(self) -> np.ndarray:
-        """In-context base tokens of each distinct character of the runs, spread over their positions."""
-        uniq, inv = distinct_chars(self.run_text.cps)
-        cost = self.counter.piece_counts([chr(u) for u in uniq.tolist()])
-        return cost[inv].astype(np.float64)
+        """In-context base tokens of each distinct character of the runs, spread over their positions (the
+        projector tokenized the characters already, in its thread)."""
+        projector = self.projector.result()
+        return projector.char_cost[projector.char_ids]
 
     def _report(self) -> dict[str, Any]:
         from vocabx.analyze.report import build_report

@@ -56,10 +56,19 @@ def han_texts(texts: Sequence[str]) -> np.ndarray:
     >>> han_texts(["高血压", "CT值", ""]).tolist()
     [True, False, False]
     """
+    return texts_where(texts, lambda cps: char_classes(cps, [HAN_RUN]).astype(bool))
+
+
+def texts_where(texts: Sequence[str], test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per text: non-empty and `test` (code points -> booleans) holds for every character; one call for all.
+
+    >>> texts_where(["ab", "aB", ""], lambda cps: cps >= ord("a")).tolist()
+    [True, False, False]
+    """
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     running = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(char_classes(cps, [HAN_RUN]), out=running[1:])
+    np.cumsum(test(cps), out=running[1:])
     ends = np.cumsum(lengths)
     return (lengths > 0) & (running[ends] - running[ends - lengths] == lengths)
 
