@@ -784,30 +784,32 @@ static int index_keys(Groups *g, const uint64_t *keys, int64_t n) {
     return 0;
 }
 
-/* project_cover(run_id, cut, span_pos, span_len, span_rank, k, prefix, powers, known_keys, known_cost, csum,
- *               base_cost, freq, run_cost) -> (tokens, missing_keys, missing_starts, missing_ends)
+/* project_cover(run_id, cut, span_pos, span_len, span_rank, k, prefix, powers, known_keys, known_cost, char_ids,
+ *               unit, base_cost, freq, run_cost) -> (tokens, missing_keys, missing_starts, missing_ends)
  *
  * run_id (int32, n): each position's run, -1 on separators; cut (uint8, n + 1): a gap may be cut before that
  * position (the tokenizer's safe boundaries); span_* (int64): chosen spans sorted by start, longest first, with
  * the rank of the term that took each; prefix/powers (uint64, n + 1): `span_hash_tables` of the text; known_keys
- * (uint64, sorted) and known_cost (float64): piece costs by `span_hashes` key; csum (float64, n + 1, or empty):
- * running sum of per-character costs with whole characters at 1, a bound on each gap; base_cost/freq (float64,
+ * (uint64, sorted) and known_cost (float64): piece costs by `span_hashes` key; char_ids (int32, n) and unit
+ * (float64 per distinct character, or empty): each position's character and its cost (1 for characters made
+ * whole), whose sum over a gap bounds the gap's cost; base_cost/freq (float64,
  * per run); run_cost (float64 per run, writable, or empty): receives each run's cost before the cap by its base
  * (with no span taken: its base cost, the sum of its pieces). Pieces whose key is unknown are returned, once per key (key, start, end as int64 bytes), and `tokens`
  * is then meaningless: the caller tokenizes them and asks again. */
 static PyObject *project_cover(PyObject *self, PyObject *args) {
-    Buffers b = {.count = 13};
+    Buffers b = {.count = 14};
     Py_buffer *v = b.v;
     long long k;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*Ly*y*y*y*y*y*y*w*", &v[0], &v[1], &v[2], &v[3], &v[4], &k, &v[5],
-                          &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12]))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*Ly*y*y*y*y*y*y*y*w*", &v[0], &v[1], &v[2], &v[3], &v[4], &k, &v[5],
+                          &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13]))
         return NULL;
-    double *run_cost = v[12].len ? v[12].buf : NULL;
+    double *run_cost = v[13].len ? v[13].buf : NULL;
     const int32_t *run_id = v[0].buf;
     const unsigned char *cut = v[1].buf;
     const int64_t *span_pos = v[2].buf, *span_len = v[3].buf, *span_rank = v[4].buf;
     const uint64_t *prefix = v[5].buf, *powers = v[6].buf, *known = v[7].buf;
-    const double *known_cost = v[8].buf, *csum = v[9].len ? v[9].buf : NULL, *base = v[10].buf, *freq = v[11].buf;
+    const int32_t *char_ids = v[9].buf;
+    const double *known_cost = v[8].buf, *unit = v[10].len ? v[10].buf : NULL, *base = v[11].buf, *freq = v[12].buf;
     int64_t n = v[0].len / 4, n_spans = v[2].len / 8, n_known = v[7].len / 8;
     int64_t cap = 1024, missing = 0;
     int64_t *miss = malloc(sizeof(int64_t) * 3 * cap); /* (key, start, end) triples, one per distinct key */
@@ -870,7 +872,11 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
             }
             a = z;
         }
-        if (csum && csum[end] - csum[p] < cost) cost = csum[end] - csum[p];
+        if (unit) { /* a bound: one token per whole character, each other character at its own cost */
+            double bound = 0.0;
+            for (int64_t q = p; q < end; q++) bound += unit[char_ids[q]];
+            if (bound < cost) cost = bound;
+        }
         run_sum += cost;
         p = end;
     }
@@ -920,7 +926,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 7
+#define KERNELS_VERSION 8
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

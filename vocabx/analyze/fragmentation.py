@@ -98,9 +98,11 @@ class Projector:
                 self._cut[1:-1] = counter.safe(text.cps)
             self._run_id = text.run_id.astype(np.int32)
             self._freq = text.freq.astype(np.float64)
+        self._char_ids = np.zeros(0, dtype=np.int32)  # for the kernel, once the characters are known
         costs = costs or self._run_costs()
         self.base_cost = costs.base_cost  # in-context tokens of each distinct run
         self.char_ids, self.char_cost = costs.char_ids, costs.char_cost
+        self._char_ids = self.char_ids.astype(np.int32)
         self.chars = costs.chars
 
     def _run_costs(self) -> RunCosts:
@@ -184,19 +186,20 @@ class Projector:
         """`han_tokens` by the compiled kernel: one pass over the run text, each gap cut at the tokenizer's safe
         boundaries into pieces whose costs are looked up by hash; pieces not seen yet are tokenized (as strings,
         once each) and the pass repeated."""
-        csum = np.zeros(0)
+        unit = np.zeros(0)  # per distinct character: 1 where made whole, else its cost (the kernel sums over gaps)
         if whole is not None and whole.any():
-            csum = np.concatenate([[0.0], np.cumsum(np.where(whole, 1.0, self.char_cost)[self.char_ids])])
+            unit = np.where(whole, 1.0, self.char_cost)
         starts, lengths, ranks = (np.ascontiguousarray(x, dtype=np.int64) for x in (starts, lengths, ranks))
-        return int(self._project(starts, lengths, ranks, k, csum, self.base_cost.astype(np.float64), np.zeros(0)))
+        return int(self._project(starts, lengths, ranks, k, unit, self.base_cost.astype(np.float64), np.zeros(0)))
 
-    def _project(self, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int, csum: np.ndarray,
+    def _project(self, starts: np.ndarray, lengths: np.ndarray, ranks: np.ndarray, k: int, unit: np.ndarray,
                  base: np.ndarray, run_cost: np.ndarray) -> float:
         """One `project_cover` pass, tokenizing the pieces it has not seen and passing again if there were any."""
         prefix, powers = self.hash_tables
         for _ in range(2):
             tokens, keys, a, b = self._kernels.project_cover(self._run_id, self._cut, starts, lengths, ranks, k,
-                                                             prefix, powers, self.piece_keys, self.piece_cost, csum,
+                                                             prefix, powers, self.piece_keys, self.piece_cost,
+                                                             self._char_ids, unit,
                                                              base, self._freq, run_cost)
             if not keys:
                 return tokens

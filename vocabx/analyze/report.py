@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from vocabx.analyze.api import AnalyzeResult
-from vocabx.analyze.fragmentation import project, word_fertility
+from vocabx.analyze.fragmentation import project
 from vocabx.analyze.segment import segmenter_name
 from vocabx.analyze.terms import render_columns
 from vocabx.outputs import atomic_output_dir, build_manifest, write_json
@@ -27,8 +27,7 @@ def build_report(run: Run) -> dict[str, Any]:
     """The fragmentation report, projection included (see `fragmentation`)."""
     scan = run.scan
     tokens = max(scan.tokens, 1)
-    fertility, split_share, words = word_fertility(scan.words, run.counter)
-    projector = run.projector.result()
+    projector, (fertility, split_share, words) = run.projection.result()
     han_chars_total = scan.ngrams.positions
     scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
     other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)

@@ -22,7 +22,7 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
-from vocabx.analyze.fragmentation import Projector
+from vocabx.analyze.fragmentation import Projector, word_fertility
 from vocabx.analyze.kernels import engine
 from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
@@ -65,6 +65,13 @@ try:
     import rjieba as _RJIEBA
 except ImportError:  # jieba alone works, slower
     _RJIEBA = None
+
+
+def _projection_work(text: RunText, counter: TokenCounter,
+                     words: Counter[str]) -> tuple[Projector, tuple[float, float, int]]:
+    """What the report needs that no term decides, for a thread during `candidates`: the projector (the runs'
+    pieces tokenized) and the segmenter words' fertility (`fragmentation.word_fertility`)."""
+    return Projector(text, counter), word_fertility(words, counter)
 
 
 def _cpu_seconds() -> float:
@@ -117,7 +124,7 @@ class Run:
         with self.stage("candidates"):
             # The projection's tokenizer work needs no term: a thread does it during the next stages, with its own
             # token cache (the counter's is not shared across threads). Started after the last pool has forked.
-            self.projector = InThread(Projector, self.run_text, self.counter.clone())
+            self.projection = InThread(_projection_work, self.run_text, self.counter.clone(), self.scan.words)
             self.cands = self._candidates()
             self.domain = self._domain_scores()
         with self.stage("select"):
@@ -225,7 +232,7 @@ class Run:
     def _char_costs(self) -> np.ndarray:
         """In-context base tokens of each distinct character of the runs, spread over their positions (the
         projector tokenized the characters already, in its thread)."""
-        projector = self.projector.result()
+        projector, _ = self.projection.result()
         return projector.char_cost[projector.char_ids]
 
     def _report(self) -> dict[str, Any]:

@@ -66,11 +66,17 @@ def texts_where(texts: Sequence[str], test: Callable[[np.ndarray], np.ndarray]) 
     [True, False, False]
     """
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return (lengths > 0) & (texts_count(texts, test) == lengths)
+
+
+def texts_count(texts: Sequence[str], test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per text: how many of its characters `test` (code points -> booleans) holds for; one call for all."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     running = np.zeros(len(cps) + 1, dtype=np.int64)
     np.cumsum(test(cps), out=running[1:])
     ends = np.cumsum(lengths)
-    return (lengths > 0) & (running[ends] - running[ends - lengths] == lengths)
+    return running[ends] - running[ends - lengths]
 
 
 LETTER = regex.compile(r"\p{L}")
@@ -132,8 +138,11 @@ def raw_words(text: str, lang: str) -> list[str]:
 
 
 def keep_words(counts: Counter[str]) -> Counter[str]:
-    """The entries of a raw word count that are words (hold a letter or digit, not only spaces)."""
-    return Counter({w: c for w, c in counts.items() if WORDLIKE.search(w) and not w.isspace()})
+    """The entries of a raw word count that are words: they hold a letter or digit (`WORDLIKE`; so they are not
+    only spaces), each distinct character asked of the pattern once."""
+    words = list(counts)
+    wordlike = texts_count(words, lambda cps: char_classes(cps, [WORDLIKE]).astype(bool)) > 0
+    return Counter({w: counts[w] for w, keep in zip(words, wordlike.tolist()) if keep})
 
 
 def count_words(texts: Iterable[str], lang: str) -> Counter[str]:
