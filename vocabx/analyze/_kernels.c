@@ -402,24 +402,23 @@ static PyObject *bytes_of(const void *data, int64_t n) {
     return PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)(n * 8));
 }
 
-/* count_ngrams(cps, doc, bounds, remaining, unit_count, max_n, prune_below) -> [(n, keys, counts, doc_freq,
+/* count_ngrams(cps, doc, bounds, han, char_counts, max_n, prune_below) -> [(n, keys, counts, doc_freq,
  * aligned, first), ...] for n = 2..max_n: int64/uint64 bytes of the groups seen `prune_below` times, in no
  * particular order (the caller sorts them by key); `first` is the position of an occurrence.
  *
  * cps (uint32), doc (int64): code points and document of each position; bounds (uint8, len + 1): a word starts
- * there; remaining (int64): Han characters from each position to the end of its run (0 off runs); unit_count
- * (int64): how often each position's character occurs in the shard (0 off runs). Pruning as in ngrams.py: an
- * n-gram is counted at a position only if the (n-1)-grams at it and at the next position both reached
- * `prune_below`. */
+ * there; han (uint8): the position holds a Han character; char_counts (int64, indexed by code point, covering
+ * every Han character of cps): how often each occurs in the shard. Pruning as in ngrams.py: an n-gram is counted
+ * at a position only if the (n-1)-grams at it and at the next position both reached `prune_below`. */
 static PyObject *count_ngrams(PyObject *self, PyObject *args) {
     Buffers b = {.count = 5};
     Py_buffer *v = b.v;
     int max_n, prune;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*ii", &v[0], &v[1], &v[2], &v[3], &v[4], &max_n, &prune)) return NULL;
     const uint32_t *cps = v[0].buf;
-    const int64_t *doc = v[1].buf, *remaining = v[3].buf, *unit_count = v[4].buf;
-    const unsigned char *bounds = v[2].buf;
-    int64_t size = v[0].len / 4;
+    const int64_t *doc = v[1].buf, *char_counts = v[4].buf;
+    const unsigned char *bounds = v[2].buf, *han = v[3].buf;
+    int64_t size = v[0].len / 4, n_counts = v[4].len / 8;
     if (size >= MAX_POSITIONS) {
         release(&b);
         return PyErr_Format(PyExc_OverflowError, "count_ngrams: a shard of %lld positions is too large",
@@ -429,18 +428,21 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
     /* Per position: the id of the n-gram there (a code point for n = 1), its count, the length it was counted
      * at (a stale entry reads as absent), and its rolling hash. */
     int32_t *id = malloc(sizeof(int32_t) * (size + 1)), *count_at = malloc(sizeof(int32_t) * (size + 1));
-    int32_t *level = malloc(sizeof(int32_t) * (size + 1));
+    int32_t *level = malloc(sizeof(int32_t) * (size + 1)), *remaining = malloc(sizeof(int32_t) * (size + 1));
     uint64_t *hash = malloc(sizeof(uint64_t) * (size + 1));
     int32_t *live = malloc(sizeof(int32_t) * (size + 1)), *group_of = malloc(sizeof(int32_t) * (size + 1));
     Columns col = {0};
     Groups groups = {0};
-    int failed = !out || !id || !count_at || !level || !hash || !live || !group_of;
+    int failed = !out || !id || !count_at || !level || !hash || !live || !group_of || !remaining;
     int64_t n_live = 0, expect = size / 8 + 1024; /* groups expected at the next length: as many as at this one */
     if (!failed) {
+        int32_t left = 0; /* Han characters from each position to the end of its run (0 off runs) */
+        remaining[size] = 0;
+        for (int64_t p = size - 1; p >= 0; p--) remaining[p] = left = han[p] && cps[p] < n_counts ? left + 1 : 0;
         for (int64_t p = 0; p <= size; p++) {
             int on = p < size && remaining[p] > 0;
             id[p] = on ? (int32_t)cps[p] : -1;
-            count_at[p] = on ? (int32_t)unit_count[p] : 0;
+            count_at[p] = on ? (int32_t)char_counts[cps[p]] : 0;
             level[p] = on ? 1 : 0;
             hash[p] = on ? cps[p] : 0;
             if (on) live[n_live++] = (int32_t)p;
@@ -542,6 +544,7 @@ static PyObject *count_ngrams(PyObject *self, PyObject *args) {
     free(id);
     free(count_at);
     free(level);
+    free(remaining);
     free(hash);
     free(live);
     free(group_of);
@@ -926,7 +929,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 8
+#define KERNELS_VERSION 9
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -282,22 +282,22 @@ def count_ngrams_at(cps: np.ndarray, doc: np.ndarray, max_n: int, prune_below: i
     """`count_ngrams` over texts already joined: code points (a newline ends every document), each position's
     document, and word starts (`bounds`, one more than positions)."""
     han = han_mask(cps)
-    remaining = _run_remaining(han)
     pos = np.flatnonzero(han)
     char_counts = np.bincount(cps[pos]) if len(pos) else np.zeros(1, np.int64)
     tables = {1: _unigrams(char_counts)}
-    kept_count = np.zeros(len(cps), dtype=np.int64)
-    kept_count[pos] = char_counts[cps[pos]]
     kernels = native()
-    if kernels is not None and len(cps) < MAX_POSITIONS:
-        for n, *columns in kernels.count_ngrams(cps, doc, bounds.view(np.uint8), remaining, kept_count, max_n,
-                                               prune_below):
+    if kernels is not None and len(cps) < MAX_POSITIONS:  # run lengths and unit counts computed in the kernel
+        for n, *columns in kernels.count_ngrams(cps, doc, bounds.view(np.uint8), han.view(np.uint8),
+                                               char_counts.astype(np.int64), max_n, prune_below):
             keys, counts, doc_freq, aligned, first = (np.frombuffer(c, dtype=np.int64) for c in columns)
             order = np.argsort(keys.view(np.uint64))
             first = first[order]
             tables[n] = NgramTable(n, keys.view(np.uint64)[order], counts[order], doc_freq[order],
                                    cps[first[:, None] + np.arange(n)], aligned[order])
         return NgramCounts(tables, positions=int(han.sum()), shards=1, prune_below=prune_below)
+    remaining = _run_remaining(han)
+    kept_count = np.zeros(len(cps), dtype=np.int64)
+    kept_count[pos] = char_counts[cps[pos]]
     hashes = cps.astype(np.uint64)
     ids = cps.astype(np.int64)  # exact id of the (n-1)-gram at each position: its code point, then its group
     for n in range(2, max_n + 1):
