@@ -248,9 +248,14 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
             pending: deque[_Pending] = deque()
 
             def own_work() -> None:
-                """Once every worker has work: this process's share (the hook, then pending token counts)."""
+                """Once every worker has work: this process's share (the hook, then pending token counts). The hook
+                (loading the tokenizer) waits for the first shard's count to be handed out: it holds the GIL for
+                up to 0.2 s at a time (a tokenizer parsed in Rust), which would hold up the pool's result thread,
+                hence the hand-out, with the workers idle; once the counts are out, the workers have work queued
+                that needs nothing from this process until the next shard's segmentation is done."""
                 nonlocal while_waiting
                 if while_waiting is not None:
+                    pending[0].handed_out.wait()
                     while_waiting()
                     while_waiting = None
                 for item in pending:
@@ -293,8 +298,10 @@ class _Pending:
         self.parts: list = []
         self.next: _Pending | None = None  # started when this shard's count is handed out
         self.lock = threading.Lock()
+        self.handed_out = threading.Event()  # set once the count is out (or a segmentation task failed)
         if job.lang != "zh":
             self.count = [pool.apply_async(_scan_task, (self.texts, job, directory))]
+            self.handed_out.set()
             return
         if before is not None:
             with before.lock:
@@ -316,7 +323,8 @@ class _Pending:
         with self.lock:  # no callback may run before the list is complete
             self.parts = [_MISSING] * len(batches)
             self.segments = [self.pool.apply_async(_segment_task, (b, self.job.lang, self.directory),
-                                                   callback=partial(self._segmented, i))
+                                                   callback=partial(self._segmented, i),
+                                                   error_callback=self._failed)
                              for i, b in enumerate(batches)]
 
     def _segmented(self, index: int, result: object) -> None:
@@ -330,6 +338,11 @@ class _Pending:
                     self._hand_out(self.parts)
                 except ValueError:  # the pool is closing: this process is stopping on an error of its own
                     pass
+
+    def _failed(self, error: BaseException) -> None:
+        """Pool result thread, when a segmentation task raised: nobody should wait for a hand-out (`wait_count`
+        raises the error)."""
+        self.handed_out.set()
 
     def wait_count(self):
         """The counting task, handed out here if no callback did (`get` raises a segmentation task's error)."""
@@ -352,6 +365,7 @@ class _Pending:
             counts, lengths = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
             self.count = [self.pool.apply_async(_count_task, (self.texts, counts, lengths, self.job, self.directory,
                                                               part)) for part in reversed(PARTS)]
+        self.handed_out.set()
         if self.next is not None:
             self.next._start()
             self.next = None
