@@ -78,3 +78,31 @@ def test_pool_scan_leaves_no_files_and_works_without_them(tmp_path, monkeypatch)
         assert (result.documents, result.chars, result.bytes) == (one.documents, one.chars, one.bytes)
         for n, table in one.ngrams.tables.items():
             np.testing.assert_array_equal(result.ngrams.tables[n].counts, table.counts)
+
+
+def test_a_failing_segmentation_task_raises_instead_of_hanging(monkeypatch):
+    """The tokenizer hook waits for the first shard's count to be handed out; a segmentation task that raises must
+    release that wait, and the error must reach the caller."""
+    import threading
+
+    real = scan.raw_words
+
+    def raw_words(text, lang):
+        if "糖尿病" in text:
+            raise RuntimeError("segmenter broke")
+        return real(text, lang)
+
+    monkeypatch.setattr(scan, "raw_words", raw_words)  # the forked workers inherit it
+    outcome = {}
+
+    def run():
+        try:
+            scan.run_scan(iter([DOCS * 3, DOCS]), scan.ScanJob("zh", 4, 1), 2, run_cap=10**9,
+                          while_waiting=lambda: outcome.setdefault("hook", True))
+        except RuntimeError as exc:
+            outcome["error"] = str(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive() and outcome == {"hook": True, "error": "segmenter broke"}
