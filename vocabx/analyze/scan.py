@@ -1,6 +1,7 @@
 """Pass one over the corpus as map/reduce: each shard (a batch of documents) is segmented and its words, Han runs
 and Han n-grams counted in worker processes, while this process counts its base tokens; shard results merge
-exactly (`ShardResult.merge`)."""
+exactly (`ShardResult.merge`). Texts and results travel through files in shared memory (`spill`), not the pool's
+pipes."""
 
 from __future__ import annotations
 
@@ -283,10 +284,11 @@ _MISSING = object()  # a segmentation result not in yet
 
 class _Pending:
     """A shard handed to the pool. For Chinese its segmentation goes out as several small tasks (so that one big
-    shard keeps every worker busy), then one counting task over the whole shard with the pieces' lengths, handed
-    out by the pool's result thread as soon as the last segmentation task is done. The next shard's segmentation
-    waits for that hand-out: the pool's queue is first come first served, and the count of the shard before is
-    the longest task, so it should not queue behind more segmentation. Other languages scan a shard in one task."""
+    shard keeps every worker busy), then two counting tasks over the whole shard with the pieces' lengths (its
+    n-grams; its words and runs), handed out by the pool's result thread as soon as the last segmentation task is
+    done. The next shard's segmentation waits for that hand-out: the pool's queue is first come first served, and
+    the counts of the shard before are the longest tasks, so they should not queue behind more segmentation.
+    Other languages scan a shard in one task."""
 
     def __init__(self, pool, texts: list[str], job: ScanJob, before: _Pending | None, directory: str | None) -> None:
         self.pool, self.job, self.directory = pool, job, directory
