@@ -644,66 +644,15 @@ static PyObject *gpt2_pretokenize(PyObject *self, PyObject *args) {
 }
 
 /* ------------------------------------------------------------------------------------------------------------ */
-/* Distinct pieces (tokencount.py's `TokenCounter._distinct`): the strings between consecutive cut positions.    */
+/* Spans grouped by their strings (spans.py's `group_spans`: words, Han runs, a tokenizer's pieces).              */
 
-/* distinct_spans(cps, bounds) -> (first, inverse, counts) as int64 bytes.
+/* group_spans(cps, starts, ends, docs) -> (first, inverse, counts, doc_freq) as int64 bytes
  *
- * cps (uint32): a text; bounds (int64, sorted): cut positions, 0 and len(cps) included, so piece i is
- * cps[bounds[i]:bounds[i + 1]]. Pieces are grouped by a 64-bit polynomial hash of their code points and length
- * (collisions ~2**-64 per pair, as everywhere in analyze); groups are numbered in order of first appearance:
- * `first[g]` is the first piece of group g, `inverse[i]` the group of piece i, `counts[g]` its size. */
-static PyObject *distinct_spans(PyObject *self, PyObject *args) {
-    Buffers b = {.count = 2};
-    Py_buffer *v = b.v;
-    if (!PyArg_ParseTuple(args, "y*y*", &v[0], &v[1])) return NULL;
-    const uint32_t *cps = v[0].buf;
-    const int64_t *bounds = v[1].buf;
-    int64_t pieces = v[1].len / 8 > 0 ? v[1].len / 8 - 1 : 0, n_groups = 0;
-    int64_t *first = malloc(sizeof(int64_t) * (pieces + 1)), *inverse = malloc(sizeof(int64_t) * (pieces + 1)),
-            *counts = calloc(pieces + 1, sizeof(int64_t));
-    Groups groups = {0};
-    int bits = 10;
-    while (((int64_t)1 << bits) < pieces / 2 + 1) bits++;
-    int failed = !first || !inverse || !counts || groups_init(&groups, bits) < 0;
-    if (!failed) {
-        Py_BEGIN_ALLOW_THREADS
-        for (int64_t i = 0; i < pieces; i++) {
-            uint64_t h = 0;
-            for (int64_t j = bounds[i]; j < bounds[i + 1]; j++) h = h * MULT + cps[j];
-            h = h * MULT + (uint64_t)(bounds[i + 1] - bounds[i]);
-            Slot *slot = groups_find(&groups, h);
-            if (slot->group < 0) {
-                slot->key = h;
-                slot->group = n_groups;
-                first[n_groups++] = i;
-                if (++groups.used * 2 > groups.size && groups_grow(&groups) < 0) {
-                    failed = 1;
-                    break;
-                }
-                slot = groups_find(&groups, h);
-            }
-            inverse[i] = slot->group;
-            counts[slot->group]++;
-        }
-        Py_END_ALLOW_THREADS
-    }
-    groups_free(&groups);
-    release(&b);
-    PyObject *out = failed ? NULL : Py_BuildValue("NNN", bytes_of(first, n_groups), bytes_of(inverse, pieces),
-                                                  bytes_of(counts, n_groups));
-    free(first);
-    free(inverse);
-    free(counts);
-    if (failed) return PyErr_NoMemory();
-    return out;
-}
-
-/* group_spans(cps, starts, ends, docs) -> (first, counts, doc_freq)
- *
- * spans.py's `count_spans`: the spans cps[starts[i]:ends[i]] (int64 bounds, any order, overlaps allowed) grouped
- * by the key `distinct_spans` uses, groups numbered in order of first appearance: `first[g]` is the first span of
- * group g, `counts[g]` its size, `doc_freq[g]` the number of distinct documents among its spans, where docs (int64,
- * one per span) must not decrease from span to span (text order); with empty docs, doc_freq is all zeros. */
+ * The spans cps[starts[i]:ends[i]] (int64 bounds, any order, overlaps allowed) grouped by a 64-bit polynomial hash
+ * of their code points and length (collisions ~2**-64 per pair, as everywhere in analyze), groups numbered in order
+ * of first appearance: `first[g]` is the first span of group g, `inverse[i]` the group of span i, `counts[g]` its
+ * size, `doc_freq[g]` the number of distinct documents among its spans, where docs (int64, one per span) must not
+ * decrease from span to span (text order); with empty docs, doc_freq is all zeros. */
 static PyObject *group_spans(PyObject *self, PyObject *args) {
     Buffers b = {.count = 4};
     Py_buffer *v = b.v;
@@ -720,10 +669,11 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
         return PyErr_Format(PyExc_OverflowError, "group_spans: %lld spans are too many", (long long)spans);
     }
     Group *grp = malloc(sizeof(Group) * (spans + 1));
+    int64_t *inverse = malloc(sizeof(int64_t) * (spans + 1));
     Groups groups = {0};
     int bits = 10;
     while (((int64_t)1 << bits) < spans / 2 + 1) bits++;
-    int failed = !grp || groups_init(&groups, bits) < 0;
+    int failed = !grp || !inverse || groups_init(&groups, bits) < 0;
     if (!failed) {
         Py_BEGIN_ALLOW_THREADS
         for (int64_t i = 0; i < spans; i++) {
@@ -741,6 +691,7 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
                 }
                 slot = groups_find(&groups, h);
             }
+            inverse[i] = slot->group;
             Group *g = &grp[slot->group];
             g->count++;
             if (docs && g->last_doc != (int32_t)docs[i]) {
@@ -760,11 +711,12 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
             fields[n_groups + g] = grp[g].count;
             fields[2 * n_groups + g] = grp[g].docs;
         }
-        out = Py_BuildValue("NNN", bytes_of(fields, n_groups), bytes_of(fields + n_groups, n_groups),
-                            bytes_of(fields + 2 * n_groups, n_groups));
+        out = Py_BuildValue("NNNN", bytes_of(fields, n_groups), bytes_of(inverse, spans),
+                            bytes_of(fields + n_groups, n_groups), bytes_of(fields + 2 * n_groups, n_groups));
     }
     free(fields);
     free(grp);
+    free(inverse);
     if (!out && !PyErr_Occurred()) return PyErr_NoMemory();
     return out;
 }
@@ -919,9 +871,8 @@ static PyMethodDef methods[] = {
     {"find_terms", find_terms, METH_VARARGS, "Occurrences of terms in a text by rolling hashes (see the C source)."},
     {"count_ngrams", count_ngrams, METH_VARARGS, "Han n-gram tables of one shard (see the C source)."},
     {"project_cover", project_cover, METH_VARARGS, "Weighted tokens of runs under a cover (see the C source)."},
-    {"distinct_spans", distinct_spans, METH_VARARGS, "Distinct pieces between cut positions (see the C source)."},
     {"gpt2_pretokenize", gpt2_pretokenize, METH_VARARGS, "GPT-2 pre-token ends (see the C source)."},
-    {"group_spans", group_spans, METH_VARARGS, "Distinct spans with counts and document counts (see the C source)."},
+    {"group_spans", group_spans, METH_VARARGS, "Spans grouped by their strings (see the C source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -929,7 +880,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 9
+#define KERNELS_VERSION 10
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

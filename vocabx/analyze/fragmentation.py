@@ -32,7 +32,8 @@ from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import HashIndex
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.select import Cover, Selection, span_positions
-from vocabx.analyze.tokencount import TokenCounter, span_hash_tables, span_hashes
+from vocabx.analyze.spans import span_hash_tables, span_hashes
+from vocabx.analyze.tokencount import TokenCounter
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vocabx.analyze.ngrams import HashIndex
-from vocabx.analyze.tokencount import span_hashes
+from vocabx.analyze.spans import span_hashes
 
 log = logging.getLogger(__name__)
 

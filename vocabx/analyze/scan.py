@@ -20,9 +20,8 @@ import numpy as np
 from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
 from vocabx.analyze.segment import HAN_RUN, char_classes, keep_words, raw_words
-from vocabx.analyze.spans import count_spans
+from vocabx.analyze.spans import count_spans, span_hash_tables
 from vocabx.analyze.spill import Texts, load, send, spill_dir
-from vocabx.analyze.tokencount import span_hash_tables
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""Counting the distinct strings that spans of one text cover (the segmenter's words, the Han runs) by hashing the
-spans, so that only distinct strings are ever made into Python objects: a shard of a million characters holds about
-half a million words but a few tens of thousands of distinct ones."""
+"""Spans of one text grouped by their strings (the segmenter's words, the Han runs, a tokenizer's pieces) by hashing
+the spans, so that only distinct strings are ever made into Python objects: a shard of a million characters holds
+about half a million words but a few tens of thousands of distinct ones."""
 
 from __future__ import annotations
 
@@ -9,8 +9,74 @@ from collections import Counter
 import numpy as np
 
 from vocabx.analyze.kernels import MAX_POSITIONS, native
-from vocabx.analyze.ngrams import HashIndex
-from vocabx.analyze.tokencount import span_hashes
+from vocabx.analyze.ngrams import MULT, HashIndex
+
+INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
+
+
+def span_hashes(cps: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+                tables: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """64-bit keys of the spans cps[starts[i]:stops[i]] without a Python loop: with Q the inverse of the odd
+    multiplier M (mod 2**64), the prefix sums G[i] = sum_{j<i} c_j Q**j give sum_{a<=j<b} c_j M**(b-1-j) =
+    (G[b] - G[a]) * M**(b-1), the polynomial hash of the span; the length is mixed in as well. `tables`:
+    `span_hash_tables(cps)`, for callers hashing spans of one text many times."""
+    prefix, powers = tables if tables is not None else span_hash_tables(cps)
+    with np.errstate(over="ignore"):
+        return (prefix[stops] - prefix[starts]) * powers[stops - 1] * MULT + (stops - starts).astype(np.uint64)
+
+
+def span_hash_tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps`."""
+    n = len(cps)
+    mult = np.full(n + 1, MULT, dtype=np.uint64)
+    mult[0] = 1
+    inv = np.full(n + 1, INV_MULT, dtype=np.uint64)
+    inv[0] = 1
+    with np.errstate(over="ignore"):
+        powers = np.multiply.accumulate(mult)
+        prefix = np.zeros(n + 1, dtype=np.uint64)
+        prefix[1:] = np.cumsum(cps.astype(np.uint64) * np.multiply.accumulate(inv)[:-1])
+    return prefix, powers
+
+
+def group_spans(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, docs: np.ndarray | None = None,
+                tables: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """The spans cps[starts[i]:ends[i]] grouped by their strings, groups numbered in order of first appearance:
+    (first span of each group, each span's group, group sizes, documents per group: the distinct `docs` among
+    its spans, zeros without `docs`). One compiled pass where the kernels are built; else span hashes, a value
+    sort and a hash lookup. `tables`: `span_hash_tables(cps)` when the caller has them.
+
+    >>> cps = np.frombuffer("ab ab c".encode("utf-32-le"), np.uint32)
+    >>> [a.tolist() for a in group_spans(cps, np.array([0, 3, 6]), np.array([2, 5, 7]), np.array([0, 1, 1]))]
+    [[0, 2], [0, 0, 1], [2, 1], [2, 1]]
+    """
+    starts, ends = (np.ascontiguousarray(a, dtype=np.int64) for a in (starts, ends))
+    kernels = native()
+    if (kernels is not None and max(len(cps), len(starts)) < MAX_POSITIONS
+            and (docs is None or bool((docs[1:] >= docs[:-1]).all()))):
+        doc_arg = np.ascontiguousarray(docs, dtype=np.int64) if docs is not None else np.zeros(0, np.int64)
+        return tuple(np.frombuffer(c, dtype=np.int64) for c in
+                     kernels.group_spans(np.ascontiguousarray(cps, dtype=np.uint32), starts, ends, doc_arg))
+    keys = span_hashes(cps, starts, ends, tables)
+    ks = np.sort(keys)  # sort values, not indices (numpy's SIMD value sort); a hash lookup gives the inverse
+    new = np.ones(len(ks), dtype=bool)
+    new[1:] = ks[1:] != ks[:-1]
+    by_key = HashIndex(ks[new]).lookup(keys)
+    first = np.empty(int(new.sum()), dtype=np.int64)
+    first[by_key[::-1]] = np.arange(len(keys) - 1, -1, -1)  # the last write wins: each group's first span
+    order = np.argsort(first)  # groups in order of first appearance
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    inverse = rank[by_key]
+    counts = np.bincount(inverse, minlength=len(order))
+    doc_freq = np.zeros(len(order), dtype=np.int64)
+    if docs is not None and len(keys):
+        span = int(docs.max()) + 1
+        pairs = np.sort(inverse * span + docs)
+        distinct = np.ones(len(pairs), dtype=bool)
+        distinct[1:] = pairs[1:] != pairs[:-1]
+        doc_freq = np.bincount(pairs[distinct] // span, minlength=len(order))
+    return first[order], inverse, counts, doc_freq
 
 
 def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, docs: np.ndarray | None = None,
@@ -25,39 +91,7 @@ def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray
     """
     if not len(starts):
         return Counter(), Counter()
-    kernels = native()
-    if (kernels is not None and max(len(cps), len(starts)) < MAX_POSITIONS
-            and (docs is None or bool((docs[1:] >= docs[:-1]).all()))):
-        return _count_native(kernels, text, cps, starts, ends, docs)
-    keys = span_hashes(cps, starts, ends, tables)
-    ks = np.sort(keys)  # sort values, not indices: a hash lookup gives the inverse
-    new = np.ones(len(ks), dtype=bool)
-    new[1:] = ks[1:] != ks[:-1]
-    inverse = HashIndex(ks[new]).lookup(keys)
-    counts = np.bincount(inverse)
-    first = np.empty(len(counts), dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(keys) - 1, -1, -1)  # the last write wins: each string's first span
-    order = np.argsort(first)
-    spans = first[order]
-    strings = [text[a:b] for a, b in zip(starts[spans].tolist(), ends[spans].tolist())]
-    by_string = Counter(dict(zip(strings, counts[order].tolist())))
-    if docs is None:
-        return by_string, Counter()
-    span = int(docs.max()) + 1
-    pairs = np.sort(inverse * span + docs)
-    distinct = np.ones(len(pairs), dtype=bool)
-    distinct[1:] = pairs[1:] != pairs[:-1]
-    doc_freq = np.bincount(pairs[distinct] // span, minlength=len(counts))
-    return by_string, Counter(dict(zip(strings, doc_freq[order].tolist())))
-
-
-def _count_native(kernels, text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                  docs: np.ndarray | None) -> tuple[Counter[str], Counter[str]]:
-    """`count_spans` by the compiled `group_spans` (spans in text order when `docs` is given)."""
-    as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (starts, ends)]
-    doc_arg = np.ascontiguousarray(docs, dtype=np.int64) if docs is not None else np.zeros(0, np.int64)
-    first, counts, doc_freq = (np.frombuffer(c, dtype=np.int64) for c in
-                               kernels.group_spans(np.ascontiguousarray(cps, dtype=np.uint32), *as64, doc_arg))
-    strings = [text[a:b] for a, b in zip(as64[0][first].tolist(), as64[1][first].tolist())]
+    first, _, counts, doc_freq = group_spans(cps, starts, ends, docs, tables)
+    strings = [text[a:b] for a, b in zip(np.asarray(starts)[first].tolist(), np.asarray(ends)[first].tolist())]
     by_string = Counter(dict(zip(strings, counts.tolist())))
     return by_string, (Counter(dict(zip(strings, doc_freq.tolist()))) if docs is not None else Counter())

@@ -22,9 +22,10 @@ import regex
 
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.analyze.kernels import native
-from vocabx.analyze.ngrams import MULT, HashIndex
+from vocabx.analyze.ngrams import HashIndex
 from vocabx.analyze.pieces import SP_BYTE, SP_CONTROL, SP_UNKNOWN, SP_UNUSED, SP_USER_DEFINED, PieceEncoder
 from vocabx.analyze.segment import char_classes
+from vocabx.analyze.spans import group_spans
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 CACHE_LIMIT = 2_000_000  # distinct pieces remembered per process; cleared when full (memory stays bounded)
 
-INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
 # \p{L}, \p{N} and \s as the `regex` module has them: bits 1, 2, 4 of the compiled pre-tokenizer's classes
 CLASSES = (regex.compile(r"\p{L}"), regex.compile(r"\p{N}"), regex.compile(r"\s"))
 Splitter = Callable[[str], list[str]]
@@ -178,31 +178,6 @@ def _utf8_edges(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
-def span_hashes(cps: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-                tables: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """64-bit keys of the spans cps[starts[i]:stops[i]] without a Python loop: with Q the inverse of the odd
-    multiplier M (mod 2**64), the prefix sums G[i] = sum_{j<i} c_j Q**j give sum_{a<=j<b} c_j M**(b-1-j) =
-    (G[b] - G[a]) * M**(b-1), the polynomial hash of the span; the length is mixed in as well. `tables`:
-    `span_hash_tables(cps)`, for callers hashing spans of one text many times."""
-    prefix, powers = tables if tables is not None else span_hash_tables(cps)
-    with np.errstate(over="ignore"):
-        return (prefix[stops] - prefix[starts]) * powers[stops - 1] * MULT + (stops - starts).astype(np.uint64)
-
-
-def span_hash_tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps`."""
-    n = len(cps)
-    mult = np.full(n + 1, MULT, dtype=np.uint64)
-    mult[0] = 1
-    inv = np.full(n + 1, INV_MULT, dtype=np.uint64)
-    inv[0] = 1
-    with np.errstate(over="ignore"):
-        powers = np.multiply.accumulate(mult)
-        prefix = np.zeros(n + 1, dtype=np.uint64)
-        prefix[1:] = np.cumsum(cps.astype(np.uint64) * np.multiply.accumulate(inv)[:-1])
-    return prefix, powers
-
-
 class TokenCounter:
     """`count(texts) -> (tokens, flagged tokens)`, equal to `adapter.encode_batch` lengths (tested), computed
     per distinct piece. `flags` marks byte-fallback / partial-UTF-8 ids (see `pieces.fallback_flags`)."""
@@ -344,25 +319,9 @@ class TokenCounter:
 
     @staticmethod
     def _distinct(joined: str, cps: np.ndarray, bounds: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """The distinct pieces between consecutive `bounds` (strings made for those only), each piece's index
-        among them, and their counts: hashing spans instead of slicing millions of strings (in one compiled pass
-        where the kernels are built: distinct pieces then come in order of first appearance)."""
-        kernels = native()
-        if kernels is not None:
-            first, inverse, counts = (np.frombuffer(x, dtype=np.int64) for x in kernels.distinct_spans(
-                np.ascontiguousarray(cps, dtype=np.uint32), np.ascontiguousarray(bounds, dtype=np.int64)))
-            starts, stops = bounds[first].tolist(), bounds[first + 1].tolist()
-            return [joined[a:b] for a, b in zip(starts, stops)], inverse, counts
-        keys = span_hashes(cps, bounds[:-1], bounds[1:])
-        # Sort values, not indices (numpy's SIMD value sort is far faster than argsort); a hash lookup gives the
-        # inverse. Distinct pieces come out in key order, as an argsort would give them.
-        sorted_keys = np.sort(keys)
-        new = np.ones(len(keys), dtype=bool)
-        new[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        inverse = HashIndex(sorted_keys[new]).lookup(keys)
-        counts = np.bincount(inverse, minlength=int(new.sum()))
-        first = np.empty(len(counts), dtype=np.int64)
-        first[inverse] = np.arange(len(keys))  # any representative per key will do
+        """The distinct pieces between consecutive `bounds` in order of first appearance (strings made for those
+        only), each piece's index among them, and their counts (`spans.group_spans`)."""
+        first, inverse, counts, _ = group_spans(cps, bounds[:-1], bounds[1:])
         starts, stops = bounds[first].tolist(), bounds[first + 1].tolist()
         return [joined[a:b] for a, b in zip(starts, stops)], inverse, counts
 
