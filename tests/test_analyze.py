@@ -359,18 +359,6 @@ def test_run_sample_keeps_whole_shards_up_to_the_cap(tiny_sp):
     assert whole.words["高血压"] == sum(t.count("高血压") for t in MED)
 
 
-def test_batched_dictionary_cuts_equal_one_call_per_term():
-    """Cutting the candidates joined by newlines gives each one's own dictionary-only cut (and line breaks inside a
-    term fall back to one call each)."""
-    from vocabx.analyze.run import _cut_no_hmm, _cuts_no_hmm
-
-    terms = ["高血压患者", "CT值", "COVID-19", " 空格 在前", "法对", "维生素B12", "。，", "a.b%c", "糖尿病肾病"]
-    assert _cuts_no_hmm(terms) == {t: _cut_no_hmm(t) for t in terms}
-    assert any(len(cut) > 1 for cut in _cuts_no_hmm(terms).values())
-    broken = ["高血压\n患者", "血压"]
-    assert _cuts_no_hmm(broken) == {t: _cut_no_hmm(t) for t in broken}
-
-
 def test_terms_tsv_rows_format_like_cells():
     """The one-format-per-row path writes what the cell-by-cell path writes: NaN empty, 4 decimals, inf as inf,
     and a term spelled `nan` kept; mixed columns take the cell-by-cell path."""

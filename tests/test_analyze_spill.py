@@ -80,19 +80,22 @@ def test_pool_scan_leaves_no_files_and_works_without_them(tmp_path, monkeypatch)
             np.testing.assert_array_equal(result.ngrams.tables[n].counts, table.counts)
 
 
-def test_a_failing_segmentation_task_raises_instead_of_hanging(monkeypatch):
-    """The tokenizer hook waits for the first shard's count to be handed out; a segmentation task that raises must
-    release that wait, and the error must reach the caller."""
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_a_failing_segmentation_task_raises_instead_of_hanging(monkeypatch, native):
+    """The tokenizer hook waits for the first shard's count to be handed out; a segmentation that raises (in a
+    counting task with the compiled jieba, in a segmentation task of its own without) must release that wait, and
+    the error must reach the caller."""
     import threading
 
-    real = scan.raw_words
+    monkeypatch.setenv("VOCABX_NATIVE", native)
+    real = scan.segment
 
-    def raw_words(text, lang):
-        if "糖尿病" in text:
+    def segment(texts, lang):
+        if any("糖尿病" in text for text in (texts.texts() if isinstance(texts, Texts) else texts)):
             raise RuntimeError("segmenter broke")
-        return real(text, lang)
+        return real(texts, lang)
 
-    monkeypatch.setattr(scan, "raw_words", raw_words)  # the forked workers inherit it
+    monkeypatch.setattr(scan, "segment", segment)  # the forked workers inherit it
     outcome = {}
 
     def run():

@@ -6,6 +6,8 @@ value, what was expected, and the next step (the `hint`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class VocabxError(Exception):
     """Base class: `message` says what is wrong, `hint` says how to fix it."""
@@ -52,6 +54,17 @@ class MissingDependencyError(VocabxError):
             hint=f"pip install {package}",
         )
         self.package = package
+
+
+def package_dir(module: str, feature: str, package: str | None = None) -> Path:
+    """The directory of an installed package, found without importing it (jieba's import alone loads its HMM
+    tables, a tenth of a second, where only its data files are wanted), or `MissingDependencyError`."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(package or module, feature)
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def require(module: str, feature: str, package: str | None = None):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -156,7 +157,13 @@ def describe_input(spec: str | Path) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python, vocabx and the libraries whose behaviour shapes the outputs."""
+    """Versions of Python, vocabx and the libraries whose behaviour shapes the outputs (read once per process:
+    package metadata takes tens of milliseconds to read)."""
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": platform.python_version()}

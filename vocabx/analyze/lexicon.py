@@ -1,6 +1,7 @@
 """A general-language word list as arrays (word hashes, frequencies, part-of-speech tags) with vectorized
 lookups: jieba's dictionary (349k words), the reference for Chinese termhood and domain specificity. Cached as
-`.npz`, which loads in milliseconds where a pickled dict of 349k strings took 0.3-0.5 s."""
+`.npz`, which loads in milliseconds where a pickled dict of 349k strings took 0.3-0.5 s. Entries are kept sorted by
+key, so the lookup index needs no sort."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from vocabx.analyze.spans import span_hashes
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "v3"  # bump when the cached arrays change meaning
+CACHE_VERSION = "v4"  # bump when the cached arrays change meaning
 
 
 def hash_words(words: Sequence[str]) -> np.ndarray:
@@ -38,7 +39,8 @@ def hash_words(words: Sequence[str]) -> np.ndarray:
 
 @dataclass
 class Lexicon:
-    """Words (by hash) with their frequency and tag; `tags` index `tag_names`, -1 where a word has no tag."""
+    """Words (by hash) with their frequency and tag; `tags` index `tag_names`, -1 where a word has no tag. Built by
+    `from_dicts`, the entries are sorted by key."""
 
     keys: np.ndarray
     counts: np.ndarray
@@ -54,15 +56,21 @@ class Lexicon:
         words = list(counts)
         names = sorted(set(tags.values()))
         code = {name: i for i, name in enumerate(names)}
-        return cls(hash_words(words), np.fromiter(counts.values(), dtype=np.int64, count=len(words)),
-                   np.array([code.get(tags.get(w, ""), -1) for w in words], dtype=np.int16), names,
+        keys = hash_words(words)
+        order = np.argsort(keys)
+        return cls(keys[order], np.fromiter(counts.values(), dtype=np.int64, count=len(words))[order],
+                   np.array([code.get(tags.get(w, ""), -1) for w in words], dtype=np.int16)[order], names,
                    int(sum(counts.values())))
+
+    def index(self) -> HashIndex:
+        """The lookup index of the keys, built on first use."""
+        if self._index is None:
+            self._index = HashIndex(self.keys)
+        return self._index
 
     def find(self, words: Sequence[str]) -> np.ndarray:
         """Index of each word in the lexicon, -1 where it is not an entry."""
-        if self._index is None:
-            self._index = HashIndex(self.keys)
-        return self._index.lookup(hash_words(words))
+        return self.index().lookup(hash_words(words))
 
     def count(self, words: Sequence[str]) -> np.ndarray:
         """Frequency of each word, 0 where it is not an entry."""
@@ -81,17 +89,19 @@ class Lexicon:
 
 
 def jieba_lexicon() -> Lexicon:
-    """jieba's general dictionary (`jieba/dict.txt`), parsed once and cached (see the module docstring)."""
-    return _jieba_lexicon()
+    """jieba's general dictionary (`jieba/dict.txt`), parsed once and cached (see the module docstring), with its
+    lookup index built (`analyze` calls this while the workers scan, so that candidate scoring finds it ready)."""
+    lexicon = _jieba_lexicon()
+    lexicon.index()
+    return lexicon
 
 
 @lru_cache(maxsize=1)
 def _jieba_lexicon() -> Lexicon:
     from vocabx.cache import cache_dir
-    from vocabx.errors import require
+    from vocabx.errors import package_dir
 
-    jieba = require("jieba", "the general-Chinese reference (jieba's dict.txt)")
-    path = Path(jieba.__file__).parent / "dict.txt"
+    path = package_dir("jieba", "the general-Chinese reference (jieba's dict.txt)") / "dict.txt"
     stat = path.stat()
     cached = cache_dir("analyze") / f"jieba-dict-{CACHE_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.npz"
     if cached.is_file():

@@ -27,44 +27,20 @@ from vocabx.analyze.kernels import engine
 from vocabx.analyze.lexicon import jieba_lexicon
 from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.pieces import fallback_flags
+from vocabx.analyze.report import build_report, render_terms, write_outputs
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
-from vocabx.analyze.segment import detect_lang, han_texts, segment
+from vocabx.analyze.segment import cuts_without_hmm, detect_lang, han_texts, segment
 from vocabx.analyze.select import merge_ranked, select
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood
 from vocabx.analyze.threads import InThread
 from vocabx.analyze.tokencount import TokenCounter
 from vocabx.corpus import CorpusConfig, open_corpus
-from vocabx.outputs import check_output_dir
+from vocabx.outputs import check_output_dir, versions
 
 log = logging.getLogger(__name__)
 
 PRUNE_BELOW = 2  # per-shard n-gram pruning (see NgramCounts): drops singletons, bounds the error by the shards
-
-
-def _cut_no_hmm(term: str) -> list[str]:
-    """Dictionary-only segmentation of a candidate (the HMM would glue unknown pairs such as 法对 into one word)."""
-    import jieba
-
-    return jieba.lcut(term, HMM=False) if not _RJIEBA else _RJIEBA.cut(term, hmm=False)
-
-
-def _cuts_no_hmm(terms: list[str]) -> dict[str, list[str]]:
-    """`_cut_no_hmm` of every term, in one call on the terms joined by newlines where none holds a line break or
-    a NUL: jieba cuts the text between line breaks on its own, so the pieces between the newlines are each term's
-    cut (half the time of one call per term). Per term where the pieces do not come out one list per term."""
-    if terms and all(terms) and not any("\n" in t or "\r" in t or "\0" in t for t in terms):
-        pieces = "\0".join(_cut_no_hmm("\n".join(terms)))  # NUL between pieces: split back in C, not a loop
-        cuts = [cut.split("\0") for cut in pieces.split("\0\n\0")]
-        if len(cuts) == len(terms):
-            return dict(zip(terms, cuts))
-    return {t: _cut_no_hmm(t) for t in terms}
-
-
-try:
-    import rjieba as _RJIEBA
-except ImportError:  # jieba alone works, slower
-    _RJIEBA = None
 
 
 def _projection_work(text: RunText, counter: TokenCounter,
@@ -111,7 +87,7 @@ class Run:
             self.corpus = open_corpus(list(c.corpus), corpus_config)
             self.reference = open_corpus(list(c.reference), corpus_config) if c.reference else None
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
-            segment("预热", self.lang)  # load the dictionary once, before workers fork
+            segment("预热", self.lang)  # load the segmenter's dictionary once, before the workers fork
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
             self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
             self._prepare()  # done already unless the corpus had no shard
@@ -151,7 +127,8 @@ class Run:
 
     def _prepare(self) -> None:
         """What later stages need that the corpus does not decide, done while the workers scan: the tokenizer
-        (a bad one still fails within a shard's time, before anything is written) and jieba's lexicon."""
+        (a bad one still fails within a shard's time, before anything is written), jieba's lexicon with its index,
+        and the library versions the manifest records."""
         if hasattr(self, "counter"):
             return
         self.adapter: TokenizerAdapter = load_tokenizer(self.config.tokenizer)
@@ -159,6 +136,7 @@ class Run:
         self.counter = TokenCounter(self.adapter, self.flags)
         if self.lang == "zh":
             jieba_lexicon()
+        versions()
 
     def _candidates(self) -> cands.Candidates:
         c = self.config
@@ -180,7 +158,7 @@ class Run:
         lacks get the count their words would give if independent; NaN without either. Sets `is_term` too."""
         terms = self.cands.terms
         zh = self.lang == "zh"
-        cuts = _cuts_no_hmm(terms) if zh else {}  # shared by the reference estimate and termhood
+        cuts = cuts_without_hmm(terms) if zh else {}  # shared by the reference estimate and termhood
         self.is_term = termhood(terms, jieba_lexicon(), cuts.__getitem__) if zh else np.ones(len(terms), bool)
         # Segmenter words get no discovery gate; a term must still be free on both sides (高血 inside 高血压 isn't).
         self.is_term &= cands.is_free(self.cands, self.config.min_entropy)
@@ -236,16 +214,10 @@ class Run:
         return projector.char_cost[projector.char_ids]
 
     def _report(self) -> dict[str, Any]:
-        from vocabx.analyze.report import build_report
-
         return build_report(self)
 
     def _render_terms(self) -> tuple[dict[str, list[Any]], str]:
-        from vocabx.analyze.report import render_terms
-
         return render_terms(self)
 
     def _write(self) -> AnalyzeResult:
-        from vocabx.analyze.report import write_outputs
-
         return write_outputs(self, *self.terms)

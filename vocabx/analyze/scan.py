@@ -17,6 +17,7 @@ from itertools import chain
 
 import numpy as np
 
+from vocabx.analyze.jiebacut import jieba_model
 from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
 from vocabx.analyze.segment import HAN_RUN, char_classes, keep_words, raw_words
@@ -89,15 +90,22 @@ def _segment_task(texts: Texts, lang: str, directory: str | None) -> object:
     return send(segment(texts, lang), directory)
 
 
-def _count_task(texts: Texts, counts: np.ndarray, lengths: np.ndarray, job: ScanJob, directory: str | None,
+def _count_task(texts: Texts, tiling: tuple[np.ndarray, np.ndarray] | None, job: ScanJob, directory: str | None,
                 part: str) -> object:
-    """One part of `count_tiled` in a worker, its result sent back through `directory` (`spill.send`)."""
+    """One part of `count_tiled` in a worker, its result sent back through `directory` (`spill.send`). Without a
+    `tiling`, the task segments the shard itself (the compiled jieba always tiles, in a few percent of the time the
+    counting takes)."""
+    counts, lengths = tiling or segment(texts, job.lang)
     return send(count_tiled(texts, counts, lengths, job, (part,)), directory)
 
 
 def segment(texts: list[str] | Texts, lang: str) -> tuple[np.ndarray, np.ndarray] | None:
     """A segmentation task: `_tiling` of the segmenter's pieces of `texts` (small arrays travel back, not strings),
-    or None where the pieces do not tile the texts."""
+    or None where the pieces do not tile the texts. The compiled jieba (`jiebacut`) gives the lengths directly."""
+    model = jieba_model() if lang == "zh" else None
+    if model is not None:
+        source = texts if isinstance(texts, Texts) else Texts(None, inline=tuple(texts))
+        return model.cut_lengths(*source.codepoints())
     if isinstance(texts, Texts):
         texts = texts.texts()
     return _tiling([raw_words(text, lang) for text in texts], texts)
@@ -228,8 +236,8 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
 
     With a pool, this process reads the corpus and hands out shards; once every worker has one it counts the
     tokens of the shards handed out while the workers segment them and count n-grams (the tokenizer is loaded
-    then, so its load overlaps the scan too). Workers are forked: they inherit the jieba dictionary instead of
-    loading it."""
+    then, so its load overlaps the scan too). Workers are forked: they inherit the segmenter's dictionary instead
+    of loading it."""
     if workers <= 1:
         if while_waiting is not None:
             while_waiting()
@@ -282,12 +290,13 @@ _MISSING = object()  # a segmentation result not in yet
 
 
 class _Pending:
-    """A shard handed to the pool. For Chinese its segmentation goes out as several small tasks (so that one big
-    shard keeps every worker busy), then two counting tasks over the whole shard with the pieces' lengths (its
-    n-grams; its words and runs), handed out by the pool's result thread as soon as the last segmentation task is
-    done. The next shard's segmentation waits for that hand-out: the pool's queue is first come first served, and
-    the counts of the shard before are the longest tasks, so they should not queue behind more segmentation.
-    Other languages scan a shard in one task."""
+    """A shard handed to the pool. For Chinese, two counting tasks over the whole shard (its n-grams; its words and
+    runs). With the compiled jieba (`jiebacut`) each of them segments the shard itself (a few percent of its time)
+    and both go out at once. Otherwise the segmentation goes out first, as several small tasks (so that one big
+    shard keeps every worker busy), and the counting tasks, with the pieces' lengths, are handed out by the pool's
+    result thread as soon as the last segmentation task is done; the next shard's segmentation waits for that
+    hand-out (the pool's queue is first come first served, and the counts of the shard before are the longest
+    tasks, so they should not queue behind more segmentation). Other languages scan a shard in one task."""
 
     def __init__(self, pool, texts: list[str], job: ScanJob, before: _Pending | None, directory: str | None) -> None:
         self.pool, self.job, self.directory = pool, job, directory
@@ -303,6 +312,9 @@ class _Pending:
         if job.lang != "zh":
             self.count = [pool.apply_async(_scan_task, (self.texts, job, directory))]
             self.handed_out.set()
+            return
+        if jieba_model() is not None:  # the compiled jieba: each counting task segments the shard itself
+            self._count(None)
             return
         if before is not None:
             with before.lock:
@@ -348,6 +360,8 @@ class _Pending:
     def wait_count(self):
         """The counting task, handed out here if no callback did (`get` raises a segmentation task's error)."""
         with self.lock:
+            if self.count is not None:  # handed out (after all segmentation tasks succeeded, if there were any)
+                return self.count
             started = bool(self.segments)
         if not started:  # the shard before failed before handing out its count
             self._start()
@@ -362,14 +376,18 @@ class _Pending:
         """Hand out the count (this shard's lock held), then start the next shard's segmentation."""
         if any(p is None for p in parts):  # pieces that skip characters: the Counter scan, in one task
             self.count = [self.pool.apply_async(_scan_task, (self.texts, self.job, self.directory))]
-        else:  # the n-grams first: the longest task
-            counts, lengths = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
-            self.count = [self.pool.apply_async(_count_task, (self.texts, counts, lengths, self.job, self.directory,
-                                                              part)) for part in reversed(PARTS)]
-        self.handed_out.set()
+            self.handed_out.set()
+        else:
+            self._count(tuple(np.concatenate([p[i] for p in parts]) for i in (0, 1)))
         if self.next is not None:
             self.next._start()
             self.next = None
+
+    def _count(self, tiling: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Hand out the two counting tasks, the n-grams first (the longest)."""
+        self.count = [self.pool.apply_async(_count_task, (self.texts, tiling, self.job, self.directory, part))
+                      for part in reversed(PARTS)]
+        self.handed_out.set()
 
 
 def _finish(pending: deque[_Pending]) -> ShardResult:

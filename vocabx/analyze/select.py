@@ -202,10 +202,10 @@ def _select_native(kernels, pos: np.ndarray, term: np.ndarray, lengths: np.ndarr
     approximate it). With a priority both paths give the same result: a round accepts only candidates whose
     gaining occurrences are disjoint from every better one's, which is what placing them one by one does."""
     m = len(lengths)
-    pos, term = pos.astype(np.int64), term.astype(np.int64)
-    length = lengths.astype(np.int64)[term]
-    base = base_cost.astype(np.float64)[term]
-    occ_weight = weight.astype(np.float64)[pos]
+    pos, term = np.asarray(pos, dtype=np.int64), np.asarray(term, dtype=np.int64)  # no copies where they are so
+    length = np.asarray(lengths, dtype=np.int64)[term]
+    base = np.asarray(base_cost, dtype=np.float64)[term]
+    occ_weight = np.asarray(weight, dtype=np.float64)[pos]
     first_of = np.searchsorted(term, np.arange(m + 1)).astype(np.int64)
     size = len(char_cost) + (int(lengths.max()) if m else 1) + 1
     unit = np.zeros(size)

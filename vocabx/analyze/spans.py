@@ -26,7 +26,12 @@ def span_hashes(cps: np.ndarray, starts: np.ndarray, stops: np.ndarray,
 
 
 def span_hash_tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps`."""
+    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps` (one compiled pass where
+    the kernels are built)."""
+    kernels = native()
+    if kernels is not None:
+        prefix, powers = kernels.span_hash_tables(np.ascontiguousarray(cps, dtype=np.uint32), int(INV_MULT))
+        return np.frombuffer(prefix, dtype=np.uint64), np.frombuffer(powers, dtype=np.uint64)
     n = len(cps)
     mult = np.full(n + 1, MULT, dtype=np.uint64)
     mult[0] = 1

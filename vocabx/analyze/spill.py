@@ -89,6 +89,17 @@ class Texts:
             data = fh.read(4 * size)
         return data.decode("utf-32-le", "surrogatepass"), np.frombuffer(data, dtype=np.uint32)
 
+    def codepoints(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The documents' code points as `joined` has them, with each document's start and length there."""
+        lengths = self.lengths if self.path is not None else np.array([len(t) for t in self.inline], np.int64)
+        if self.path is None:
+            _, cps = self.joined()
+        else:
+            with open(self.path, "rb") as fh:
+                fh.seek(4 * self.offset)
+                cps = np.frombuffer(fh.read(4 * (int(lengths.sum()) + len(lengths))), dtype=np.uint32)
+        return cps, np.cumsum(lengths + 1) - (lengths + 1), lengths
+
     def texts(self) -> list[str]:
         """The documents as strings."""
         if self.path is None:

@@ -29,7 +29,7 @@ class CorpusSample:
     words: int
     han_chars: int
     segmenter: str
-    """How words were counted: `rjieba`/`jieba` for a Chinese corpus, `unicode-words` otherwise."""
+    """How words were counted: `jieba-kernel`/`rjieba`/`jieba` for a Chinese corpus, `unicode-words` otherwise."""
 
     @classmethod
     def from_texts(cls, label: str, spec: str, texts: Sequence[str], sources: Sequence[str] | None = None) -> CorpusSample:

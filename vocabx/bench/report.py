@@ -60,7 +60,7 @@ def cell(column: Column, row: PairMetrics) -> str:
 
 
 def corpus_heading(corpus: CorpusEntry) -> str:
-    """`medical: 765 docs, 512,345 chars, 1.43 MB, 201,234 words (rjieba), 91% Han`."""
+    """`medical: 765 docs, 512,345 chars, 1.43 MB, 201,234 words (jieba-kernel), 91% Han`."""
     return (
         f"{corpus.label}: {corpus.documents:,} docs, {corpus.chars:,} chars, {corpus.bytes / 1e6:.2f} MB, "
         f"{corpus.words:,} words{f' ({corpus.segmenter})' if corpus.segmenter else ''}, {corpus.han_share:.0%} Han"

@@ -50,7 +50,7 @@ class CorpusEntry:
     han_share: float
     """Share of characters that are Han (Chinese) characters: tells Chinese from English corpora at a glance."""
     segmenter: str = ""
-    """What cut the words for tokens per word: `rjieba`/`jieba` (Chinese corpus) or `unicode-words`."""
+    """What cut the words for tokens per word: `jieba-kernel`/`rjieba`/`jieba` (Chinese corpus) or `unicode-words`."""
     details: dict[str, Any] = field(default_factory=dict)
     """What the corpus reader reports about it (files, skipped records, where a limit stopped reading)."""
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from vocabx.analyze.segment import HAN_RUN, detect_lang, segment, segmenter_name
 
 DESCRIPTION = (
-    "jieba words (rjieba when installed) for corpora whose letters are mostly Han, Unicode words otherwise "
+    "jieba words (jieba's own pieces, run by vocabx's compiled kernels, else rjieba or jieba) for corpora whose "
+    "letters are mostly Han, Unicode words otherwise "
     "(vocabx.analyze.segment; punctuation and spaces are not words)"
 )
 
