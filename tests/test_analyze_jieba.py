@@ -157,3 +157,23 @@ def test_utf8_validity_equals_python_decoding():
     owner = np.repeat(np.arange(len(segments)), [len(s) for s in segments])
     expected = ["\ufffd" in s.decode("utf-8", "replace") for s in segments]
     assert utf8_replaced(data, owner, len(segments)).tolist() == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 50, 5000])
+def test_hash_index_lookups_equal_numpy(monkeypatch, size):
+    """The compiled lookup answers what the numpy one does: present keys (0 among them), absent ones, and keys
+    crowded into shared slots (low bits equal, as the n-gram hashes of a common prefix are)."""
+    from vocabx.analyze.ngrams import HashIndex
+
+    rng = np.random.default_rng(size)
+    keys = np.unique(np.concatenate([rng.integers(0, 2**63, size, dtype=np.uint64) * np.uint64(2),
+                                     np.arange(min(size, 40), dtype=np.uint64) << np.uint64(40)]))
+    keys = rng.permutation(keys)
+    queries = np.concatenate([keys, rng.integers(0, 2**63, 3 * size + 5, dtype=np.uint64), np.zeros(3, np.uint64),
+                              (np.arange(80, dtype=np.uint64) << np.uint64(40))])
+    index = HashIndex(keys)
+    fast = index.lookup(queries)
+    monkeypatch.setenv("VOCABX_NATIVE", "0")
+    slow = index.lookup(queries)
+    np.testing.assert_array_equal(fast, slow)
+    assert (fast[: len(keys)] == np.arange(len(keys))).all()

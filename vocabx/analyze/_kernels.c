@@ -867,6 +867,57 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
 }
 
 /* ------------------------------------------------------------------------------------------------------------ */
+/* Lookups in a fixed key set (ngrams.py's `HashIndex.lookup`): one pass where numpy needs eight.                 */
+
+/* hash_lookup(keys, sorted, order, table, shared, shift, queries) -> int64 bytes: the index in `keys` (uint64) of
+ * each query, -1 where absent. `table` (int64, 2**(64 - shift) slots) holds a key index per slot of the remixed
+ * key's top bits (-1: empty), `shared` (uint8) marks slots that several keys share, where the answer comes from a
+ * binary search of `sorted` (the keys in order) and `order` (their indices). */
+static PyObject *hash_lookup(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 6};
+    Py_buffer *v = b.v;
+    int shift;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*iy*", &v[0], &v[1], &v[2], &v[3], &v[4], &shift, &v[5])) return NULL;
+    const uint64_t *keys = v[0].buf, *sorted = v[1].buf, *queries = v[5].buf;
+    const int64_t *order = v[2].buf, *table = v[3].buf;
+    const unsigned char *shared = v[4].buf;
+    int64_t n = v[0].len / 8, slots = v[3].len / 8, m = v[5].len / 8;
+    if (v[1].len != v[0].len || v[2].len != v[0].len || v[4].len != slots || shift < 1 || shift > 63 ||
+        slots != ((int64_t)1 << (64 - shift))) {
+        release(&b);
+        return PyErr_Format(PyExc_ValueError, "hash_lookup: inconsistent index");
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(8 * m));
+    if (!out) {
+        release(&b);
+        return NULL;
+    }
+    int64_t *found = (int64_t *)PyBytes_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < m; i++) {
+        uint64_t q = queries[i];
+        uint64_t slot = ((q ^ (q >> 31)) * REMIX) >> shift;
+        int64_t at = table[slot];
+        if (at >= 0 && at < n && keys[at] == q) {
+            found[i] = at;
+        } else if (shared[slot]) {
+            int64_t lo = 0, hi = n; /* first sorted key >= q */
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (sorted[mid] < q) lo = mid + 1;
+                else hi = mid;
+            }
+            found[i] = lo < n && sorted[lo] == q ? order[lo] : -1;
+        } else {
+            found[i] = -1;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&b);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
 /* Prefix tables for span hashes (spans.py's `span_hash_tables`): one sequential pass where numpy needs several.  */
 
 /* span_hash_tables(cps, inv_mult) -> (prefix, powers) as uint64 bytes, len(cps) + 1 each: prefix[i] = the sum of
@@ -1292,6 +1343,7 @@ static PyMethodDef methods[] = {
     {"project_cover", project_cover, METH_VARARGS, "Weighted tokens of runs under a cover (see the C source)."},
     {"gpt2_pretokenize", gpt2_pretokenize, METH_VARARGS, "GPT-2 pre-token ends (see the C source)."},
     {"group_spans", group_spans, METH_VARARGS, "Spans grouped by their strings (see the C source)."},
+    {"hash_lookup", hash_lookup, METH_VARARGS, "Lookups in a fixed key set (see the C source)."},
     {"span_hash_tables", span_hash_tables, METH_VARARGS, "Prefix tables for span hashes (see the C source)."},
     {"jieba_index", jieba_index, METH_VARARGS, "The hash table of jieba's dictionary (see the C source)."},
     {"jieba_cut", jieba_cut, METH_VARARGS, "jieba's accurate-mode pieces as lengths (see the C source)."},

@@ -48,7 +48,7 @@ class HashIndex:
     """
 
     def __init__(self, keys: np.ndarray) -> None:
-        self.keys = np.asarray(keys, dtype=np.uint64)
+        self.keys = np.ascontiguousarray(keys, dtype=np.uint64)
         if len(self.keys) and bool((self.keys[1:] >= self.keys[:-1]).all()):  # n-gram tables are sorted already
             self.order, self.sorted = np.arange(len(self.keys)), self.keys
         else:
@@ -62,6 +62,7 @@ class HashIndex:
         self.shared = np.bincount(slot, minlength=1 << bits) > 1
         # keys plus one sentinel that table entry -1 selects: a miss then needs no separate "slot empty" test
         self.keys_ext = np.append(self.keys, np.uint64(0))
+        self._shared_bytes: np.ndarray | None = None
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
         mixed = keys ^ (keys >> np.uint64(31))  # fold the low bits (where such keys differ) into the top ones
@@ -70,9 +71,16 @@ class HashIndex:
         return mixed.view(np.int64)
 
     def lookup(self, queries: np.ndarray) -> np.ndarray:
-        """Index of each query in `keys`, -1 where absent."""
+        """Index of each query in `keys`, -1 where absent (one compiled pass where the kernels are built)."""
         if not len(self.keys):
             return np.full(len(queries), -1, dtype=np.int64)
+        kernels = native()
+        if kernels is not None:
+            if self._shared_bytes is None:
+                self._shared_bytes = self.shared.view(np.uint8)
+            return np.frombuffer(kernels.hash_lookup(self.keys, self.sorted, self.order, self.table,
+                                                     self._shared_bytes, int(self.shift),
+                                                     np.ascontiguousarray(queries, dtype=np.uint64)), dtype=np.int64)
         slot = self._slot(queries)
         out = self.table[slot]
         # An empty slot (-1) compares the sentinel: equal or not, the answer is -1 there.
