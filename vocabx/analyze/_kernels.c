@@ -215,48 +215,60 @@ static inline uint64_t slot_of(uint64_t key, int64_t n, int bits) {
     return x >> (64 - bits);
 }
 
-/* find_terms(cps, remaining, keys, lengths, first) -> (positions, terms) as int64 bytes, sorted by term then
+/* find_terms(cps, remaining, term_cps, lengths, first) -> (positions, terms) as int64 bytes, sorted by term then
  * position.
  *
  * cps (uint32): the run text; remaining (int32): characters left in the run from each position, itself included
- * (0 on separators); keys (uint64) and lengths (int64): each term's hash and length (terms are distinct); first
- * (uint8, indexed by code point): 1 for the first characters of terms, so other positions are skipped. Every
- * position where a term's hash matches the n-gram starting there is an occurrence. */
+ * (0 on separators); term_cps (uint32) and lengths (int64): the terms laid end to end (distinct, 2 to 64
+ * characters); first (uint8, indexed by code point): 1 for the first characters of terms, so other positions are
+ * skipped. A table holds the hashes of every term's prefixes, so the walk from a position stops at the first
+ * n-gram that starts no term; every position where a term's hash matches the n-gram starting there is an
+ * occurrence. */
+typedef struct {
+    uint64_t key;
+    int32_t n;    /* length of the prefix; 0: empty slot */
+    int32_t term; /* the term it is, -1 for a prefix only */
+} Prefix;
+
 static PyObject *find_terms(PyObject *self, PyObject *args) {
     Buffers b = {.count = 5};
     Py_buffer *v = b.v;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &v[0], &v[1], &v[2], &v[3], &v[4])) return NULL;
-    const uint32_t *cps = v[0].buf;
+    const uint32_t *cps = v[0].buf, *term_cps = v[2].buf;
     const int32_t *remaining = v[1].buf;
-    const uint64_t *keys = v[2].buf;
     const int64_t *lengths = v[3].buf;
     const unsigned char *first = v[4].buf;
-    int64_t size = v[0].len / 4, n_terms = v[2].len / 8, n_first = v[4].len;
+    int64_t size = v[0].len / 4, n_terms = v[3].len / 8, n_first = v[4].len, total = 0;
     int64_t max_n = 0;
-    unsigned char has_len[65] = {0};
     for (int64_t t = 0; t < n_terms; t++) {
         if (lengths[t] > max_n) max_n = lengths[t];
-        if (lengths[t] < 65) has_len[lengths[t]] = 1;
+        if (lengths[t] < 2) max_n = 65; /* rejected below */
+        total += lengths[t];
     }
-    if (max_n > 64) {
+    if (max_n > 64 || total != v[2].len / 4) {
         release(&b);
-        PyErr_SetString(PyExc_ValueError, "terms longer than 64 characters");
+        PyErr_SetString(PyExc_ValueError, "find_terms: terms must be 2 to 64 characters, laid end to end");
         return NULL;
     }
     int bits = 10;
-    while (((int64_t)1 << bits) < 2 * n_terms + 1) bits++;
+    while (((int64_t)1 << bits) < 2 * total + 1) bits++;
     int64_t table_size = (int64_t)1 << bits, cap = 1 << 16, found = 0;
-    int64_t *table = malloc(sizeof(int64_t) * table_size);
+    Prefix *table = calloc(table_size, sizeof(Prefix));
     int64_t *hits = malloc(sizeof(int64_t) * 2 * cap); /* (position, term) pairs */
     int64_t *count = calloc(n_terms + 1, sizeof(int64_t));
     int failed = !table || !hits || !count;
     if (!failed) {
         Py_BEGIN_ALLOW_THREADS
-        memset(table, 0xFF, sizeof(int64_t) * table_size);
-        for (int64_t t = 0; t < n_terms; t++) {
-            uint64_t s = slot_of(keys[t], lengths[t], bits);
-            while (table[s] >= 0) s = (s + 1) & (table_size - 1);
-            table[s] = t;
+        const uint32_t *c = term_cps;
+        for (int64_t t = 0; t < n_terms; c += lengths[t], t++) {
+            uint64_t h = c[0];
+            for (int64_t n = 2; n <= lengths[t]; n++) {
+                h = h * MULT + c[n - 1];
+                uint64_t s = slot_of(h, n, bits);
+                while (table[s].n && !(table[s].key == h && table[s].n == n)) s = (s + 1) & (table_size - 1);
+                if (!table[s].n) table[s] = (Prefix){.key = h, .n = (int32_t)n, .term = -1};
+                if (n == lengths[t]) table[s].term = (int32_t)t;
+            }
         }
         for (int64_t p = 0; p < size && !failed; p++) {
             if (cps[p] >= n_first || !first[cps[p]]) continue;
@@ -264,22 +276,19 @@ static PyObject *find_terms(PyObject *self, PyObject *args) {
             uint64_t h = cps[p];
             for (int64_t n = 2; n <= reach; n++) {
                 h = h * MULT + cps[p + n - 1];
-                if (!has_len[n]) continue;
-                for (uint64_t s = slot_of(h, n, bits);; s = (s + 1) & (table_size - 1)) {
-                    int64_t t = table[s];
-                    if (t < 0) break;
-                    if (keys[t] == h && lengths[t] == n) {
-                        if (reserve_record(&hits, &cap, found, 2) < 0) {
-                            failed = 1;
-                            break;
-                        }
-                        hits[2 * found] = p;
-                        hits[2 * found + 1] = t;
-                        found++;
-                        count[t + 1]++;
-                        break;
-                    }
+                uint64_t s = slot_of(h, n, bits);
+                while (table[s].n && !(table[s].key == h && table[s].n == n)) s = (s + 1) & (table_size - 1);
+                if (!table[s].n) break; /* no term starts with this n-gram */
+                int64_t t = table[s].term;
+                if (t < 0) continue;
+                if (reserve_record(&hits, &cap, found, 2) < 0) {
+                    failed = 1;
+                    break;
                 }
+                hits[2 * found] = p;
+                hits[2 * found + 1] = t;
+                found++;
+                count[t + 1]++;
             }
         }
         Py_END_ALLOW_THREADS
@@ -1354,7 +1363,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 11
+#define KERNELS_VERSION 12
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

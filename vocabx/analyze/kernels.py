@@ -10,7 +10,7 @@ import os
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 11  # must equal KERNELS_VERSION in _kernels.c
+VERSION = 12  # must equal KERNELS_VERSION in _kernels.c
 MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: longer inputs take the numpy path
 
 try:

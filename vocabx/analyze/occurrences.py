@@ -58,15 +58,12 @@ class RunText:
         index = np.arange(len(terms))
         lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
         kernels = native()
-        if kernels is not None and hashes is None and len(terms) and lengths.max() <= 64:
-            keys = np.zeros(len(terms), dtype=np.uint64)
-            for n in np.unique(lengths).tolist():
-                sel = index[lengths == n]
-                keys[sel] = hash_strings([terms[i] for i in sel])
-            firsts = np.frombuffer("".join(t[0] for t in terms).encode("utf-32-le"), dtype=np.uint32)
+        if kernels is not None and hashes is None and len(terms) and lengths.max() <= 64 and lengths.min() >= 2:
+            joined = np.frombuffer("".join(terms).encode("utf-32-le"), dtype=np.uint32)
+            firsts = joined[np.cumsum(lengths) - lengths]
             first = np.zeros(int(firsts.max()) + 1, dtype=np.uint8)
             first[firsts] = 1
-            pos, term = kernels.find_terms(self.cps, self.remaining, keys, lengths, first)
+            pos, term = kernels.find_terms(self.cps, self.remaining, joined, lengths, first)
             return np.frombuffer(pos, dtype=np.int64), np.frombuffer(term, dtype=np.int64)
         pos_all, term_all = [], []
         max_n = int(lengths.max()) if len(lengths) else 1
