@@ -7,7 +7,6 @@ it, its license and its measured size. Cards never hold corpus text. `VOCABX_COR
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -182,6 +181,8 @@ def _package_file(card: Card) -> Path:
 
 
 def _version(package: str) -> str | None:
+    import importlib.metadata  # here, not at the top: 20 ms of imports that only this error message needs
+
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
