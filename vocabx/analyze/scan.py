@@ -70,10 +70,11 @@ Tokens = Callable[[list[str]], tuple[int, int]]
 
 def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     """Map step: everything pass one needs from one batch of documents."""
+    if job.lang == "zh":
+        tiling = segment(texts, job.lang)  # the compiled jieba's lengths, or the pieces' where they tile
+        if tiling is not None:
+            return count_tiled(texts, *tiling, job)
     pieces = [raw_words(text, job.lang) for text in texts]  # every character, punctuation included
-    tiling = _tiling(pieces, texts) if job.lang == "zh" else None
-    if tiling is not None:
-        return count_tiled(texts, *tiling, job)
     result = _shard_result(texts)
     _scan_words(result, texts, pieces, job)
     return result
