@@ -173,6 +173,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def host_platform() -> str:
+    """`platform.platform()`, once per process: its first call runs `uname -p` in a subprocess, whose fork costs
+    tens of milliseconds in a process holding hundreds of megabytes (so long jobs call this early)."""
+    return platform.platform()
+
+
 def build_manifest(
     command: str,
     config: Any,
@@ -197,7 +204,7 @@ def build_manifest(
     }
     if not deterministic:
         manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        manifest["host"] = {"platform": platform.platform(), "argv": sys.argv}
+        manifest["host"] = {"platform": host_platform(), "argv": sys.argv}
     if extra:
         manifest.update(to_jsonable(extra))
     return manifest

@@ -37,7 +37,7 @@ from vocabx.analyze.termhood import domain_rank, termhood
 from vocabx.analyze.threads import InThread
 from vocabx.analyze.tokencount import TokenCounter
 from vocabx.corpus import CorpusConfig, open_corpus
-from vocabx.outputs import check_output_dir, versions
+from vocabx.outputs import check_output_dir, host_platform, versions
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Run:
     def _prepare(self) -> None:
         """What later stages need that the corpus does not decide, done while the workers scan: the tokenizer
         (a bad one still fails within a shard's time, before anything is written), jieba's lexicon with its index,
-        and the library versions the manifest records."""
+        and the library versions and platform the manifest records."""
         if hasattr(self, "counter"):
             return
         self.adapter: TokenizerAdapter = load_tokenizer(self.config.tokenizer)
@@ -157,6 +157,7 @@ class Run:
         if self.lang == "zh":
             jieba_lexicon()
         versions()
+        host_platform()
 
     def _candidates(self) -> cands.Candidates:
         c = self.config
