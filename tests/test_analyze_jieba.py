@@ -1,7 +1,8 @@
 """The compiled jieba (`vocabx.analyze.jiebacut`) against jieba itself: the same pieces with and without the HMM, on
 the shared corpora and on generated text full of the cases its rules single out (number ranges, decimals,
 percentages, Latin words, "\\r\\n", every Unicode space, characters outside its blocks); its cache; the dictionary-only
-cuts that candidate scoring uses; and two smaller kernels of the same change (span hash tables, UTF-8 validity)."""
+cuts that candidate scoring uses; and the smaller kernels of the same change (span hash tables, hash index lookups,
+UTF-8 validity of byte-level tokens)."""
 
 from __future__ import annotations
 
@@ -174,6 +175,25 @@ def test_hash_index_lookups_equal_numpy(monkeypatch, size):
     index = HashIndex(keys)
     fast = index.lookup(queries)
     monkeypatch.setenv("VOCABX_NATIVE", "0")
-    slow = index.lookup(queries)
+    numpy_index = HashIndex(keys)
+    slow = numpy_index.lookup(queries)
     np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(index.shared, numpy_index.shared)  # the compiled build marks the same slots
+    np.testing.assert_array_equal(index.table >= 0, numpy_index.table >= 0)
+    np.testing.assert_array_equal(index.lookup(queries), slow)  # numpy lookups over the compiled build
     assert (fast[: len(keys)] == np.arange(len(keys))).all()
+
+
+@pytest.mark.parametrize("spec", ["smollm2", "gguf/ggml-vocab-gpt-2.gguf", "gguf/ggml-vocab-falcon.gguf"])
+def test_partial_utf8_flags_equal_decoding(spec):
+    """On real byte-level vocabularies the vectorized flags are what decoding each id says."""
+    from vocabx.adapters import load_tokenizer
+    from vocabx.analyze.pieces import fallback_flags
+
+    path = SHARED / "tokenizers" / spec
+    if spec.startswith("gguf/") and not path.is_file():
+        pytest.skip(f"shared data not found at {SHARED}")
+    adapter = load_tokenizer(spec if spec == "smollm2" else str(path))
+    flags, kind = fallback_flags(adapter)
+    assert kind == "partial_utf8" and 100 < flags.sum() < len(flags) // 10
+    assert flags.tolist() == ["\ufffd" in adapter.decode([i]) for i in range(adapter.vocab_size)]

@@ -878,6 +878,44 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Lookups in a fixed key set (ngrams.py's `HashIndex.lookup`): one pass where numpy needs eight.                 */
 
+/* hash_index(keys, shift) -> (table, shared) as bytes: the slot table `hash_lookup` reads, over 2**(64 - shift)
+ * slots: table (int64) holds the index of a key in each slot of the remixed key's top bits (-1: empty; where keys
+ * share a slot, one of them), shared (uint8) marks slots that two or more keys share. */
+static PyObject *hash_index(PyObject *self, PyObject *args) {
+    Buffers b = {.count = 1};
+    Py_buffer *v = b.v;
+    int shift;
+    if (!PyArg_ParseTuple(args, "y*i", &v[0], &shift)) return NULL;
+    if (shift < 24 || shift > 63) {
+        release(&b);
+        return PyErr_Format(PyExc_ValueError, "hash_index: shift %d out of range", shift);
+    }
+    const uint64_t *keys = v[0].buf;
+    int64_t n = v[0].len / 8, slots = (int64_t)1 << (64 - shift);
+    PyObject *table = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(8 * slots));
+    PyObject *shared = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)slots);
+    if (!table || !shared) {
+        Py_XDECREF(table);
+        Py_XDECREF(shared);
+        release(&b);
+        return NULL;
+    }
+    int64_t *t = (int64_t *)PyBytes_AS_STRING(table);
+    unsigned char *sh = (unsigned char *)PyBytes_AS_STRING(shared);
+    Py_BEGIN_ALLOW_THREADS
+    memset(t, 0xFF, 8 * slots);
+    memset(sh, 0, slots);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t q = keys[i];
+        uint64_t slot = ((q ^ (q >> 31)) * REMIX) >> shift;
+        if (t[slot] >= 0) sh[slot] = 1;
+        t[slot] = i;
+    }
+    Py_END_ALLOW_THREADS
+    release(&b);
+    return Py_BuildValue("NN", table, shared);
+}
+
 /* hash_lookup(keys, sorted, order, table, shared, shift, queries) -> int64 bytes: the index in `keys` (uint64) of
  * each query, -1 where absent. `table` (int64, 2**(64 - shift) slots) holds a key index per slot of the remixed
  * key's top bits (-1: empty), `shared` (uint8) marks slots that several keys share, where the answer comes from a
@@ -1352,6 +1390,7 @@ static PyMethodDef methods[] = {
     {"project_cover", project_cover, METH_VARARGS, "Weighted tokens of runs under a cover (see the C source)."},
     {"gpt2_pretokenize", gpt2_pretokenize, METH_VARARGS, "GPT-2 pre-token ends (see the C source)."},
     {"group_spans", group_spans, METH_VARARGS, "Spans grouped by their strings (see the C source)."},
+    {"hash_index", hash_index, METH_VARARGS, "The slot table of a fixed key set (see the C source)."},
     {"hash_lookup", hash_lookup, METH_VARARGS, "Lookups in a fixed key set (see the C source)."},
     {"span_hash_tables", span_hash_tables, METH_VARARGS, "Prefix tables for span hashes (see the C source)."},
     {"jieba_index", jieba_index, METH_VARARGS, "The hash table of jieba's dictionary (see the C source)."},

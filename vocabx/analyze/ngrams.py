@@ -56,10 +56,16 @@ class HashIndex:
             self.sorted = self.keys[self.order]
         bits = max(10, int(len(self.keys) * 4).bit_length())  # load factor <= 1/4
         self.shift = np.uint64(64 - bits)
-        slot = self._slot(self.keys)
-        self.table = np.full(1 << bits, -1, dtype=np.int64)
-        self.table[slot] = np.arange(len(self.keys))
-        self.shared = np.bincount(slot, minlength=1 << bits) > 1
+        kernels = native()
+        if kernels is not None:  # one compiled pass
+            table, shared = kernels.hash_index(self.keys, 64 - bits)
+            self.table = np.frombuffer(table, dtype=np.int64)
+            self.shared = np.frombuffer(shared, dtype=np.bool_)
+        else:
+            slot = self._slot(self.keys)
+            self.table = np.full(1 << bits, -1, dtype=np.int64)
+            self.table[slot] = np.arange(len(self.keys))
+            self.shared = np.bincount(slot, minlength=1 << bits) > 1
         # keys plus one sentinel that table entry -1 selects: a miss then needs no separate "slot empty" test
         self.keys_ext = np.append(self.keys, np.uint64(0))
         self._shared_bytes: np.ndarray | None = None

@@ -100,9 +100,12 @@ def _partial_utf8(adapter: HFTokenizerAdapter) -> np.ndarray:
     `str.translate` 0.09 s); added tokens, which the decoder passes through as text, and tokens outside the byte
     alphabet are decoded by the tokenizer itself."""
     size = adapter.vocab_size
-    vocab = adapter.tokenizer.get_vocab(with_added_tokens=True)
-    tokens = list(vocab)
-    ids = np.fromiter(vocab.values(), dtype=np.int64, count=len(tokens))
+    vocab = adapter.spec.get("model", {}).get("vocab")  # the model's vocabulary as parsed already (BPE: a dict)
+    if not isinstance(vocab, dict):
+        vocab = adapter.tokenizer.get_vocab(with_added_tokens=False)
+    added = adapter.spec.get("added_tokens") or []  # with the model's: get_vocab(with_added_tokens=True), 25 ms
+    tokens = [*vocab, *(t["content"] for t in added)]
+    ids = np.fromiter([*vocab.values(), *(int(t["id"]) for t in added)], dtype=np.int64, count=len(tokens))
     to_byte = np.full(max(map(ord, adapter._byte_encoder.values())) + 1, -1, dtype=np.int16)
     for byte, ch in adapter._byte_encoder.items():
         to_byte[ord(ch)] = byte
@@ -113,9 +116,8 @@ def _partial_utf8(adapter: HFTokenizerAdapter) -> np.ndarray:
     flags = np.zeros(size, dtype=bool)
     ok = ids < size
     flags[ids[ok]] = utf8_replaced(data.clip(0).astype(np.uint8), owner, len(tokens))[ok]
-    added = {int(t["id"]) for t in adapter.spec.get("added_tokens") or []}
     outside = set(ids[np.unique(owner[data < 0])].tolist()) if (data < 0).any() else set()
-    for i in sorted((added | outside) & set(range(size))):
+    for i in sorted(({int(t["id"]) for t in added} | outside) & set(range(size))):
         flags[i] = "\ufffd" in adapter.decode([i])
     return flags
 
