@@ -128,11 +128,10 @@ class Projector:
         first = np.full(len(self.char_cost), len(terms), dtype=np.int64)
         if terms:
             owner = np.repeat(np.arange(len(terms)), np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)))
-            chars, idx = np.unique(np.frombuffer("".join(terms).encode("utf-32-le"), dtype=np.uint32),
-                                   return_index=True)  # first position of each character: owner is ascending
+            chars = np.frombuffer("".join(terms).encode("utf-32-le"), dtype=np.uint32)
             known = np.searchsorted(self.chars, chars).clip(0, max(len(self.chars) - 1, 0))
             hit = self.chars[known] == chars if len(self.chars) else np.zeros(len(chars), bool)
-            first[known[hit]] = owner[idx[hit]]
+            np.minimum.at(first, known[hit], owner[hit])  # the first term holding each character (no sort)
         return np.where(self.char_cost > 1, first, len(terms))
 
     def base_tokens(self) -> int:
