@@ -4,5 +4,6 @@ slower; `vocabx analyze` records which ran in its manifest)."""
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("vocabx.analyze._kernels", ["vocabx/analyze/_kernels.c"], optional=True,
+setup(ext_modules=[Extension("vocabx.analyze._kernels", ["vocabx/analyze/_kernels.c", "vocabx/analyze/_jieba.c"],
+                             depends=["vocabx/analyze/_kernels.h"], optional=True,
                              extra_compile_args=["-O3", "-std=c11"])])
