@@ -18,9 +18,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from vocabx.errors import OutputError
 
@@ -87,12 +87,18 @@ def atomic_output_dir(out: str | Path, *, force: bool = False) -> Iterator[Path]
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a single file atomically (temp file in the same directory, then rename)."""
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a single file atomically: `write(fh)` fills a temp file in the same directory (binary), which is then
+    renamed into place, so readers, concurrent runs included, never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:

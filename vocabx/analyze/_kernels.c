@@ -848,6 +848,9 @@ static PyObject *project_cover(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Lookups in a fixed key set (ngrams.py's `HashIndex.lookup`): one pass where numpy needs eight.                 */
 
+/* The slot of key q in a table of 2**(64 - shift) slots (ngrams.py's `HashIndex._slot`). */
+static inline uint64_t index_slot(uint64_t q, int shift) { return ((q ^ (q >> 31)) * REMIX) >> shift; }
+
 /* hash_index(keys, shift) -> (table, shared) as bytes: the slot table `hash_lookup` reads, over 2**(64 - shift)
  * slots: table (int64) holds the index of a key in each slot of the remixed key's top bits (-1: empty; where keys
  * share a slot, one of them), shared (uint8) marks slots that two or more keys share. */
@@ -877,7 +880,7 @@ static PyObject *hash_index(PyObject *self, PyObject *args) {
     memset(sh, 0, slots);
     for (int64_t i = 0; i < n; i++) {
         uint64_t q = keys[i];
-        uint64_t slot = ((q ^ (q >> 31)) * REMIX) >> shift;
+        uint64_t slot = index_slot(q, shift);
         if (t[slot] >= 0) sh[slot] = 1;
         t[slot] = i;
     }
@@ -913,7 +916,7 @@ static PyObject *hash_lookup(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (int64_t i = 0; i < m; i++) {
         uint64_t q = queries[i];
-        uint64_t slot = ((q ^ (q >> 31)) * REMIX) >> shift;
+        uint64_t slot = index_slot(q, shift);
         int64_t at = table[slot];
         if (at >= 0 && at < n && keys[at] == q) {
             found[i] = at;

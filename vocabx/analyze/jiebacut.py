@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -94,10 +93,10 @@ def _cached_model(package: Path) -> JiebaModel:
     (24 MB) in an `.npy` mapped into memory, so that loading reads nothing it does not use and forked workers share
     the pages. The names hold the kernels' version: the table's layout is theirs."""
     from vocabx.analyze.kernels import VERSION
-    from vocabx.cache import cache_dir
+    from vocabx.cache import cache_dir, file_key
+    from vocabx.outputs import write_atomic
 
-    stat = (package / "dict.txt").stat()
-    stem = cache_dir("analyze") / f"jieba-model-{CACHE_VERSION}-k{VERSION}-{stat.st_size}-{int(stat.st_mtime)}"
+    stem = cache_dir("analyze") / f"jieba-model-{CACHE_VERSION}-k{VERSION}-{file_key(package / 'dict.txt')}"
     small, table = stem.with_suffix(".npz"), stem.with_suffix(".slots.npy")
     if small.is_file() and table.is_file():
         try:
@@ -109,12 +108,8 @@ def _cached_model(package: Path) -> JiebaModel:
     arrays = model_arrays(package / "dict.txt")
     slots, single, bits = _table(arrays.pop("pool"), arrays.pop("offsets"), arrays.pop("logw"))
     arrays.update(single=single, bits=np.int64(bits))
-    for path, write in ((table, lambda fh: np.save(fh, slots)), (small, lambda fh: np.savez(fh, **arrays))):
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)  # atomic: concurrent runs never read half a file (the table first: the pair is
-        # complete once the .npz exists)
+    write_atomic(table, lambda fh: np.save(fh, slots))  # the table first: the pair is complete once the .npz exists
+    write_atomic(small, lambda fh: np.savez(fh, **arrays))
     return _assemble(arrays, slots)
 
 

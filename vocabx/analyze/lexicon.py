@@ -6,7 +6,6 @@ key, so the lookup index needs no sort."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -98,12 +97,12 @@ def jieba_lexicon() -> Lexicon:
 
 @lru_cache(maxsize=1)
 def _jieba_lexicon() -> Lexicon:
-    from vocabx.cache import cache_dir
+    from vocabx.cache import cache_dir, file_key
     from vocabx.errors import package_dir
+    from vocabx.outputs import write_atomic
 
     path = package_dir("jieba", "the general-Chinese reference (jieba's dict.txt)") / "dict.txt"
-    stat = path.stat()
-    cached = cache_dir("analyze") / f"jieba-dict-{CACHE_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.npz"
+    cached = cache_dir("analyze") / f"jieba-dict-{CACHE_VERSION}-{file_key(path)}.npz"
     if cached.is_file():
         try:
             with np.load(cached) as data:
@@ -112,11 +111,9 @@ def _jieba_lexicon() -> Lexicon:
         except (OSError, ValueError, KeyError):
             log.info("unreadable cache %s; parsing the dictionary again", cached)
     lexicon = Lexicon.from_dicts(*_parse_dict(path))
-    tmp = cached.with_suffix(f".tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, keys=lexicon.keys, counts=lexicon.counts, tags=lexicon.tags,
-                 tag_names=np.array(lexicon.tag_names, dtype=str), total=np.int64(lexicon.total))
-    os.replace(tmp, cached)  # atomic: concurrent runs never read half a file
+    write_atomic(cached, lambda fh: np.savez(fh, keys=lexicon.keys, counts=lexicon.counts, tags=lexicon.tags,
+                                             tag_names=np.array(lexicon.tag_names, dtype=str),
+                                             total=np.int64(lexicon.total)))
     return lexicon
 
 

@@ -83,21 +83,19 @@ class Texts:
         if self.path is None:
             text = "\n".join(self.inline) + "\n" if self.inline else ""
             return text, np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        size = int(self.lengths.sum()) + len(self.lengths)
+        data = self._read()
+        return data.decode("utf-32-le", "surrogatepass"), np.frombuffer(data, dtype=np.uint32)
+
+    def _read(self) -> bytes:
+        """These documents' bytes in the file (UTF-32-LE, each followed by a newline)."""
         with open(self.path, "rb") as fh:
             fh.seek(4 * self.offset)
-            data = fh.read(4 * size)
-        return data.decode("utf-32-le", "surrogatepass"), np.frombuffer(data, dtype=np.uint32)
+            return fh.read(4 * (int(self.lengths.sum()) + len(self.lengths)))
 
     def codepoints(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The documents' code points as `joined` has them, with each document's start and length there."""
         lengths = self.lengths if self.path is not None else np.array([len(t) for t in self.inline], np.int64)
-        if self.path is None:
-            _, cps = self.joined()
-        else:
-            with open(self.path, "rb") as fh:
-                fh.seek(4 * self.offset)
-                cps = np.frombuffer(fh.read(4 * (int(lengths.sum()) + len(lengths))), dtype=np.uint32)
+        cps = self.joined()[1] if self.path is None else np.frombuffer(self._read(), dtype=np.uint32)
         return cps, np.cumsum(lengths + 1) - (lengths + 1), lengths
 
     def texts(self) -> list[str]:

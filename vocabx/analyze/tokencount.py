@@ -23,7 +23,15 @@ import regex
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import HashIndex
-from vocabx.analyze.pieces import SP_BYTE, SP_CONTROL, SP_UNKNOWN, SP_UNUSED, SP_USER_DEFINED, PieceEncoder
+from vocabx.analyze.pieces import (
+    SP_BYTE,
+    SP_CONTROL,
+    SP_UNKNOWN,
+    SP_UNUSED,
+    SP_USER_DEFINED,
+    PieceEncoder,
+    model_vocab,
+)
 from vocabx.analyze.segment import char_classes
 from vocabx.analyze.spans import group_spans
 
@@ -97,8 +105,7 @@ def _adjacent(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _byte_pairs(adapter: HFTokenizerAdapter) -> np.ndarray:
     """(256, 256) booleans: True where some vocabulary token holds byte x directly followed by byte y (tokens with
     a character outside the byte alphabet, such as added tokens, are skipped)."""
-    vocab = adapter.spec.get("model", {}).get("vocab")  # the model's vocabulary as parsed already (BPE: a dict)
-    cps, owner, adj = _adjacent(list(vocab) if isinstance(vocab, dict) else list(adapter.tokenizer.get_vocab()))
+    cps, owner, adj = _adjacent(list(model_vocab(adapter)))
     pairs = np.zeros((256, 256), dtype=bool)
     if not len(cps):
         return pairs
