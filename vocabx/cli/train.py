@@ -16,7 +16,7 @@ from vocabx.cli.common import (
     make_config,
     progress_enabled,
 )
-from vocabx.train.config import CPTConfig, MergeConfig, SFTConfig
+from vocabx.train.config import CPTConfig, DistillConfig, MergeConfig, SFTConfig
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
     """Flags with a value: empty repeatable options count as not given."""
@@ -63,6 +63,34 @@ def sft(model: str, as_json: bool, config_file: str | None, **flags: Any) -> Non
     skipped = {k: v for k, v in result.items() if k.startswith(("data_skipped", "data_truncated"))}
     _render(result, as_json, f"{result['examples']:,} conversations, replay share {result['replay_share']:.1%}"
                              + (f"; {skipped}" if skipped else ""))
+
+
+@train.command("distill")
+@click.argument("model")
+@config_options(DistillConfig)
+@json_option
+@config_option
+@handle_errors
+def distill(model: str, as_json: bool, config_file: str | None, **flags: Any) -> None:
+    """Teach MODEL (an extended model) the base model's behaviour on --data, through its new tokens.
+
+    \b
+    The teacher (the base recorded by `vocabx extend`, or --teacher) reads the base tokenization, MODEL the
+    extended one; MODEL learns to give each token the probability the teacher gives the text it covers.
+    vocabx train distill runs/model --data dialogues.csv --text-field title,ask,answer \\
+        --replay news-zh --max-chars 200000 --out runs/distill
+    """
+    from vocabx.train.api import train_distill
+
+    result = train_distill(make_config(DistillConfig, config_file, model=model, **_given(flags)),
+                           progress=progress_enabled())
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{result['steps']:,} steps over {result['domain_windows']:,} domain windows "
+               f"({result['domain_chars']:,} chars, new-token share {result['new_token_share']:.1%}); "
+               f"replay share {result['replay_share']:.1%}")
+    click.echo(f"wrote {result['out']} (model, log.jsonl, manifest.json) in {result.get('seconds', 0):.1f} s")
 
 
 @train.command("merge")

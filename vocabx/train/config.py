@@ -132,6 +132,73 @@ class SFTConfig(RunConfig):
             _positive("max_length", self.max_length)
 
 
+DISTILL_METHODS = ("rows", "lora", "full")
+
+
+@dataclass(kw_only=True)
+class DistillConfig(RunConfig):
+    """`vocabx train distill`: the base model (teacher, base tokenization) teaches the extended model (student) on
+    any text. Only the new rows train by default; `--method lora|full` adds a stage that changes the body too."""
+
+    method: Literal["rows", "lora", "full"] = _help(
+        "rows: only the new input/output rows train (body and old rows stay bit-identical); lora / full: a rows "
+        "stage, then LoRA adapters / all weights under the same losses.", "rows")
+    teacher: str | None = _help("Base model the student was extended from; default: the one recorded in MODEL's "
+                                "manifest.json by `vocabx extend`.")
+    rows_steps: int | None = _help("Steps of the rows stage when --method is lora or full; default: half of all steps.")
+    rows_lr: float = _help("Learning rate of the rows stage.", 2e-3)
+    untie: bool = _help("Give the new tokens output rows of their own (unties a tied head; costs vocab x hidden "
+                        "parameters).", False)
+    block_size: int = _help("Extended tokens per training window (cut where both tokenizations have a boundary).", 256)
+    max_chars: int | None = _help("Budget: domain characters read (the teacher reads them once).")
+    max_minutes: float | None = _help("Budget: stop training after this many minutes of wall time (the model at "
+                                      "that point is written; not reproducible, unlike --max-steps).")
+    top_k: int = _help("Teacher tokens kept by name at each position (the rest of their mass is kept as a lump).", 32)
+    hidden_layers: str = _help("Hidden states matched at aligned positions: comma-separated layer indices "
+                               "(negative from the top, -1 the last); empty: none.", "-1")
+    canonical_weight: float = _help("Weight of the canonical cross-entropy (teacher distribution, new tokens taking "
+                                    "mass only from the old tokens they extend).", 1.0)
+    likelihood_weight: float = _help("Weight of the chunk likelihood matching (student log p of a token vs the "
+                                     "teacher's summed log p of the base tokens it covers).", 1.0)
+    hidden_weight: float = _help("Weight of the hidden-state matching at aligned positions.", 1.0)
+    lm_weight: float = _help("Weight of the plain next-token loss on the extended tokenization.", 0.0)
+    temperature: float = _help("Temperature of the likelihood matching (probabilities compared as p^(1/T)).", 1.0)
+    teacher_batch_size: int = _help("Windows per teacher forward pass.", 8)
+    replay_text_field: str | None = _help("JSON key / CSV columns holding the text of --replay files.")
+
+    def __post_init__(self) -> None:
+        if self.lr is None:
+            self.lr = 2e-4 if self.method == "lora" else 3e-5
+        _choice("method", self.method, DISTILL_METHODS)
+        method, self.method = self.method, "lora"  # RunConfig checks lora/full; rows shares lora's defaults
+        try:
+            super().__post_init__()
+        finally:
+            self.method = method
+        for name in ("block_size", "top_k", "teacher_batch_size"):
+            _positive(name, getattr(self, name))
+        for name in ("rows_steps", "max_chars"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise UsageError(f"max_minutes must be > 0, got {self.max_minutes}", hint="e.g. --max-minutes 15")
+        if self.temperature <= 0:
+            raise UsageError(f"temperature must be > 0, got {self.temperature}", hint="e.g. --temperature 1")
+        weights = [self.canonical_weight, self.likelihood_weight, self.hidden_weight, self.lm_weight]
+        if any(w < 0 for w in weights) or not any(weights):
+            raise UsageError("loss weights must be >= 0 and not all 0",
+                             hint="set --canonical-weight, --likelihood-weight, --hidden-weight or --lm-weight")
+        self.layers()
+
+    def layers(self) -> list[int]:
+        """--hidden-layers as a list of ints."""
+        try:
+            return [int(x) for x in self.hidden_layers.split(",") if x.strip()]
+        except ValueError:
+            raise UsageError(f"hidden_layers must be comma-separated integers, got {self.hidden_layers!r}",
+                             hint="e.g. --hidden-layers -1 or --hidden-layers 10,-1") from None
+
+
 @dataclass(kw_only=True)
 class MergeConfig:
     """`vocabx train merge`: fold a LoRA adapter into its base model, written as a plain model directory."""

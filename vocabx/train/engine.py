@@ -111,8 +111,9 @@ class JsonlLog(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs:
             return
+        extra = {k: float(v) for k, v in logs.items() if k.startswith("loss_")}  # a stage's loss parts
         self.record(state.global_step, {"loss": float(logs["loss"]), "lr": float(logs.get("learning_rate", 0.0)),
-                                        "grad_norm": _float_or_none(logs.get("grad_norm"))})
+                                        "grad_norm": _float_or_none(logs.get("grad_norm")), **extra})
 
 
 class EvalHook(TrainerCallback):
@@ -154,8 +155,12 @@ def run_stage(
     callbacks: Sequence[TrainerCallback] = (),
     evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     progress: bool = False,
+    trainer_cls: type[Trainer] = Trainer,
 ) -> Trainer:
-    """Train one stage to `stage.steps`, resuming from its last checkpoint when one exists; return the Trainer."""
+    """Train one stage to `stage.steps`, resuming from its last checkpoint when one exists; return the Trainer.
+
+    `trainer_cls` is a `Trainer` subclass for stages with their own loss (distillation).
+    """
     ckpt_dir = run_dir / "checkpoints" / stage.name
     args = training_arguments(cfg, stage, ckpt_dir, progress)
     global_batch = cfg.batch_size * cfg.grad_accum * args.world_size
@@ -168,8 +173,8 @@ def run_stage(
     hooks: list[TrainerCallback] = [journal]
     if evaluate is not None and cfg.eval_steps:
         hooks.append(EvalHook(cfg.eval_steps, evaluate, journal))
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                      callbacks=[*hooks, *callbacks])
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, data_collator=collator,
+                          callbacks=[*hooks, *callbacks])
     # Library code never prints: drop the Trainer's stdout printer, keep a bar only when asked for progress.
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)

