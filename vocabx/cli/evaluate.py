@@ -58,7 +58,10 @@ def render(data: dict[str, Any]) -> str:
     usage = data.get("usage")
     if usage:
         lines.append(f"new tokens (ids >= {usage['new_start']}): {usage['new_tokens']}; share of generated tokens "
-                     f"{_fmt(usage['new_token_share'], '.1%')}; {usage['distinct_in_domain']} occur in the domain text; "
+                     f"{_fmt(usage['new_token_share'], '.1%')} (canonical tokenization of the same text "
+                     f"{_fmt(usage.get('canonical_new_token_share'), '.1%')}, of held-out domain text "
+                     f"{_fmt(usage.get('reference_new_token_share'), '.1%')}); {usage['distinct_in_domain']} occur in "
+                     "the domain text; "
                      f"{usage['flagged']} flagged under-trained {usage['flag_counts'] or ''}")
         worst = ", ".join(f"{u['text']!r} ({'+'.join(u['flags'])})" for u in usage["under_trained"][:5])
         if worst:

@@ -81,7 +81,7 @@ def tokenizer_side(base: TokenizerOnly, corpora: list[CorpusText], context: int)
 
 
 def usage_report(em: EvalModel, side: SideResult, cost: TokenCost, config: EvalConfig,
-                 domain_bpc: float | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                 domain_bpc: float | None, domain_tokens: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """New-token emission in the generated text, their cost in the domain text, the under-trained rows (the
     worst K in the summary; every new row in the second value)."""
     assert em.new_start is not None
@@ -91,10 +91,15 @@ def usage_report(em: EvalModel, side: SideResult, cost: TokenCost, config: EvalC
     stats = new_row_report(em, cost, emitted, domain_bpc, ref)
     flagged = [s for s in stats if s.flags]
     by_id = {s.id: s for s in stats}
+    texts = side.decode.texts if side.decode else []
     return {
         "new_start": em.new_start, "new_tokens": len(stats),
         "generated_tokens": sum(len(g) for g in generated),
         "new_token_share": emission_share((i for g in generated for i in g), em.new_start),
+        # What the model would emit if it wrote its own text in the canonical (extended) tokenization, and what
+        # held-out domain text holds: a share far below these means the new tokens are not being used.
+        "canonical_new_token_share": emission_share((i for t in texts for i in em.encode(t)), em.new_start),
+        "reference_new_token_share": sum(cost.count.values()) / domain_tokens if domain_tokens else math.nan,
         "distinct_emitted": len(emitted),
         "most_emitted": [{"id": i, "text": by_id[i].text, "count": n} for i, n in emitted.most_common(MOST_EMITTED)],
         "domain_new_token_occurrences": sum(cost.count.values()), "distinct_in_domain": len(cost.count),
@@ -115,7 +120,7 @@ def _model_pass(
     if em.new_start is not None and cost is not None:
         domain = [side.scores[c.label] for c in corpora if c.role == "domain"]
         domain_bpc = sum(s.bits for s in domain) / sum(s.chars for s in domain) if domain else None
-        usage, new_rows = usage_report(em, side, cost, config, domain_bpc)
+        usage, new_rows = usage_report(em, side, cost, config, domain_bpc, sum(s.tokens for s in domain))
     else:
         log.info("%s: no new tokens known (no base_vocab_size in its manifest, no --new-from)", em.path)
     return side, usage, new_rows, em.path

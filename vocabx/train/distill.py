@@ -17,14 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCa
 from vocabx.errors import CorpusError, ModelError, UsageError
 from vocabx.train.align import VocabMap
 from vocabx.train.config import DistillConfig
-from vocabx.train.distill_data import (
-    TargetDataset,
-    cached_targets,
-    collate_targets,
-    mix_windows,
-    read_windows,
-    teacher_function,
-)
+from vocabx.train.distill_data import LazyTargets, collate_targets, mix_windows, read_windows, teacher_function
 from vocabx.train.distill_loss import Targets, Weights, distill_losses
 from vocabx.train.engine import Stage, bf16_default, distributed_state, library_bars, run_stage, stage_is_done, steps_for
 from vocabx.train.finalize import complete_run
@@ -132,9 +125,8 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
     if state.is_main_process:
         prepare_run_dir(cfg, "train distill", [loaded.model_dir, teacher_dir, *cfg.data, *cfg.replay])
     state.wait_for_everyone()
-    items = _teacher_pass(cfg, out, teacher_dir, order, vmap, progress)
-    dataset = TargetDataset([items[i % len(items)] for i in range(total * global_batch)])
-    counts["new_token_share"] = round(_new_token_share(items, base_size), 4)
+    dataset = _lazy_targets(cfg, out, teacher_dir, order, total * global_batch, vmap)
+    counts["new_token_share"] = round(_new_token_share(order, base_size), 4)
     if cfg.untie:
         _untie(loaded.model)
     clock = WallClock(started, cfg.max_minutes)
@@ -145,7 +137,8 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
                             [clock, *callbacks], progress)
     counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
                   new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
-                  teacher=str(teacher_dir))
+                  teacher=str(teacher_dir), teacher_windows_computed=dataset.teacher_windows,
+                  teacher_seconds=round(dataset.teacher_seconds, 2))
     if before is not None:
         counts["body_and_old_rows_identical"] = _fingerprint(model, loaded.new_start) == before
         if not counts["body_and_old_rows_identical"]:
@@ -180,12 +173,12 @@ def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMa
     return order, flags, counts
 
 
-def _teacher_pass(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list, vmap: VocabMap,
-                  progress: bool) -> list[dict[str, torch.Tensor]]:
-    """Targets for every window in `order`, from OUT/teacher/ or computed by the teacher (then freed)."""
+def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list, length: int,
+                  vmap: VocabMap) -> LazyTargets:
+    """The training examples: the teacher's targets per window, computed as training reaches them (OUT/teacher/)."""
     teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    teacher.to(device)
+    teacher.requires_grad_(False)
+    teacher.to("cuda" if torch.cuda.is_available() else "cpu")
     depth = int(teacher.config.num_hidden_layers)
     layers = [i if i >= 0 else depth + 1 + i for i in cfg.layers()] if cfg.hidden_weight else []
     if any(not 0 <= i <= depth for i in layers):
@@ -193,9 +186,7 @@ def _teacher_pass(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list,
                          hint=f"use indices between -{depth + 1} and {depth}")
     autocast = bf16_default(cfg.bf16) or _cpu_bf16()
     compute = teacher_function(teacher, vmap, cfg.top_k, layers, autocast)
-    items = cached_targets(out / TEACHER_DIR, order, compute, cfg.teacher_batch_size, progress)
-    del teacher
-    return items
+    return LazyTargets(order, length, out / TEACHER_DIR, compute, cfg.teacher_batch_size)
 
 
 def _cpu_bf16() -> bool:
@@ -210,10 +201,10 @@ def _cpu_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def _new_token_share(items: list[dict[str, torch.Tensor]], base_size: int) -> float:
+def _new_token_share(order: list, base_size: int) -> float:
     """Share of new tokens among the training targets; warns at 0, where the new output rows learn nothing."""
-    new = sum(int((x["labels"] >= base_size).sum()) for x in items)
-    total = sum(int((x["labels"] >= 0).sum()) for x in items)
+    new = sum(int((w.ext[1:] >= base_size).sum()) for w in order)
+    total = sum(w.ext.size - 1 for w in order)
     if new == 0:
         log.warning("the training text holds no new token: the new output rows learn nothing from it "
                     "(add domain text to --data)")
@@ -302,13 +293,13 @@ def _student_layers(cfg: DistillConfig, model: torch.nn.Module) -> list[int]:
 
 
 class WindowLedger:
-    """Student tokens in the first n windows of the order, for log.jsonl (characters are counted as bytes of
-    the windows' text)."""
+    """Student tokens in the first n examples of the training order, for log.jsonl."""
 
-    def __init__(self, dataset: TargetDataset) -> None:
+    def __init__(self, dataset: LazyTargets) -> None:
         import numpy as np
 
-        self.tokens = np.cumsum([0] + [int((x["labels"] >= 0).sum()) for x in dataset.items])
+        per_window = [w.ext.size - 1 for w in dataset.order]
+        self.tokens = np.cumsum([0] + [per_window[i % len(per_window)] for i in range(len(dataset))])
 
     def consumed(self, examples: int) -> dict[str, float]:
         n = min(examples, len(self.tokens) - 1)

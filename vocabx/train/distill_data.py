@@ -5,6 +5,7 @@ student trains on."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,31 +95,45 @@ def mix_windows(domain: list[Window], replay: list[Window], ratio: float, seed: 
     return order, schedule
 
 
-def cached_targets(cache: Path, windows: Sequence[Window], compute: Callable[[Sequence[Window]], list[dict]],
-                   batch: int, progress: bool = False) -> list[dict[str, torch.Tensor]]:
-    """The teacher's targets for every window, from cache/shard-*.safetensors where present, else computed in
-    batches of `batch` windows and written shard by shard (atomically)."""
-    from safetensors.torch import load_file, save
+class LazyTargets(torch.utils.data.Dataset):
+    """The teacher's targets for each window of the training order, computed when training first reaches them,
+    `SHARD_WINDOWS` windows at a time, and cached as cache/shard-NNNNN.safetensors (written atomically): training
+    starts at once, a budget that stops early pays only for the windows it used, and a resumed or repeated pass
+    reads the cache instead of running the teacher again. Item i is window i % len(order) (passes repeat it)."""
 
-    cache.mkdir(parents=True, exist_ok=True)
-    out: list[dict[str, torch.Tensor]] = []
-    shards = range(0, len(windows), SHARD_WINDOWS)
-    if progress:
-        from tqdm import tqdm
+    def __init__(self, order: Sequence[Window], length: int, cache: Path,
+                 compute: Callable[[Sequence[Window]], list[dict]], batch: int) -> None:
+        self.order, self.length, self.cache, self.compute, self.batch = order, length, cache, compute, batch
+        self.loaded: dict[int, list[dict[str, torch.Tensor]]] = {}
+        self.teacher_windows = 0  # windows the teacher ran on in this process (the rest came from the cache)
+        self.teacher_seconds = 0.0
 
-        shards = tqdm(shards, desc="teacher pass", unit="shard")
-    for first in shards:
-        path = cache / f"shard-{first // SHARD_WINDOWS:05d}.safetensors"
-        part = windows[first : first + SHARD_WINDOWS]
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        index = i % len(self.order)
+        shard = index // SHARD_WINDOWS
+        if shard not in self.loaded:
+            self.loaded = {k: v for k, v in self.loaded.items() if k >= shard - 1}  # keep the previous one
+            self.loaded[shard] = self.shard(shard)
+        return self.loaded[shard][index % SHARD_WINDOWS]
+
+    def shard(self, k: int) -> list[dict[str, torch.Tensor]]:
+        from safetensors.torch import load_file, save
+
+        path = self.cache / f"shard-{k:05d}.safetensors"
+        part = self.order[k * SHARD_WINDOWS : (k + 1) * SHARD_WINDOWS]
         if path.is_file():
-            flat = load_file(path)
-            items = _unflatten(flat, len(part))
-        else:
-            items = [t for i in range(0, len(part), batch) for t in compute(part[i : i + batch])]
-            flat = {f"{i}.{k}": v.contiguous() for i, item in enumerate(items) for k, v in item.items()}
-            write_atomic(path, lambda fh, flat=flat: fh.write(save(flat)))
-        out.extend(items)
-    return out
+            return _unflatten(load_file(path), len(part))
+        started = time.perf_counter()
+        items = [t for j in range(0, len(part), self.batch) for t in self.compute(part[j : j + self.batch])]
+        self.teacher_windows += len(part)
+        self.teacher_seconds += time.perf_counter() - started
+        flat = {f"{n}.{key}": v.contiguous() for n, item in enumerate(items) for key, v in item.items()}
+        self.cache.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda fh: fh.write(save(flat)))
+        return items
 
 
 def _unflatten(flat: dict[str, torch.Tensor], n: int) -> list[dict[str, torch.Tensor]]:
@@ -133,19 +148,6 @@ def teacher_function(teacher: torch.nn.Module, vmap: VocabMap, top_k: int, layer
                      autocast: bool) -> Callable[[Sequence[Window]], list[dict]]:
     """`teacher_targets` bound to one teacher and its settings."""
     return lambda part: teacher_targets(teacher, part, vmap, top_k, layers, autocast=autocast)
-
-
-class TargetDataset(torch.utils.data.Dataset):
-    """Cached targets as training examples, in the order of the mix."""
-
-    def __init__(self, items: list[dict[str, torch.Tensor]]) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.items[i]
 
 
 def collate_targets(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
