@@ -56,25 +56,22 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
 
 
 def canonical_loss(logp: torch.Tensor, t: Targets, in_a: torch.Tensor) -> torch.Tensor:
-    """Summed canonical cross-entropy over opening positions. `logp` [b, s, V'] student log-probabilities;
-    `in_a` [V'] bool: the old tokens that start no new token."""
-    mask = t.open
-    lp = logp[mask]  # [n, V']
-    top_ids = t.top_ids[mask]
-    valid = top_ids >= 0
-    top_s = lp.gather(1, top_ids.clamp_min(0))
-    lse_a = torch.logsumexp(lp.masked_fill(~in_a, -torch.inf), dim=1)
-    lse_g = torch.logsumexp(lp.masked_fill(in_a, -torch.inf), dim=1)
-    top_lse = torch.logsumexp(top_s.masked_fill(~valid, -torch.inf), dim=1)
+    """Summed canonical cross-entropy over opening positions. `logp` [b, s, V'] student log-probabilities (they
+    sum to 1, so log p_S(G) = log(1 - p_S(A))); `in_a` [V'] bool: the old tokens that start no new token."""
+    valid = t.top_ids >= 0
+    top_s = logp.gather(-1, t.top_ids.clamp_min(0))  # [b, s, K]
+    lse_a = torch.logsumexp(logp.masked_fill(~in_a, -torch.inf), dim=-1)  # one [b, s, V'] copy
+    lse_g = log1mexp(lse_a)
+    top_lse = torch.logsumexp(top_s.masked_fill(~valid, -torch.inf), dim=-1)
     rest_s = lse_a + log1mexp(top_lse - lse_a)
-    top_t = t.top_logp[mask].masked_fill(~valid, -torch.inf)
-    loss = -(top_t.exp() * top_s).masked_fill(~valid, 0).sum(1)
-    loss = loss - t.rest_logp[mask].exp() * rest_s - t.group_logp[mask].exp() * lse_g
+    top_t = t.top_logp.masked_fill(~valid, -torch.inf).exp()
+    loss = -(top_t * top_s).masked_fill(~valid, 0).sum(-1)
+    loss = loss - t.rest_logp.exp() * rest_s - t.group_logp.exp() * lse_g
     # The observed token, when it falls in G, is a sample of q(. | G).
-    labels = t.labels[mask]
-    in_g = ~in_a[labels]
-    observed = lp.gather(1, labels[:, None]).squeeze(1) - lse_g
-    return loss.sum() - observed[in_g].sum()
+    labels = t.labels.clamp_min(0)
+    in_g = ~in_a[labels] & (t.labels >= 0)
+    observed = logp.gather(-1, labels[..., None]).squeeze(-1) - lse_g
+    return loss[t.open].sum() - observed[t.open & in_g].sum()
 
 
 def chunk_student_logp(token_logp: torch.Tensor, t: Targets) -> torch.Tensor:

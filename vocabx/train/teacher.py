@@ -81,32 +81,38 @@ def teacher_targets(teacher: torch.nn.Module, windows: Sequence[Window], vmap: V
     device = next(teacher.parameters()).device
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
         out = teacher(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=bool(layers))
-    logp = torch.log_softmax(out.logits.float(), dim=-1).cpu()  # [b, n, V]
+    logits = out.logits.float().cpu()  # [b, n, V]
     hidden = [out.hidden_states[i].float().cpu() for i in layers] if layers else []
     in_a = torch.from_numpy(~vmap.starts_new)
-    return [_window_targets(w, logp[r, : w.base.size], [h[r] for h in hidden], vmap, in_a, top_k)
+    return [_window_targets(w, logits[r, : w.base.size], [h[r] for h in hidden], vmap, in_a, top_k)
             for r, w in enumerate(windows)]
 
 
-def _window_targets(w: Window, logp: torch.Tensor, hidden: list[torch.Tensor], vmap: VocabMap, in_a: torch.Tensor,
+def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor], vmap: VocabMap, in_a: torch.Tensor,
                     top_k: int) -> dict[str, torch.Tensor]:
-    """Targets for one window; position t (0..m-1) of the student predicts ext[t + 1]."""
+    """Targets for one window; position t (0..m-1) of the student predicts ext[t + 1].
+
+    Only one [positions, vocab] copy is made (the A-masked logits at chunk openings); the log-normalizer of every
+    position is one logsumexp, and p(B) follows from p(A) as log(1 - p(A))."""
+    from vocabx.train.distill_loss import log1mexp
+
     a = w.alignment
     base = torch.from_numpy(w.base)
     n = base.size(0) - 1
-    token_lp = logp[torch.arange(n), base[1:]]  # teacher log p of each base token, [n]
+    lse = torch.logsumexp(logits, dim=1)  # [n + 1]
+    token_lp = logits[torch.arange(n), base[1:]] - lse[:n]  # teacher log p of each base token, [n]
     opening = torch.from_numpy(a.base_start)  # teacher position predicting the chunk's first base token
-    at = logp[opening]  # [m, V]: the teacher's distribution at each chunk opening (only rows with first[j] matter)
-    top_logp, top_ids = at.masked_fill(~in_a, -torch.inf).topk(top_k, dim=1)
-    lse_a = torch.logsumexp(at.masked_fill(~in_a, -torch.inf), dim=1)
-    lse_top = torch.logsumexp(top_logp, dim=1)
-    from vocabx.train.distill_loss import log1mexp
-
-    rest = lse_a + log1mexp(lse_top - lse_a)
-    group = torch.logsumexp(at.masked_fill(in_a, -torch.inf), dim=1)
-    csum = torch.cat([torch.zeros(1), torch.cumsum(token_lp.double(), 0)])
+    masked = logits[opening].masked_fill_(~in_a, -torch.inf)  # [m, V]: A only
+    top_logp, top_ids = masked.topk(top_k, dim=1)
+    lse_a = torch.logsumexp(masked, dim=1)
+    del masked
+    top_logp = top_logp - lse[opening, None]
+    lse_a = lse_a - lse[opening]
+    rest = lse_a + log1mexp(torch.logsumexp(top_logp, dim=1) - lse_a)
+    group = log1mexp(lse_a)
+    csum = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(token_lp.double(), 0)])
     chunk = (csum[torch.from_numpy(a.base_end)] - csum[opening]).float()
-    chunk = chunk + _stop_correction(w, logp, vmap)
+    chunk = chunk + _stop_correction(w, logits, lse, vmap)
     out = {
         "input_ids": torch.from_numpy(w.ext[:-1].copy()),
         "labels": torch.from_numpy(w.ext[1:].copy()),
@@ -126,7 +132,7 @@ def _window_targets(w: Window, logp: torch.Tensor, hidden: list[torch.Tensor], v
     return out
 
 
-def _stop_correction(w: Window, logp: torch.Tensor, vmap: VocabMap) -> torch.Tensor:
+def _stop_correction(w: Window, logits: torch.Tensor, lse: torch.Tensor, vmap: VocabMap) -> torch.Tensor:
     """log(1 - mass of the base tokens that would extend each chunk into a longer new token), one step ahead."""
     a = w.alignment
     out = torch.zeros(a.first.size)
@@ -138,6 +144,6 @@ def _stop_correction(w: Window, logp: torch.Tensor, vmap: VocabMap) -> torch.Ten
         path = tuple(int(x) for x in w.base[1 + a.base_start[j] : 1 + end])
         nxt = vmap.extensions.get(path)
         if nxt:
-            mass = float(logp[end, nxt].exp().sum())
+            mass = float((logits[end, nxt] - lse[end]).exp().sum())
             out[j] = float(np.log1p(-min(mass, 1 - 1e-6)))
     return out

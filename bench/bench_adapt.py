@@ -1,0 +1,304 @@
+"""Adaptation of an extended model: does SmolLM2-135M + 5,000 medical entries become as good as the base and use its
+new tokens? `vocabx train distill` against today's LM-loss new-row training and HF `add_tokens`, side by side.
+
+Setup: `vocabx analyze` mines medical-zh/dialogues.csv (all of it: every evaluation text comes from another
+source), `vocabx extend smollm2-135m --terms ... --budget 5000` grows the model (default init). Every method trains
+on the same dialogues, in-process, and stops at CPU budgets (process CPU time of the run, teacher pass included,
+on this 2-core machine); the model at each budget is saved and evaluated.
+
+Baselines in the same run: the base SmolLM2 (its own tokenizer), every zero-training init of `vocabx extend`,
+HF `add_tokens` + `resize_token_embeddings(mean_resizing=True)`, and LM-loss training of the new rows (the
+embeddings stage of `vocabx train cpt`) at the same budgets.
+
+Held-out text, none of it trained or mined on: domain = the answers of sft/medical_sft_1K_format.jsonl and
+medical-zh/medical_corpus.txt (question + answer); general = tnews headlines (zh) and c4 (en). Replay text for the
+LoRA stage is from other sources again: People's Daily 1998 (news-zh) and English Wikipedia (wiki_demo).
+
+    python bench/bench_adapt.py --work /tmp/adapt-bench                      # everything (hours on 2 cores)
+    python bench/bench_adapt.py --work /tmp/adapt-bench --phase init         # one phase; reruns skip done work
+
+Writes bench/results/adapt.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or REPO.parent / "shared" / "data")
+DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
+SFT = SHARED / "sft" / "medical_sft_1K_format.jsonl"
+MEDCORPUS = SHARED / "corpora" / "medical-zh" / "medical_corpus.txt"
+TNEWS = SHARED / "corpora" / "general-zh" / "tnews_unlabeled.json"
+C4 = SHARED / "corpora" / "general-en" / "c4_demo.jsonl"
+WIKI = SHARED / "corpora" / "general-en" / "wiki_demo.txt"
+RESULTS = REPO / "bench" / "results" / "adapt.md"
+BASE = "smollm2-135m"
+FIELD = "title,ask,answer"
+INITS = {  # name -> extend flags: the zero-training initializations compared
+    "subword-mean (default, tied)": ["--init", "subword-mean"],
+    "subword-last / subword-first (untied)": ["--init", "subword-last", "--init-output", "subword-first"],
+    "mean": ["--init", "mean"],
+    "subword-mean / logit-match (untied)": ["--init", "subword-mean", "--init-output", "logit-match"],
+}
+
+
+def vocabx(log: Path, *args: str) -> None:
+    """Run a vocabx command as a user would, its output in `log`."""
+    exe = shutil.which("vocabx") or str(Path(sys.executable).with_name("vocabx"))
+    with open(log, "w", encoding="utf-8") as fh:
+        fh.write("$ vocabx " + " ".join(shlex.quote(a) for a in args) + "\n")
+        fh.flush()
+        subprocess.run([exe, *args], check=True, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def heldout(work: Path, args: argparse.Namespace) -> dict[str, Path]:
+    """Held-out texts as JSONL {"text"} files, taken from the end of each source (the first rows stay unread)."""
+    folder = work / "heldout"
+    folder.mkdir(parents=True, exist_ok=True)
+    sft = [json.loads(line)["conversations"] for line in SFT.read_text(encoding="utf-8").splitlines() if line]
+    answers = [next(t["value"] for t in conv if t["from"] == "gpt") for conv in sft]
+    med = [json.loads(line) for line in MEDCORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    news = [json.loads(line)["sentence"] for line in TNEWS.read_text(encoding="utf-8").splitlines() if line]
+    news_docs = ["\n".join(news[i:i + 10]) for i in range(len(news) - 2000, len(news), 10)]
+    c4 = [json.loads(line)["text"] for line in C4.read_text(encoding="utf-8").splitlines() if line]
+    sets = {"sft": answers[-200:], "medcorpus": [f"{r['问']}\n{r['答']}" for r in med[-200:]],
+            "tnews": news_docs, "c4": c4[-100:]}
+    out = {}
+    for name, texts in sets.items():
+        out[name] = folder / f"{name}.jsonl"
+        if not out[name].exists():
+            out[name].write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts),
+                                 encoding="utf-8")
+    replay_en = folder / "replay-wiki.txt"
+    if not replay_en.exists():
+        replay_en.write_text(WIKI.read_text(encoding="utf-8"), encoding="utf-8")
+    out["replay_en"] = replay_en
+    return out
+
+
+def setup(work: Path, args: argparse.Namespace) -> dict[str, Path]:
+    """The analysis and the extended models: terms (default init), --mode train, and one per init."""
+    analysis = work / "analysis"
+    if not (analysis / "manifest.json").exists():
+        vocabx(work / "analyze.log", "analyze", str(DIALOGUES), "--text-field", FIELD, "-t", "smollm2",
+               "--reference", "news-zh", "-o", str(analysis))
+    models = {}
+    for name, flags in INITS.items():
+        out = work / ("ext" if flags[1] == "subword-mean" and len(flags) == 2 else f"init-{_slug(name)}")
+        if not (out / "manifest.json").exists():
+            vocabx(work / f"extend-{_slug(name)}.log", "extend", BASE, "--terms", str(analysis), "--text-field",
+                   FIELD, "--budget", str(args.budget), "--out", str(out), *flags)
+        models[name] = out
+    train = work / "ext-train"
+    if not (train / "manifest.json").exists():
+        vocabx(work / "extend-train.log", "extend", BASE, "--mode", "train", "--corpus", str(DIALOGUES),
+               "--text-field", FIELD, "--budget", str(args.budget), "--out", str(train))
+    models["continued BPE (--mode train), subword-mean"] = train
+    hf = work / "hf-add-tokens"
+    if not (hf / "model.safetensors").exists():
+        hf_add_tokens(models["subword-mean (default, tied)"], hf)
+    models["HF add_tokens + resize(mean_resizing)"] = hf
+    return models
+
+
+def hf_add_tokens(extended: Path, out: Path) -> None:
+    """The plain transformers recipe: the same new strings as added tokens, rows by mean_resizing."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from vocabx.model.api import resolve_model
+    from vocabx.train.align import VocabMap
+
+    base_dir = resolve_model(BASE)
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    vmap = VocabMap.from_dir(extended, len(tok))
+    strings = [vmap.token_bytes(i).decode("utf-8", errors="ignore") for i in range(len(tok), vmap.size)]
+    tok.add_tokens([s for s in strings if s])
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    model.resize_token_embeddings(len(tok), mean_resizing=True)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    (tmp / "manifest.json").write_text(json.dumps({"command": "hf-add-tokens", "counts": {
+        "base_vocab_size": vmap.base_size}}), encoding="utf-8")
+    os.replace(tmp, out)
+
+
+class CpuBudget(TrainerCallback):
+    """Saves the model whenever the process has spent another budget mark of CPU time since `started` (teacher
+    pass included), and stops training after the last mark. Saving is not counted."""
+
+    def __init__(self, started: float, marks: list[float], folder: Path, tokenizer_dir: Path) -> None:
+        self.started, self.marks, self.folder, self.tokenizer_dir = started, sorted(marks), folder, tokenizer_dir
+        self.excluded = 0.0
+        self.saved: dict[float, dict] = {}
+
+    def spent(self) -> float:
+        return (time.process_time() - self.started - self.excluded) / 60
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        due = [m for m in self.marks if m not in self.saved and self.spent() >= m]
+        if due:
+            began = time.process_time()
+            for mark in due:
+                self.saved[mark] = {"step": state.global_step, "cpu_minutes": round(self.spent(), 2)}
+                save_snapshot(model, self.folder / f"{mark:g}", self.tokenizer_dir, self.saved[mark])
+            self.excluded += time.process_time() - began
+        if len(self.saved) == len(self.marks):
+            control.should_training_stop = True
+
+
+def save_snapshot(model: torch.nn.Module, out: Path, tokenizer_dir: Path, info: dict) -> None:
+    from transformers import AutoTokenizer
+
+    plain = copy.deepcopy(model).merge_and_unload() if hasattr(model, "peft_config") else model
+    out.mkdir(parents=True, exist_ok=True)
+    plain.save_pretrained(out)
+    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(out)
+    manifest = json.loads((tokenizer_dir / "manifest.json").read_text(encoding="utf-8"))
+    (out / "manifest.json").write_text(json.dumps({"command": "bench-snapshot", "snapshot": info,
+                                                   "counts": {"base_vocab_size": manifest["counts"][
+                                                       "base_vocab_size"]}}), encoding="utf-8")
+
+
+def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args: argparse.Namespace) -> dict:
+    """Every training method to the largest budget, snapshots at each budget."""
+    from vocabx.train.api import train_cpt, train_distill
+    from vocabx.train.config import CPTConfig, DistillConfig
+
+    ext = models["subword-mean (default, tied)"]
+    common = dict(data=(str(DIALOGUES),), text_field=FIELD, seed=42, save_steps=10**6, log_steps=5,
+                  schedule="constant", warmup_steps=5, max_steps=10**5, force=True)
+    replay = ("news-zh", str(held["replay_en"]))
+    methods = {
+        "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
+        "distill, new rows (tied)": lambda out, cb: train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars), callbacks=cb),
+        "distill, new rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
+            replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers), callbacks=cb),
+        "distill, --mode train extension, new rows": lambda out, cb: train_distill(DistillConfig(
+            model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
+            block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars),
+            callbacks=cb),
+    }
+    done = {}
+    for name, run in methods.items():
+        if args.methods and not any(m in name for m in args.methods):
+            continue
+        folder = work / "runs" / _slug(name)
+        info_path = folder / "snapshots.json"
+        if info_path.exists():
+            done[name] = json.loads(info_path.read_text(encoding="utf-8"))
+            continue
+        tok_dir = models["continued BPE (--mode train), subword-mean"] if "--mode train" in name else ext
+        budget = CpuBudget(time.process_time(), args.budgets, folder / "snapshots", tok_dir)
+        (folder / "run").parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run(folder / "run", [budget])
+        except Exception as exc:  # noqa: BLE001  a run stopped by its budget mid-stage still leaves its snapshots
+            if not budget.saved:
+                raise
+            print(f"{name}: ended after its snapshots ({exc})", file=sys.stderr)
+        info = {str(k): v for k, v in budget.saved.items()}
+        info_path.write_text(json.dumps(info), encoding="utf-8")
+        done[name] = info
+    return done
+
+
+def evaluate_model(work: Path, name: str, model: Path, held: dict[str, Path], args: argparse.Namespace) -> dict:
+    """Bits per character on every held-out set (cached), from `vocabx.eval.evaluate` without decoding."""
+    from vocabx.eval import EvalConfig
+    from vocabx.eval.api import evaluate
+
+    cache = work / "eval" / f"{_slug(name)}.json"
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    result = evaluate(EvalConfig(
+        model=str(model), domain=(f"sft={held['sft']}", f"medcorpus={held['medcorpus']}"),
+        general=(f"tnews={held['tnews']}", f"c4={held['c4']}"), max_docs=args.eval_docs, max_chars=args.eval_chars,
+        decode_tokens=0, plots=False)).to_dict()
+    figures = {r["corpus"]: {"bpc": r["bits_per_char"], "chars_per_token": r["eval_chars_per_token"],
+                             "chars": r["eval_chars"]} for r in result["rows"]}
+    cache.write_text(json.dumps(figures), encoding="utf-8")
+    return figures
+
+
+def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: argparse.Namespace) -> dict:
+    """Greedy decoding from held-out domain prompts, base and model alternating prompt by prompt on one thread:
+    chars/s of each, the new-token share of the output, of the canonical tokenization of that same output, and of
+    the held-out continuation (the text after each prompt)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from vocabx.eval.decode_speed import measure_decode
+    from vocabx.model.api import resolve_model
+    from vocabx.train.newrows import recorded_base_vocab_size
+
+    cache = work / "eval" / f"decode-{_slug(name)}.json"
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    texts = [json.loads(line)["text"] for line in held["sft"].read_text(encoding="utf-8").splitlines()]
+    texts = [t for t in texts if len(t) >= args.prompt_chars + 100][: args.decode_prompts]
+    prompts = [t[: args.prompt_chars] for t in texts]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sides = {}
+        for label, path in (("base", resolve_model(BASE)), ("model", model)):
+            tok = AutoTokenizer.from_pretrained(path)
+            sides[label] = (AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval(), tok)
+        totals = {k: {"chars": 0, "seconds": 0.0, "ids": [], "texts": []} for k in sides}
+        for prompt in prompts:
+            for label, (m, tok) in sides.items():
+                start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+                r = measure_decode(m, lambda t, tok=tok: tok.encode(t, add_special_tokens=False),
+                                   lambda ids, tok=tok: tok.decode(ids), [prompt], args.decode_tokens,
+                                   start_id=start, eos_id=tok.eos_token_id)
+                totals[label]["chars"] += r.chars
+                totals[label]["seconds"] += r.seconds
+                totals[label]["ids"] += r.ids
+                totals[label]["texts"] += r.texts
+    finally:
+        torch.set_num_threads(threads)
+    new_start = recorded_base_vocab_size(model)
+    tok = sides["model"][1]
+    gen = [i for ids in totals["model"]["ids"] for i in ids]
+    canon = [i for t in totals["model"]["texts"] for i in tok.encode(t, add_special_tokens=False)]
+    ref = [i for t in texts for i in tok.encode(t[args.prompt_chars:], add_special_tokens=False)]
+    out = {
+        "base_chars_per_s": totals["base"]["chars"] / totals["base"]["seconds"],
+        "chars_per_s": totals["model"]["chars"] / totals["model"]["seconds"],
+        "generated_chars_per_token": totals["model"]["chars"] / max(1, len(gen)),
+        "base_generated_chars_per_token": totals["base"]["chars"] / max(1, args.decode_tokens * len(prompts)),
+        "new_share": sum(i >= new_start for i in gen) / max(1, len(gen)),
+        "canonical_share_of_output": sum(i >= new_start for i in canon) / max(1, len(canon)),
+        "reference_share": sum(i >= new_start for i in ref) / max(1, len(ref)),
+        "sample": totals["model"]["texts"][0][:120] if totals["model"]["texts"] else "",
+    }
+    out["speedup"] = out["chars_per_s"] / out["base_chars_per_s"]
+    cache.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:60]
