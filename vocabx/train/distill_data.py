@@ -18,7 +18,7 @@ from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.outputs import write_atomic
 from vocabx.train.align import VocabMap
 from vocabx.train.data import interleave_schedule
-from vocabx.train.teacher import Window, pack_windows, teacher_targets
+from vocabx.train.teacher import Teacher, Window, pack_windows, teacher_targets
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +144,10 @@ def _unflatten(flat: dict[str, torch.Tensor], n: int) -> list[dict[str, torch.Te
     return items
 
 
-def teacher_function(teacher: torch.nn.Module, vmap: VocabMap, top_k: int, layers: Sequence[int],
-                     autocast: bool) -> Callable[[Sequence[Window]], list[dict]]:
+def teacher_function(teacher: Teacher, vmap: VocabMap, top_k: int,
+                     layers: Sequence[int]) -> Callable[[Sequence[Window]], list[dict]]:
     """`teacher_targets` bound to one teacher and its settings."""
-    return lambda part: teacher_targets(teacher, part, vmap, top_k, layers, autocast=autocast)
+    return lambda part: teacher_targets(teacher, part, vmap, top_k, layers)
 
 
 def collate_targets(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -68,9 +68,28 @@ def _cut(base_buf: list[int], ext_buf: list[int], vmap: VocabMap, block: int, st
     yield Window(np.concatenate([start, base]), np.concatenate([start, ext]), align(base, ext, lens))
 
 
-@torch.inference_mode()
-def teacher_targets(teacher: torch.nn.Module, windows: Sequence[Window], vmap: VocabMap, top_k: int,
-                    layers: Sequence[int], autocast: bool = False) -> list[dict[str, torch.Tensor]]:
+class Teacher:
+    """The base model in inference mode. With `bf16`, its body runs in bfloat16 (about 1.3x faster on CPUs with
+    native bf16 dot products, measured on SmolLM2-135M; on GPUs as usual) while the head stays float32: bf16 logits
+    of 10-30 are off by up to 0.125, too coarse for log-probability targets."""
+
+    def __init__(self, model: torch.nn.Module, bf16: bool) -> None:
+        model.eval().requires_grad_(False)
+        self.head = model.get_output_embeddings().weight.detach().float().clone()
+        self.model = model.to(torch.bfloat16) if bf16 else model
+        self.device = self.head.device
+
+    @torch.inference_mode()
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor, layers: Sequence[int]):
+        out = self.model.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                               output_hidden_states=bool(layers))
+        logits = out.last_hidden_state.float() @ self.head.T
+        hidden = [out.hidden_states[i].float() for i in layers] if layers else []
+        return logits, hidden
+
+
+def teacher_targets(teacher: Teacher, windows: Sequence[Window], vmap: VocabMap, top_k: int,
+                    layers: Sequence[int]) -> list[dict[str, torch.Tensor]]:
     """Run the teacher on a batch of windows and return each window's targets (see `distill_loss.Targets`)."""
     width = max(w.base.size for w in windows)
     ids = torch.zeros(len(windows), width, dtype=torch.long)
@@ -78,11 +97,9 @@ def teacher_targets(teacher: torch.nn.Module, windows: Sequence[Window], vmap: V
     for r, w in enumerate(windows):
         ids[r, : w.base.size] = torch.from_numpy(w.base)
         mask[r, : w.base.size] = 1
-    device = next(teacher.parameters()).device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-        out = teacher(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=bool(layers))
-    logits = out.logits.float().cpu()  # [b, n, V]
-    hidden = [out.hidden_states[i].float().cpu() for i in layers] if layers else []
+    logits, hidden = teacher(ids, mask, layers)
+    logits = logits.cpu()  # [b, n, V]
+    hidden = [h.cpu() for h in hidden]
     in_a = torch.from_numpy(~vmap.starts_new)
     return [_window_targets(w, logits[r, : w.base.size], [h[r] for h in hidden], vmap, in_a, top_k)
             for r, w in enumerate(windows)]
