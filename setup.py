@@ -4,6 +4,7 @@ slower; `vocabx analyze` records which ran in its manifest)."""
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("vocabx.analyze._kernels", ["vocabx/analyze/_kernels.c", "vocabx/analyze/_jieba.c"],
+setup(ext_modules=[Extension("vocabx.analyze._kernels", ["vocabx/analyze/_kernels.c", "vocabx/analyze/_jieba.c",
+                                                                  "vocabx/analyze/_learn.c"],
                              depends=["vocabx/analyze/_kernels.h"], optional=True,
                              extra_compile_args=["-O3", "-std=c11"])])

@@ -984,6 +984,7 @@ static PyMethodDef methods[] = {
     {"hash_lookup", hash_lookup, METH_VARARGS, "Lookups in a fixed key set (see the C source)."},
     {"span_hash_tables", span_hash_tables, METH_VARARGS, "Prefix tables for span hashes (see the C source)."},
     {"jieba_index", jieba_index, METH_VARARGS, "The hash table of jieba's dictionary (see the C source)."},
+    {"learn_bpe", learn_bpe, METH_VARARGS, "Continued BPE scored out of sample (see _learn.c)."},
     {"jieba_cut", jieba_cut, METH_VARARGS, "jieba's accurate-mode pieces as lengths (see the C source)."},
     {NULL, NULL, 0, NULL},
 };
@@ -992,7 +993,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 12
+#define KERNELS_VERSION 13
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -38,4 +38,7 @@ static inline uint64_t mix(uint64_t x) {
 PyObject *jieba_index(PyObject *self, PyObject *args);
 PyObject *jieba_cut(PyObject *self, PyObject *args);
 
+/* _learn.c */
+PyObject *learn_bpe(PyObject *self, PyObject *args);
+
 #endif

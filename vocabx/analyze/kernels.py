@@ -10,7 +10,7 @@ import os
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 12  # must equal KERNELS_VERSION in _kernels.c
+VERSION = 13  # must equal KERNELS_VERSION in _kernels.c
 MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: longer inputs take the numpy path
 
 try:
@@ -30,3 +30,13 @@ def native() -> ModuleType | None:
 
 def engine() -> str:
     return "native" if native() is not None else "numpy"
+
+
+def require_native() -> ModuleType:
+    """The compiled kernels, or a one-line error where they were not built."""
+    if _compiled is None:
+        from vocabx.errors import VocabxError
+
+        raise VocabxError("vocabx's compiled kernels are not built", hint="reinstall vocabx with a C compiler and "
+                          "the Python headers (pip install -e .)")
+    return _compiled
