@@ -90,6 +90,7 @@ typedef struct {
     int64_t *ca, *cb;
     Vec *words;
     uint32_t *stamp;
+    int32_t *into; /* the symbol a learned pair merges into, -1 if not learned */
     int32_t n_pairs, cap_pairs;
     /* per symbol */
     int32_t *cost;
@@ -142,7 +143,9 @@ static int32_t pair_index(Learner *L, int32_t a, int32_t b) {
         if (words) L->words = words;
         uint32_t *stamp = realloc(L->stamp, sizeof(uint32_t) * cap);
         if (stamp) L->stamp = stamp;
-        if (!key || !ca || !cb || !words || !stamp) return -1;
+        int32_t *into = realloc(L->into, sizeof(int32_t) * cap);
+        if (into) L->into = into;
+        if (!key || !ca || !cb || !words || !stamp || !into) return -1;
         L->cap_pairs = cap;
     }
     int32_t p = L->n_pairs++;
@@ -150,9 +153,21 @@ static int32_t pair_index(Learner *L, int32_t a, int32_t b) {
     L->ca[p] = L->cb[p] = 0;
     L->words[p] = (Vec){0};
     L->stamp[p] = 0;
+    L->into[p] = -1;
     L->slot_key[s] = k;
     L->slot_pair[s] = p;
     return p;
+}
+
+/* The index of pair (a, b), or -1 if it was never seen. */
+static int32_t pair_find(const Learner *L, int32_t a, int32_t b) {
+    uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
+    uint64_t mask = (uint64_t)L->slots - 1, s = mix(k) & mask;
+    while (L->slot_pair[s] >= 0) {
+        if (L->slot_key[s] == k) return L->slot_pair[s];
+        s = (s + 1) & mask;
+    }
+    return -1;
 }
 
 static int grow_slots(Learner *L) {
@@ -198,29 +213,54 @@ static int count_pair(Learner *L, int32_t w, int32_t k, int sign) {
     return 0;
 }
 
+/* Merge the symbols at k, k + 1 of word w into c, moving the pair counts; savings into *sa, *sb. */
+static int merge_at(Learner *L, int32_t w, int32_t k, int32_t c, int64_t *sa, int64_t *sb) {
+    int32_t *s = L->sym + L->off[w], *d = L->bnd + L->off[w];
+    if ((k > 0 && count_pair(L, w, k - 1, -1) < 0) || count_pair(L, w, k, -1) < 0 ||
+        (k + 2 < L->len[w] && count_pair(L, w, k + 1, -1) < 0))
+        return -1;
+    s[k] = c;
+    memmove(s + k + 1, s + k + 2, sizeof(int32_t) * (L->len[w] - k - 2));
+    memmove(d + k + 1, d + k + 2, sizeof(int32_t) * (L->len[w] - k - 2));
+    L->len[w]--;
+    *sa += L->wa[w];
+    *sb += L->wb[w];
+    if ((k > 0 && count_pair(L, w, k - 1, 1) < 0) || (k + 1 < L->len[w] && count_pair(L, w, k, 1) < 0)) return -1;
+    return 0;
+}
+
+/* After a merge made the symbol at k: a learned pair it now forms with a neighbour merges at once, the earlier
+ * learned first, as the tokenizer's merge loop (lowest rank first) does. Returns the position of the result. */
+static int follow(Learner *L, int32_t w, int32_t k, int64_t *sa, int64_t *sb) {
+    for (;;) {
+        int32_t *s = L->sym + L->off[w];
+        int32_t lp = k > 0 ? pair_find(L, s[k - 1], s[k]) : -1;
+        int32_t rp = k + 1 < L->len[w] ? pair_find(L, s[k], s[k + 1]) : -1;
+        int32_t li = lp >= 0 ? L->into[lp] : -1, ri = rp >= 0 ? L->into[rp] : -1;
+        if (li < 0 && ri < 0) return k;
+        if (li >= 0 && (ri < 0 || li < ri)) {
+            if (merge_at(L, w, k - 1, li, sa, sb) < 0) return -1;
+            k--;
+        } else if (merge_at(L, w, k, ri, sa, sb) < 0) {
+            return -1;
+        }
+    }
+}
+
 /* Merge every occurrence of pair p into symbol c, leftmost first in each word; savings per part into *sa, *sb. */
 static int apply_merge(Learner *L, int32_t p, int32_t c, int64_t *sa, int64_t *sb) {
     int32_t a = (int32_t)(L->key[p] >> 32), b = (int32_t)(L->key[p] & 0xFFFFFFFFu);
     Vec list = L->words[p];
     L->words[p] = (Vec){0};
+    L->into[p] = c;
     for (int32_t i = 0; i < list.len; i++) {
         int32_t w = list.at[i];
         if (L->wstamp[w] == L->clock) continue;
         L->wstamp[w] = L->clock;
-        int32_t *s = L->sym + L->off[w], *d = L->bnd + L->off[w];
         for (int32_t k = 0; k + 1 < L->len[w]; k++) {
+            int32_t *s = L->sym + L->off[w];
             if (s[k] != a || s[k + 1] != b) continue;
-            if ((k > 0 && count_pair(L, w, k - 1, -1) < 0) || count_pair(L, w, k, -1) < 0 ||
-                (k + 2 < L->len[w] && count_pair(L, w, k + 1, -1) < 0))
-                goto fail;
-            s[k] = c;
-            memmove(s + k + 1, s + k + 2, sizeof(int32_t) * (L->len[w] - k - 2));
-            memmove(d + k + 1, d + k + 2, sizeof(int32_t) * (L->len[w] - k - 2));
-            L->len[w]--;
-            *sa += L->wa[w];
-            *sb += L->wb[w];
-            if ((k > 0 && count_pair(L, w, k - 1, 1) < 0) || (k + 1 < L->len[w] && count_pair(L, w, k, 1) < 0))
-                goto fail;
+            if (merge_at(L, w, k, c, sa, sb) < 0 || (k = follow(L, w, k, sa, sb)) < 0) goto fail;
         }
     }
     free(list.at);
@@ -248,7 +288,7 @@ static void learner_free(Learner *L) {
     for (int32_t p = 0; p < L->n_pairs; p++) free(L->words[p].at);
     for (int32_t s = 0; s < L->n_syms; s++) free(L->parked[s].at);
     free(L->slot_key), free(L->slot_pair), free(L->key), free(L->ca), free(L->cb), free(L->words);
-    free(L->stamp), free(L->cost), free(L->ua), free(L->ub), free(L->parked), free(L->sym), free(L->bnd);
+    free(L->stamp), free(L->into), free(L->cost), free(L->ua), free(L->ub), free(L->parked), free(L->sym), free(L->bnd);
     free(L->off), free(L->len), free(L->wstamp), free(L->heap.at), free(L->touched.at);
 }
 
