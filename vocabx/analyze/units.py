@@ -310,10 +310,12 @@ def _function_cuts(words: Sequence[str], cps: np.ndarray, lengths: np.ndarray) -
     if not han.any():
         return cut[:-1]
     model = jieba_model()
-    if model is None:
-        raise TokenizerError("term shape needs jieba's segmentation (the compiled kernels)",
-                             hint="reinstall vocabx with a C compiler (pip install -e .)")
-    _, pieces = model.cut_texts(list(words), hmm=True)
+    if model is not None:
+        _, pieces = model.cut_texts(list(words), hmm=True)
+    else:  # without the compiled kernels: the library segmenter (rjieba)
+        from vocabx.analyze.segment import raw_words
+
+        pieces = np.array([len(p) for w in words for p in raw_words(w, "zh")], dtype=np.int64)
     ends = np.cumsum(pieces.astype(np.int64))
     starts = ends - pieces
     single = starts[pieces == 1]
