@@ -21,7 +21,7 @@ import logging
 
 import numpy as np
 
-from vocabx.analyze.kernels import require_native
+from vocabx.analyze.kernels import native
 from vocabx.analyze.plan import Plan, PlanEntry
 from vocabx.analyze.units import Units
 
@@ -36,7 +36,7 @@ SCORING = {"tokens": 0, "min": 1, "both-parts": 2}
 
 def learn_plan(units: Units, budget: int, scoring: str = "both-parts", min_score: int = MIN_SCORE) -> Plan:
     """Up to `budget` entries learned on `units` (see the module docstring)."""
-    left, right, sa, sb = require_native().learn_bpe(
+    left, right, sa, sb = native().learn_bpe(
         np.ascontiguousarray(units.sym, np.int32), np.arange(len(units.sym), dtype=np.int32),
         np.ascontiguousarray(units.word_end, np.int64), np.ascontiguousarray(units.wa, np.int64),
         np.ascontiguousarray(units.wb, np.int64), np.ascontiguousarray(units.ok, np.uint8),

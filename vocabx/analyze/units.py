@@ -126,7 +126,7 @@ class _ByteLevel:
 
     def spans(self, docs: list[str]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The documents (normalized) end to end and their pre-tokens as spans, with each one's document."""
-        from vocabx.analyze.kernels import require_native
+        from vocabx.analyze.kernels import native
         from vocabx.analyze.segment import char_classes
         from vocabx.analyze.tokencount import CLASSES
 
@@ -134,7 +134,7 @@ class _ByteLevel:
         texts = [normalizer.normalize_str(t) for t in docs] if normalizer is not None else docs
         joined, cps, doc_ends = _joined(texts)
         if self.counter.gpt2_digits is not None:
-            ends = np.frombuffer(require_native().gpt2_pretokenize(cps, char_classes(cps, CLASSES), doc_ends,
+            ends = np.frombuffer(native().gpt2_pretokenize(cps, char_classes(cps, CLASSES), doc_ends,
                                                                    self.counter.gpt2_digits), dtype=np.int64)
         else:  # another pre-tokenizer: its own splitting, document by document
             ends = np.array([o + e for t, o in zip(texts, (doc_ends - np.diff(np.concatenate([[0], doc_ends])))
@@ -309,13 +309,7 @@ def _function_cuts(words: Sequence[str], cps: np.ndarray, lengths: np.ndarray) -
     han = han_mask(cps)
     if not han.any():
         return cut[:-1]
-    model = jieba_model()
-    if model is not None:
-        _, pieces = model.cut_texts(list(words), hmm=True)
-    else:  # without the compiled kernels: the library segmenter (rjieba)
-        from vocabx.analyze.segment import raw_words
-
-        pieces = np.array([len(p) for w in words for p in raw_words(w, "zh")], dtype=np.int64)
+    _, pieces = jieba_model().cut_texts(list(words), hmm=True)
     ends = np.cumsum(pieces.astype(np.int64))
     starts = ends - pieces
     single = starts[pieces == 1]
