@@ -93,6 +93,7 @@ def builders(tokenizer: str, mined: list[str], tmp: Path, budgets: list[int]) ->
     from vocabx.extend.registry import get_extender
 
     base = load_tokenizer(tokenizer)
+    tmp.mkdir(parents=True, exist_ok=True)
     corpus = write_jsonl(tmp / "mined.jsonl", mined)
     plans = {}
     for shape in (True, False):

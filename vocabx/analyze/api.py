@@ -36,6 +36,7 @@ class AnalyzeConfig:
     scoring: Literal["both-parts", "tokens", "min"] = field(default="both-parts", metadata={"help": "How the plan scores a merge from its counts in the two halves of the documents (even/odd): both-parts (count where both halves hold it), tokens (plain BPE count), min (2 x the smaller half)."})
     min_cohesion: float = field(default=2.0, metadata={"help": "Minimum PMI (nats, weakest split) for a discovered n-gram."})
     min_entropy: float = field(default=1.0, metadata={"help": "Minimum left and right branching entropy (nats) for a discovered n-gram."})
+    heldout: tuple[str, ...] = field(default=(), metadata={"help": "Text from other sources to project chars/token on as well: the plan's entries are added for real (the extender's code) and the text re-tokenized, per budget."})
     budgets: tuple[int, ...] = field(default=BUDGETS, metadata={"help": "New vocabulary entries after which chars/token is projected; the plan holds up to the largest."})
     shard_chars: int = field(default=1 << 20, metadata={"help": "Characters per shard of the corpus pass."})
     force: bool = field(default=False, metadata={"help": "Replace an existing output directory."})
@@ -54,6 +55,7 @@ class AnalyzeConfig:
         if self.top < 0 or self.workers < 0:
             raise UsageError("top and workers must be >= 0", hint="0 means all")
         self.corpus, self.reference, self.budgets = tuple(self.corpus), tuple(self.reference), tuple(self.budgets)
+        self.heldout = tuple(self.heldout)
 
 
 @dataclass

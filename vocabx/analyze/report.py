@@ -82,6 +82,7 @@ def build_report(run: Run) -> dict[str, Any]:
         "scoring": run.config.scoring,
         "projection": projection(run.plan, run.config.budgets),
         "projection_method": METHOD,
+        "projection_heldout": getattr(run, "heldout_points", []),
     }
 
 
@@ -95,8 +96,8 @@ def term_columns(run: Run) -> dict[str, list[Any]]:
     rows: list[tuple[str, int | None, int | None]] = []  # (term, saved rank, saved tokens)
     seen: set[str] = set()
     for entry in run.plan.entries:
-        text = entry.text
-        if text in seen or not text.strip() or "\ufffd" in text or any(ch.isspace() for ch in text.strip(" ")):
+        text = entry.text.strip()  # a word's leading space is the tokenizer's spelling, not the term's
+        if text in seen or not text or "\ufffd" in text or any(ch.isspace() for ch in text):
             continue
         seen.add(text)
         rows.append((text, len(rows) + 1, entry.saved_a + entry.saved_b))

@@ -103,6 +103,9 @@ class Run:
             units = build_units(self.adapter, self.corpus.texts(), c.shape)
             self.plan = learn_plan(units, max(c.budgets), c.scoring)
             self.plan.fingerprint = fingerprint(self.adapter)
+        if c.heldout:
+            with self.stage("heldout"):
+                self.heldout_points = self._project_heldout()
         with self.stage("reference"):
             self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
         with self.stage("candidates"):
@@ -168,3 +171,17 @@ class Run:
             return np.full(len(terms), np.nan)
         delta, _ = log_odds(self.cands.freq, float(self.scan.chars), r, float(n_r))
         return delta
+
+    def _project_heldout(self) -> list[dict[str, Any]]:
+        """chars/token of the --heldout text after each budget: the plan's entries added by the family's extender
+        (`vocabx extend`'s own code) and the text tokenized by the result."""
+        from vocabx.extend.registry import get_extender
+
+        texts = [t for t in open_corpus(list(self.config.heldout), CorpusConfig(text_field=self.config.text_field))
+                 .texts() if t]
+        chars, extender, points = sum(map(len, texts)), get_extender(self.adapter.family), []
+        for budget in self.config.budgets:
+            tokens = extender.extend_plan(self.adapter, self.plan, budget).extended.count_tokens(texts)
+            points.append({"budget": budget, "entries": min(budget, len(self.plan.entries)), "tokens": tokens,
+                           "chars_per_token": round(chars / max(tokens, 1), 4)})
+        return points

@@ -25,6 +25,7 @@ from vocabx.cli.common import config_option, emit_json, handle_errors, json_opti
 @click.option("--skip-bad-records", is_flag=True, help="Skip malformed records instead of stopping.")
 @click.option("--shape/--no-shape", default=None, help=field_help(AnalyzeConfig, "shape") + " [default: shape]")
 @click.option("--scoring", type=click.Choice(list(SCORINGS)), default=None, help=field_help(AnalyzeConfig, "scoring"))
+@click.option("--heldout", multiple=True, help=field_help(AnalyzeConfig, "heldout"))
 @click.option("--budgets", help=field_help(AnalyzeConfig, "budgets") + " Comma-separated [default: 1000,...,20000].")
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
 @json_option
@@ -32,7 +33,8 @@ from vocabx.cli.common import config_option, emit_json, handle_errors, json_opti
 @handle_errors
 def analyze(corpus: tuple[str, ...], tokenizer: str | None, out: str | None, reference: tuple[str, ...], lang: str,
             min_freq: int, max_len: int, top: int, workers: int, text_field: str | None, skip_bad_records: bool,
-            shape: bool | None, scoring: str | None, budgets: str | None, force: bool, as_json: bool,
+            shape: bool | None, scoring: str | None, heldout: tuple[str, ...], budgets: str | None, force: bool,
+            as_json: bool,
             config_file: str | None) -> None:
     """Mine domain terms from CORPUS and report how the tokenizer fragments it.
 
@@ -45,7 +47,8 @@ def analyze(corpus: tuple[str, ...], tokenizer: str | None, out: str | None, ref
     config = make_config(
         AnalyzeConfig, config_file, corpus=corpus or None, tokenizer=tokenizer, out=out, reference=reference or None,
         lang=lang, min_freq=min_freq, max_len=max_len, top=top, workers=workers, text_field=text_field,
-        skip_bad_records=skip_bad_records, shape=shape, scoring=scoring, budgets=_budgets(budgets), force=force,
+        skip_bad_records=skip_bad_records, shape=shape, scoring=scoring, heldout=heldout or None, budgets=_budgets(budgets),
+        force=force,
     )
     result = run_analyze(config, progress=progress_enabled())
     if as_json:
@@ -57,6 +60,8 @@ def analyze(corpus: tuple[str, ...], tokenizer: str | None, out: str | None, ref
                f"{report['tokens_per_word']:.2f} tokens/word, {report['fallback_kind']} {report['fallback_rate']:.1%}")
     for point in report["projection"]:
         click.echo(f"  + {point['entries']:>6,} plan entries: {point['chars_per_token']:.3f} chars/token (projected)")
+    for point in report["projection_heldout"]:
+        click.echo(f"  + {point['entries']:>6,} plan entries on --heldout text: {point['chars_per_token']:.3f} chars/token")
     skipped = ", ".join(f"{k} {v}" for k, v in result.counts["skipped"].items()) or "none"
     click.echo(f"{result.counts['candidates']:,} candidate terms (skipped: {skipped})")
     click.echo("top terms by termhood: " + " ".join(t["term"] for t in result.top_terms[:15]))
