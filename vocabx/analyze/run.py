@@ -12,6 +12,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -99,19 +100,24 @@ class Run:
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
             self.scan = self._scan(self.corpus, tokenize=True)
             self._prepare()  # done already unless the corpus had no shard
-        with self.stage("learn"):
+        with self.stage("reference"):  # before the learner's thread starts: the scan forks its workers
+            self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
+        with self.stage("units"):
             units = build_units(self.adapter, self.corpus.texts(), c.shape)
-            self.plan = learn_plan(units, max(c.budgets), c.scoring)
-            self.plan.fingerprint = fingerprint(self.adapter)
+        # The learner runs in the kernel with the GIL released: a thread learns while this one scores candidates.
+        with ThreadPoolExecutor(1) as pool:
+            learning = pool.submit(learn_plan, units, max(c.budgets), c.scoring)
+            with self.stage("candidates"):
+                self.cands = self._candidates()
+                self.domain = self._domain_scores()
+                self.termhood_order = np.argsort(-domain_rank(self.domain, self.cands.freq, self.is_term),
+                                                 kind="stable")
+            with self.stage("learn"):  # what the learner still needs once the candidates are scored
+                self.plan = learning.result()
+                self.plan.fingerprint = fingerprint(self.adapter)
         if c.heldout:
             with self.stage("heldout"):
                 self.heldout_points = self._project_heldout()
-        with self.stage("reference"):
-            self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
-        with self.stage("candidates"):
-            self.cands = self._candidates()
-            self.domain = self._domain_scores()
-            self.termhood_order = np.argsort(-domain_rank(self.domain, self.cands.freq, self.is_term), kind="stable")
         with self.stage("write"):
             self.report = build_report(self)
             return write_outputs(self, *render_terms(self))
