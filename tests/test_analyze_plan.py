@@ -104,3 +104,25 @@ def test_extend_applies_the_plan_of_an_analysis(tiny_bpe, tmp_path):
     saved = [int(r) for r in ranks if r]
     assert saved == list(range(1, len(saved) + 1)) and all(not r for r in ranks[len(saved):])
     assert np.isfinite(point["chars_per_token"])
+
+
+@pytest.mark.parametrize("name", ["tiny_bpe", "tiny_sp"])
+def test_text_without_han_characters(name, request, tmp_path):
+    """English (or any script): the plan learns from the tokenizer's own units, and the projection stays exact."""
+    from vocabx.analyze import AnalyzeConfig, analyze
+
+    adapter = request.getfixturevalue(name)
+    docs = ["The patient has high blood pressure and a headache.", "High blood pressure needs treatment, doctor."] * 6
+    _exact(adapter, docs, True, "both-parts")
+    corpus = tmp_path / "en.txt"
+    corpus.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    model = tmp_path / "tok"
+    model.mkdir()
+    if name == "tiny_bpe":
+        (model / "tokenizer.json").write_text(adapter.json_text, encoding="utf-8")
+    else:
+        (model / "tokenizer.model").write_bytes(adapter.model_bytes)
+        model = model / "tokenizer.model"
+    result = analyze(AnalyzeConfig(corpus=(str(corpus),), tokenizer=str(model), out=str(tmp_path / "a"), min_freq=2,
+                                   workers=1, budgets=(10,)))
+    assert result.report["lang"] == "other" and result.report["projection"][0]["tokens"] < result.report["tokens"]
