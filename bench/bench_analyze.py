@@ -254,12 +254,13 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
     runs: dict[str, list[float]] = {}
     variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / "o"), "--force"], None)
                 for k, v in TOKENIZERS.items()}
-    if kernels_ref:
+    if kernels_ref:  # the same code with and without its kernels (the learner has no other implementation)
         tree = _kernel_tree(kernels_ref, tmp)
         for k, v in TOKENIZERS.items():
-            variants[f"analyze, {k}, numpy paths + rjieba ({kernels_ref}, VOCABX_NATIVE=0)"] = (
-                [sys.executable, "-c", "from vocabx.cli import main; main()", "analyze", str(corpus), "-t", v, "-o",
-                 str(tmp / "o"), "--force"], {"VOCABX_NATIVE": "0", "PYTHONPATH": str(tree)})
+            for native, what in (("1", "kernels"), ("0", "numpy paths + rjieba")):
+                variants[f"analyze, {k}, {what} ({kernels_ref}, VOCABX_NATIVE={native})"] = (
+                    [sys.executable, "-c", "from vocabx.cli import main; main()", "analyze", str(corpus), "-t", v,
+                     "-o", str(tmp / "o"), "--force"], {"VOCABX_NATIVE": native, "PYTHONPATH": str(tree)})
     for _ in range(repeat):
         runs.setdefault("jieba.lcut (fresh python -c)", []).append(_timed(jieba_cmd)[0])
         for name, (cmd, env) in variants.items():

@@ -91,6 +91,7 @@ typedef struct {
     Vec *words;
     uint32_t *stamp;
     int32_t *into; /* the symbol a learned pair merges into, -1 if not learned */
+    int64_t *queued; /* the highest score the heap holds for the pair (entries only grow stale downwards) */
     int32_t n_pairs, cap_pairs;
     /* per symbol */
     int32_t *cost;
@@ -145,7 +146,9 @@ static int32_t pair_index(Learner *L, int32_t a, int32_t b) {
         if (stamp) L->stamp = stamp;
         int32_t *into = realloc(L->into, sizeof(int32_t) * cap);
         if (into) L->into = into;
-        if (!key || !ca || !cb || !words || !stamp || !into) return -1;
+        int64_t *queued = realloc(L->queued, sizeof(int64_t) * cap);
+        if (queued) L->queued = queued;
+        if (!key || !ca || !cb || !words || !stamp || !into || !queued) return -1;
         L->cap_pairs = cap;
     }
     int32_t p = L->n_pairs++;
@@ -154,6 +157,7 @@ static int32_t pair_index(Learner *L, int32_t a, int32_t b) {
     L->words[p] = (Vec){0};
     L->stamp[p] = 0;
     L->into[p] = -1;
+    L->queued[p] = 0;
     L->slot_key[s] = k;
     L->slot_pair[s] = p;
     return p;
@@ -270,12 +274,18 @@ fail:
     return -1;
 }
 
+/* Queue a pair at its current score. Only a rise needs an entry: after a fall the older, higher entry is still
+ * queued and is re-queued at the current score when it comes out (`step`), so the heap stays small. */
+static int queue_pair(Learner *L, int32_t p, int force) {
+    int64_t sc = score_of(L, L->ca[p], L->cb[p]);
+    if (sc <= 0 || (!force && sc <= L->queued[p])) return 0;
+    L->queued[p] = sc;
+    return heap_push(&L->heap, sc, p);
+}
+
 static int push_touched(Learner *L) {
-    for (int32_t i = 0; i < L->touched.len; i++) {
-        int32_t p = L->touched.at[i];
-        int64_t sc = score_of(L, L->ca[p], L->cb[p]);
-        if (sc > 0 && heap_push(&L->heap, sc, p) < 0) return -1;
-    }
+    for (int32_t i = 0; i < L->touched.len; i++)
+        if (queue_pair(L, L->touched.at[i], 0) < 0) return -1;
     L->touched.len = 0;
     return 0;
 }
@@ -288,7 +298,7 @@ static void learner_free(Learner *L) {
     for (int32_t p = 0; p < L->n_pairs; p++) free(L->words[p].at);
     for (int32_t s = 0; s < L->n_syms; s++) free(L->parked[s].at);
     free(L->slot_key), free(L->slot_pair), free(L->key), free(L->ca), free(L->cb), free(L->words);
-    free(L->stamp), free(L->into), free(L->cost), free(L->ua), free(L->ub), free(L->parked), free(L->sym), free(L->bnd);
+    free(L->stamp), free(L->into), free(L->queued), free(L->cost), free(L->ua), free(L->ub), free(L->parked), free(L->sym), free(L->bnd);
     free(L->off), free(L->len), free(L->wstamp), free(L->heap.at), free(L->touched.at);
 }
 
@@ -348,23 +358,21 @@ static int step(Learner *L, int64_t min_score, int32_t next_id, int32_t *left, i
         *sb = L->ub[s] * (L->cost[s] - 1);
         L->cost[s] = 1;
         L->clock++;
-        for (int32_t i = 0; i < L->parked[s].len; i++) {
-            int32_t p = L->parked[s].at[i];
-            if (L->stamp[p] != L->clock) {
-                L->stamp[p] = L->clock;
-                if (vec_push(&L->touched, p) < 0) return -1;
-            }
-        }
+        for (int32_t i = 0; i < L->parked[s].len; i++)
+            if (queue_pair(L, L->parked[s].at[i], 1) < 0) return -1;
         L->parked[s].len = 0;
-        if (push_touched(L) < 0) return -1;
         *left = s;
         *right = -1;
         return 1;
     }
     int32_t p = top.item;
-    if (score_of(L, L->ca[p], L->cb[p]) != top.score) return 0;
+    if (score_of(L, L->ca[p], L->cb[p]) != top.score) { /* stale: fell since; queue it at its score now */
+        L->queued[p] = 0;
+        return queue_pair(L, p, 1) < 0 ? -1 : 0;
+    }
     int32_t a = (int32_t)(L->key[p] >> 32), b = (int32_t)(L->key[p] & 0xFFFFFFFFu);
-    if (cost_of(L, a) > 1 || cost_of(L, b) > 1) {
+    if (cost_of(L, a) > 1 || cost_of(L, b) > 1) { /* waits for its character's piece: queued again then */
+        L->queued[p] = 0;
         if (vec_push(&L->parked[cost_of(L, a) > 1 ? a : b], p) < 0) return -1;
         return 0;
     }

@@ -207,9 +207,7 @@ class _SentencePiece:
 
         plain = _variant(self.adapter.proto, add_dummy_prefix=False)
         size = plain.get_piece_size()
-        rows = plain.encode([w.replace("▁", " ") for w in words], num_threads=-1)
-        n = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        ids = np.fromiter((i for row in rows for i in row), dtype=np.int64, count=int(n.sum()))
+        n, ids = _encode_chunks(plain, words)
         is_byte, byte_value, piece_chars = self._tables(plain)
         byte = is_byte[ids]
         value = byte_value[ids]
@@ -246,6 +244,22 @@ class _SentencePiece:
         if not self.split_digits:
             return np.ones(len(units.sym), np.uint8)
         return learnable(words, units, True, digits_only=True)
+
+
+ENCODE_CHUNK = 4096  # words per sentencepiece call: its Python lists of ids are turned into arrays chunk by chunk
+
+
+def _encode_chunks(plain, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids per word, all ids) of the words, encoded in chunks so that only one chunk's ids are Python ints at a
+    time (a 100 MB corpus held tens of millions of them at once)."""
+    counts, parts = [], []
+    for start in range(0, len(words), ENCODE_CHUNK):
+        rows = plain.encode([w.replace("▁", " ") for w in words[start : start + ENCODE_CHUNK]], num_threads=-1)
+        n = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        counts.append(n)
+        parts.append(np.fromiter((i for row in rows for i in row), dtype=np.int64, count=int(n.sum())))
+    empty = np.zeros(0, np.int64)
+    return (np.concatenate(counts) if counts else empty), (np.concatenate(parts) if parts else empty)
 
 
 def _family(adapter: TokenizerAdapter) -> _ByteLevel | _SentencePiece:
