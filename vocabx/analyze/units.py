@@ -202,33 +202,48 @@ class _SentencePiece:
         return joined, cps, arr[:, 0], arr[:, 1], arr[:, 2]
 
     def tokenize(self, words: list[str]) -> Units:
-        """Base pieces of each word; the bytes of a character spelled in bytes become one pending symbol."""
+        """Base pieces of each word; the bytes of a character spelled in bytes become one pending symbol (encoded
+        and folded chunk by chunk: a long corpus has a hundred million byte pieces before folding)."""
         from vocabx.extend.sentencepiece import _variant
 
         plain = _variant(self.adapter.proto, add_dummy_prefix=False)
         size = plain.get_piece_size()
-        n, ids = _encode_chunks(plain, words)
-        is_byte, byte_value, piece_chars = self._tables(plain)
-        byte = is_byte[ids]
-        value = byte_value[ids]
-        keep = ~(byte & ((value & 0xC0) == 0x80))  # continuation bytes fold into their character's symbol
-        lead = byte & keep
-        chars = np.frombuffer(value[byte].astype(np.uint8).tobytes().decode("utf-8", "replace")
-                              .encode("utf-32-le"), dtype=np.uint32)
+        tables = self._tables(plain)
+        chunks = [self._fold(plain, words[i : i + ENCODE_CHUNK], tables) for i in range(0, len(words), ENCODE_CHUNK)]
+        per_word, sym, n_chars = (np.concatenate([c[k] for c in chunks]) if chunks else np.zeros(0, np.int64)
+                                  for k in range(3))
+        chars = -sym[sym < 0] - 1  # pending characters were kept as -(code point + 1)
         pending, code = np.unique(chars, return_inverse=True)
-        sym = ids.copy()
-        sym[lead] = size + code
-        n_chars = np.where(lead, 1, piece_chars[ids])[keep]
-        per_word = np.add.reduceat(keep.astype(np.int64), np.cumsum(n) - n) if len(ids) else n
-        per_word = np.where(n > 0, per_word, 0)
+        sym = sym.astype(np.int64)
+        sym[sym < 0] = size + code
         costs = np.ones(size + len(pending), np.int32)
         costs[size:] = [len(chr(c).encode("utf-8")) for c in pending.tolist()]
-        units = Units(words, sym[keep].astype(np.int32), np.ones(int(keep.sum()), np.uint8), np.cumsum(per_word),
-                      np.zeros(0), np.zeros(0), costs, size, [chr(c) for c in pending.tolist()], 0)
+        units = Units(words, sym.astype(np.int32), np.ones(len(sym), np.uint8), np.cumsum(per_word), np.zeros(0),
+                      np.zeros(0), costs, size, [chr(c) for c in pending.tolist()], 0)
         units.char_pos, units.char_start = np.cumsum(n_chars) - n_chars, np.ones(len(units.sym), bool)
         units.strings = [plain.id_to_piece(i) for i in range(size)] + units.pending
         units.spellings = [s.replace("▁", " ").encode("utf-8") for s in units.strings]
         return units
+
+    @staticmethod
+    def _fold(plain, words: list[str], tables: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """(symbols per word, symbols, characters per symbol) of a chunk of words: pieces as their ids, each
+        character spelled in byte pieces as one symbol -(code point + 1)."""
+        is_byte, byte_value, piece_chars = tables
+        rows = plain.encode([w.replace("▁", " ") for w in words], num_threads=-1)
+        n = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        ids = np.fromiter((i for row in rows for i in row), dtype=np.int32, count=int(n.sum()))
+        del rows
+        byte = is_byte[ids]
+        value = byte_value[ids]
+        keep = ~(byte & ((value & 0xC0) == 0x80))  # continuation bytes fold into their character's symbol
+        lead = byte & keep
+        cps = np.frombuffer(value[byte].tobytes().decode("utf-8", "replace").encode("utf-32-le"), dtype=np.uint32)
+        sym = ids.astype(np.int64)
+        sym[lead] = -cps.astype(np.int64) - 1
+        per_word = np.add.reduceat(keep.astype(np.int64), np.cumsum(n) - n) if len(ids) else n
+        per_word = np.where(n > 0, per_word, 0)
+        return per_word, sym[keep], np.where(lead, 1, piece_chars[ids])[keep].astype(np.int32)
 
     @staticmethod
     def _tables(plain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -236,7 +251,7 @@ class _SentencePiece:
         size = plain.get_piece_size()
         pieces = [plain.id_to_piece(i) for i in range(size)]
         is_byte = np.array([plain.is_byte(i) for i in range(size)], dtype=bool)
-        value = np.array([int(p[3:5], 16) if b else 0 for p, b in zip(pieces, is_byte)], dtype=np.int64)
+        value = np.array([int(p[3:5], 16) if b else 0 for p, b in zip(pieces, is_byte)], dtype=np.uint8)
         return is_byte, value, np.array([len(p) for p in pieces], dtype=np.int64)
 
     def plain_boundaries(self, words: list[str], units: Units) -> np.ndarray:
@@ -246,20 +261,7 @@ class _SentencePiece:
         return learnable(words, units, True, digits_only=True)
 
 
-ENCODE_CHUNK = 4096  # words per sentencepiece call: its Python lists of ids are turned into arrays chunk by chunk
-
-
-def _encode_chunks(plain, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(ids per word, all ids) of the words, encoded in chunks so that only one chunk's ids are Python ints at a
-    time (a 100 MB corpus held tens of millions of them at once)."""
-    counts, parts = [], []
-    for start in range(0, len(words), ENCODE_CHUNK):
-        rows = plain.encode([w.replace("▁", " ") for w in words[start : start + ENCODE_CHUNK]], num_threads=-1)
-        n = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        counts.append(n)
-        parts.append(np.fromiter((i for row in rows for i in row), dtype=np.int64, count=int(n.sum())))
-    empty = np.zeros(0, np.int64)
-    return (np.concatenate(counts) if counts else empty), (np.concatenate(parts) if parts else empty)
+ENCODE_CHUNK = 4096  # words per sentencepiece call: its Python lists of ids become arrays chunk by chunk
 
 
 def _family(adapter: TokenizerAdapter) -> _ByteLevel | _SentencePiece:
