@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or ROOT.parent / "shared" / "data")
 DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
 LLAMA = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
-MACHINE = "2-core CPU, 24 GB, shared with other sessions' jobs (load average 4-8 while measuring): ratios side by side count"
+MACHINE = ("2-core CPU, 24 GB, shared with other sessions' jobs (load average 10-13 while measuring: absolute seconds are "
+           "inflated 2-3x and noisy; ratios side by side in one run count)")
 TOKENIZERS = {"Llama-2": str(LLAMA), "SmolLM2": "smollm2"}
 VOCABX = str(Path(sys.executable).with_name("vocabx"))
 
@@ -235,13 +236,14 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, in
 
 
 def _kernel_tree(ref: str, tmp: Path) -> Path:
-    """`ref`'s vocabx package in tmp, with this build's compiled module (same kernel version) beside it."""
+    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects)."""
     tree = tmp / "ref"
     tree.mkdir(exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx"], capture_output=True, check=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx", "setup.py"], capture_output=True,
+                             check=True)
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    for so in (ROOT / "vocabx" / "analyze").glob("_kernels*.so"):
-        (tree / "vocabx" / "analyze" / so.name).write_bytes(so.read_bytes())
+    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
+                   capture_output=True)
     return tree
 
 

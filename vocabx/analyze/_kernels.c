@@ -550,7 +550,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled
                                     methods};
 
 /* Bumped whenever a signature or a result changes: `kernels.py` ignores a stale build of another version. */
-#define KERNELS_VERSION 14
+#define KERNELS_VERSION 15
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -1,4 +1,4 @@
-/* What the compiled kernels' sources share (`_kernels.c`: counting, matching, selection, projection; `_jieba.c`:
+/* What the compiled kernels' sources share (`_kernels.c`: counting and lookups; `_learn.c`: the learner; `_jieba.c`:
  * jieba's segmentation): argument buffers, the polynomial hash and its remix, and the size limit of a shard. */
 #ifndef VOCABX_KERNELS_H
 #define VOCABX_KERNELS_H

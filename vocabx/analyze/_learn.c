@@ -303,8 +303,8 @@ static void learner_free(Learner *L) {
 }
 
 /* Set up words, pair counts and the heap. */
-static int learner_init(Learner *L, const int32_t *sym, const int32_t *bnd, int64_t n_pos, const int64_t *word_end,
-                        const int32_t *cost, int32_t n_syms) {
+static int learner_init(Learner *L, const int32_t *sym, int64_t n_pos, const int64_t *word_end, const int32_t *cost,
+                        int32_t n_syms) {
     L->sym = malloc(sizeof(int32_t) * (n_pos + 1));
     L->bnd = malloc(sizeof(int32_t) * (n_pos + 1));
     L->off = malloc(sizeof(int32_t) * (L->n_words + 1));
@@ -318,7 +318,7 @@ static int learner_init(Learner *L, const int32_t *sym, const int32_t *bnd, int6
         return -1;
     L->n_syms = n_syms;
     memcpy(L->sym, sym, sizeof(int32_t) * n_pos);
-    memcpy(L->bnd, bnd, sizeof(int32_t) * n_pos);
+    for (int64_t i = 0; i < n_pos; i++) L->bnd[i] = (int32_t)i; /* each symbol starts at its own position */
     memcpy(L->cost, cost, sizeof(int32_t) * n_syms);
     int64_t start = 0;
     L->clock = 1;
@@ -386,32 +386,32 @@ static int step(Learner *L, int64_t min_score, int32_t next_id, int32_t *left, i
 /* learn_bpe(sym, bnd, word_end, wa, wb, ok, cost, first_new, budget, min_score, symmetric)
  *     -> (left, right, saved_a, saved_b) as int32/int32/int64/int64 bytes, one row per entry.
  *
- * sym (int32): the words' symbols laid end to end; bnd (int32, per position): the original position a symbol starts
- * at, an index into ok (uint8): 1 where a pair whose right symbol starts there may be counted; word_end (int64):
+ * sym (int32): the words' symbols laid end to end; ok (uint8, per position): 1 where a pair whose right symbol
+ * starts there may be counted (a merged symbol keeps the position of its left part); word_end (int64):
  * end of each word in sym; wa, wb (int64): the word's weight in part A and in part B; cost (int32, per symbol id
  * below first_new): tokens the symbol costs (> 1: a pending character). Entries are merges (right >= 0: the new
  * symbol is first_new + the number of merges before it) or pieces for pending characters (right = -1). */
 PyObject *learn_bpe(PyObject *self, PyObject *args) {
-    Buffers bufs = {.count = 7};
+    Buffers bufs = {.count = 6};
     Py_buffer *v = bufs.v;
     int first_new, budget, scoring;
     long long min_score;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*iiLi", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &first_new,
-                          &budget, &min_score, &scoring))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*iiLi", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &first_new, &budget,
+                          &min_score, &scoring))
         return NULL;
     Learner L = {0};
     int64_t n_pos = v[0].len / 4;
-    L.n_words = (int32_t)(v[2].len / 8);
-    L.wa = v[3].buf;
-    L.wb = v[4].buf;
-    L.ok = v[5].buf;
+    L.n_words = (int32_t)(v[1].len / 8);
+    L.wa = v[2].buf;
+    L.wb = v[3].buf;
+    L.ok = v[4].buf;
     L.scoring = scoring;
     int32_t *left = malloc(sizeof(int32_t) * (budget + 1)), *right = malloc(sizeof(int32_t) * (budget + 1));
     int64_t *sa = malloc(sizeof(int64_t) * (budget + 1)), *sb = malloc(sizeof(int64_t) * (budget + 1));
     int failed = !left || !right || !sa || !sb;
     int32_t made = 0, merges = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (!failed) failed = learner_init(&L, v[0].buf, v[1].buf, n_pos, v[2].buf, v[6].buf, (int32_t)(v[6].len / 4)) < 0;
+    if (!failed) failed = learner_init(&L, v[0].buf, n_pos, v[1].buf, v[5].buf, (int32_t)(v[5].len / 4)) < 0;
     while (!failed && made < budget) {
         int r = step(&L, min_score, first_new + merges, &left[made], &right[made], &sa[made], &sb[made]);
         if (r == -2) break;

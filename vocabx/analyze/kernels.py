@@ -9,7 +9,7 @@ import logging
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 14  # must equal KERNELS_VERSION in _kernels.c
+VERSION = 15  # must equal KERNELS_VERSION in _kernels.c
 MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: a shard holds fewer positions
 
 try:

@@ -37,8 +37,7 @@ SCORING = {"tokens": 0, "min": 1, "both-parts": 2}
 def learn_plan(units: Units, budget: int, scoring: str = "both-parts", min_score: int = MIN_SCORE) -> Plan:
     """Up to `budget` entries learned on `units` (see the module docstring)."""
     left, right, sa, sb = native().learn_bpe(
-        np.ascontiguousarray(units.sym, np.int32), np.arange(len(units.sym), dtype=np.int32),
-        np.ascontiguousarray(units.word_end, np.int64), np.ascontiguousarray(units.wa, np.int64),
+        np.ascontiguousarray(units.sym, np.int32), np.ascontiguousarray(units.word_end, np.int64), np.ascontiguousarray(units.wa, np.int64),
         np.ascontiguousarray(units.wb, np.int64), np.ascontiguousarray(units.ok, np.uint8),
         np.ascontiguousarray(units.cost, np.int32), len(units.cost), int(budget), int(min_score), SCORING[scoring])
     rows = zip(*(np.frombuffer(x, t).tolist() for x, t in ((left, np.int32), (right, np.int32), (sa, np.int64),

@@ -84,6 +84,7 @@ def build_units(adapter: TokenizerAdapter, texts: Iterable[str], shape: bool) ->
     units = family.tokenize(words)
     units.wa, units.wb, units.chars = wa, wb, sum(map(len, docs))
     units.ok &= learnable(words, units, family.split_digits) if shape else family.plain_boundaries(words, units)
+    units.char_pos, units.char_start = units.char_pos[:0], units.char_start[:0]  # only `ok` needed them
     return units
 
 
