@@ -309,8 +309,8 @@ def _forbidden_boundaries(words: Sequence[str], cps: np.ndarray, lengths: np.nda
     if split_digits:
         cut |= digit | prev_digit
     if not digits_only:
-        leading = np.concatenate([[False], first[:-1]]) & np.isin(np.concatenate([[0], cps[:-1]]),
-                                                                  [ord(c) for c in LEADING_SPACE])
+        space = (cps == ord(LEADING_SPACE[0])) | (cps == ord(LEADING_SPACE[1]))  # the word's own leading space
+        leading = np.concatenate([[False], first[:-1] & space[:-1]])
         cut |= ~word | (~prev_word & ~leading)
         cut |= _function_cuts(words, cps, lengths)
     cut[first] = False  # a unit's first character has nothing before it inside the unit
