@@ -4,9 +4,10 @@ corpus's units (`units`) and scored out of sample, with the tokens each saves.
 Method. Start from the base tokenization of every distinct unit. Each step takes the action with the highest
 score: merge the adjacent pair of symbols seen most often, or give a character the base spells in bytes a piece of
 its own (SentencePiece; saves its extra tokens per occurrence). A pair's count is taken in each part of the
-documents (A: even, B: odd); with `out_of_sample` the score is 2 * min(count A, count B), so a pair only one part
-repeats (a template of one thread, a phrase of one document) scores nothing, and a pair both parts use as often
-as the other scores as with plain BPE. Pairs across a boundary that term shape forbids are never counted, but a
+documents (A: even, B: odd); the default scoring (`both-parts`) counts a pair only where both parts hold it, so a
+pair that one part alone repeats (a signature of one thread, a phrase of one document) never wins, while a pair
+both parts use scores its count, as with plain BPE (`SCORING` lists the others). After a merge, a pair it
+recreates that was learned earlier merges at once, as the tokenizer's merge loop (lowest rank first) does. Pairs across a boundary that term shape forbids are never counted, but a
 chosen merge applies everywhere, as the extended tokenizer will apply it: the savings recorded per entry are
 exactly those of the tokenizer the plan builds (`vocabx.extend` applies the plan as it is), so the projection of
 chars/token after any prefix of the plan is the base tokens minus the savings so far.
@@ -27,7 +28,7 @@ from vocabx.analyze.units import Units
 
 log = logging.getLogger(__name__)
 
-MIN_SCORE = 2  # an entry must save at least this much on the mining corpus
+MIN_SCORE = 2  # an entry must score at least this (plain BPE's min_frequency)
 # How a pair's counts in the two parts make its score: `tokens` is plain BPE's count (A + B); `both-parts` counts a
 # pair only where both parts of the documents hold it (what one part alone repeats never wins); `min` scores
 # 2 * min(A, B), the strictest (all three measured on held-out text in bench/RESULTS.md).

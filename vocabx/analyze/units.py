@@ -165,12 +165,12 @@ class _ByteLevel:
         size = self.adapter.vocab_size
         units = Units(words, sym, np.ones(len(sym), np.uint8), np.cumsum(per_word), np.zeros(0), np.zeros(0),
                       np.ones(size, np.int32), size, [], 0)
-        units.char_pos, units.char_start = _byte_positions(words, self._token_bytes()[sym])
+        units.char_pos, units.char_start = _byte_positions(words, self._vocab_bytes()[sym])
         units.strings = [self.adapter.id_to_token(i) or "" for i in range(size)]
         units.spellings = list(map(_token_bytes, units.strings))
         return units
 
-    def _token_bytes(self) -> np.ndarray:
+    def _vocab_bytes(self) -> np.ndarray:
         """Bytes each vocabulary id stands for (the length of its byte-alphabet string)."""
         vocab = self.adapter.tokenizer.get_vocab(with_added_tokens=True)
         out = np.zeros(self.adapter.vocab_size, dtype=np.int64)
