@@ -46,3 +46,18 @@ def tiny_bpe():
                                   show_progress=False)
     tok.train_from_iterator(MED * 5 + ["the patient has high blood pressure"] * 5, trainer)
     return HFTokenizerAdapter(tok.to_str(), "tiny-bpe", "memory")
+
+
+@pytest.fixture(scope="session")
+def plain_sp():
+    """A SentencePiece BPE with Llama-2's normalization: identity, spaces kept, a dummy prefix, byte fallback."""
+    import sentencepiece
+
+    from vocabx.adapters import SentencePieceAdapter
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(MED * 5 + ["the patient has high blood pressure, isn't it?"] * 5), model_writer=model,
+        vocab_size=320, model_type="bpe", hard_vocab_limit=False, byte_fallback=True, character_coverage=0.98,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, minloglevel=2)
+    return SentencePieceAdapter(model.getvalue(), "plain-sp", "memory")

@@ -144,24 +144,6 @@ def test_gpt2_pretokenizer_equals_the_regex(digits):
         assert np.frombuffer(ends, dtype=np.int64).tolist() == expected, texts
 
 
-@pytest.fixture(scope="module")
-def plain_sp():
-    """A SentencePiece BPE with Llama-2's normalization: identity, spaces kept, a dummy prefix, byte fallback."""
-    import io
-
-    import sentencepiece
-
-    from tests.conftest import MED
-    from vocabx.adapters import SentencePieceAdapter
-
-    model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(MED * 5 + ["the patient has high blood pressure, isn't it?"] * 5), model_writer=model,
-        vocab_size=320, model_type="bpe", hard_vocab_limit=False, byte_fallback=True, character_coverage=0.98,
-        normalization_rule_name="identity", remove_extra_whitespaces=False, minloglevel=2)
-    return SentencePieceAdapter(model.getvalue(), "plain-sp", "memory")
-
-
 def _random_texts(rng, count: int) -> list[str]:
     alphabet = [*"ab sS't ", "  ", "\t", "\n", "\r\n", "\u3000", "\u00a0", "1", "23", "高", "血压", "患者", "，", "!",
                 "é", "\u200b", "▁", "<s>", "😀", "𠀀", "the", "patient", "pressure"]

@@ -31,7 +31,7 @@ def _exact(adapter, docs, shape: bool, scoring: str) -> None:
         assert extension.extended.count_tokens(docs) == plan.tokens_after(k), k
 
 
-@pytest.mark.parametrize("name", ["tiny_bpe", "tiny_sp"])
+@pytest.mark.parametrize("name", ["tiny_bpe", "tiny_sp", "plain_sp"])
 @pytest.mark.parametrize(("shape", "scoring"), [(True, "both-parts"), (False, "tokens"), (True, "min")])
 def test_projection_equals_the_extended_tokenizer(name, shape, scoring, request):
     """Tokens after any prefix of the plan, as the learner counted them, are the real extended tokenizer's."""

@@ -35,6 +35,10 @@ LEADING_SPACE = (" ", "▁")
 # adverbs, modal words, interjections, onomatopoeia, numerals, measure words (termhood.FUNCTION_TAGS).
 FUNCTION_TAG_PREFIXES = ("u", "p", "c", "f", "r", "d", "y", "e", "o", "m", "q")
 _SP_WORD = regex.compile(r"▁*[^▁]+|▁+")
+# With term shape no new piece holds a line break, so where the model keeps line breaks as they are (identity
+# normalizer), lines are units of their own: text repeated line by line across documents is tokenized and counted
+# once, and the projection stays exact (no learned piece can cross a line break).
+_SP_LINE_WORD = regex.compile(r"▁*[^▁\n]+|▁+|\n+")
 
 
 @dataclass
@@ -75,7 +79,7 @@ def build_units(adapter: TokenizerAdapter, texts: Iterable[str], shape: bool) ->
     only one document repeats (a signature, a template of one thread) from winning."""
     family = _family(adapter)
     docs = list(texts)
-    joined, cps, starts, ends, doc = family.spans(docs)
+    joined, cps, starts, ends, doc = family.spans(docs, shape)
     first, inverse, _, _ = group_spans(cps, starts, ends)
     part_b = (doc % 2).astype(np.float64)
     wa = np.bincount(inverse, weights=1.0 - part_b, minlength=len(first)).astype(np.int64)
@@ -125,7 +129,7 @@ class _ByteLevel:
             raise TokenizerError(f"{adapter.name}: analyze cannot emulate this byte-level pre-tokenizer",
                                  hint="use a GPT-2-style byte-level tokenizer.json (SmolLM2, GPT-2, Llama-3, Qwen)")
 
-    def spans(self, docs: list[str]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def spans(self, docs: list[str], shape: bool) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The documents (normalized) end to end and their pre-tokens as spans, with each one's document."""
         from vocabx.analyze.kernels import native
         from vocabx.analyze.segment import char_classes
@@ -191,14 +195,18 @@ class _SentencePiece:
         self.adapter = adapter
         self.dummy = "▁" if adapter.proto.normalizer_spec.add_dummy_prefix else ""
         self.split_digits = bool(adapter.proto.trainer_spec.split_digits)
+        from vocabx.analyze.tokencount import _plain_sentencepiece
 
-    def spans(self, docs: list[str]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The documents normalized as the model does it (`▁` for spaces, a leading `▁`) and their words."""
+        self.plain = _plain_sentencepiece(adapter)  # a line break stays one (a normalizer may make it a space)
+
+    def spans(self, docs: list[str], shape: bool) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The documents normalized as the model does it (`▁` for spaces, a leading `▁`) and their words (with term
+        shape, also cut at line breaks)."""
         texts = [self.dummy + t.replace(" ", "▁") if t else "" for t in docs]
         joined, cps, doc_ends = _joined(texts)
         offsets = (doc_ends - np.fromiter(map(len, texts), np.int64, count=len(texts))).tolist()
         rows = [(o + m.start(), o + m.end(), d) for d, (t, o) in enumerate(zip(texts, offsets))
-                for m in _SP_WORD.finditer(t)]
+                for m in (_SP_LINE_WORD if shape and self.plain else _SP_WORD).finditer(t)]
         arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
         return joined, cps, arr[:, 0], arr[:, 1], arr[:, 2]
 
