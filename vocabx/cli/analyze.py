@@ -13,13 +13,13 @@ from vocabx.cli.common import config_option, emit_json, handle_errors, json_opti
 @click.command("analyze")
 @click.argument("corpus", nargs=-1)
 @click.option("--tokenizer", "-t", help="Base tokenizer: dir, tokenizer.json, .model, .gguf, built-in name, hub id.")
-@click.option("--out", "-o", type=click.Path(file_okay=False), help="Output directory for terms.tsv, report.json.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Output directory for plan.tsv, terms.tsv, report.json.")
 @click.option("--reference", "-r", multiple=True, help="General corpus for domain specificity (repeatable).")
 @click.option("--lang", type=click.Choice(["auto", "zh", "other"]), default="auto", show_default=True,
               help="zh: jieba + Han n-grams; other: Unicode words; auto: zh if most letters are Han.")
 @click.option("--min-freq", type=int, default=5, show_default=True, help="Minimum corpus frequency of a term.")
 @click.option("--max-len", type=int, default=6, show_default=True, help="Longest Han term in characters.")
-@click.option("--top", type=int, default=20000, show_default=True, help="Terms written to terms.tsv (0: all).")
+@click.option("--top", type=int, default=20000, show_default=True, help=field_help(AnalyzeConfig, "top"))
 @click.option("--workers", type=int, default=0, help="Worker processes (default: all cores).")
 @click.option("--text-field", help="JSON key or CSV column(s) with the text, comma-separated (title,ask,answer).")
 @click.option("--skip-bad-records", is_flag=True, help="Skip malformed records instead of stopping.")
@@ -36,7 +36,7 @@ def analyze(corpus: tuple[str, ...], tokenizer: str | None, out: str | None, ref
             shape: bool | None, scoring: str | None, heldout: tuple[str, ...], budgets: str | None, force: bool,
             as_json: bool,
             config_file: str | None) -> None:
-    """Mine domain terms from CORPUS and report how the tokenizer fragments it.
+    """Learn the vocabulary plan for CORPUS, rank its terms, and report how the tokenizer fragments it.
 
     \b
     vocabx analyze legal-zh --reference news-zh --tokenizer smollm2 --out runs/demo/analysis
