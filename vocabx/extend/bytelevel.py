@@ -65,17 +65,15 @@ class ByteLevelBPEExtender(Extender):
         return _TermPlanner(base, terms).run(budget)
 
     def extend_plan(self, base: TokenizerAdapter, plan: Plan, budget: int) -> Extension:
-        """The plan's merges in order, each ranked after every existing merge, until `budget` entries are new (a
-        merge whose result the vocabulary has already costs none). Entries of whole text are terms; pieces of a
-        character are intermediates."""
+        """The plan's first `budget` merges in order, each ranked after every existing merge (a merge whose result
+        the vocabulary has already adds no entry). Entries of whole text are terms; pieces of a character are
+        intermediates."""
         if not isinstance(base, HFTokenizerAdapter) or base.family not in self.families:
             raise TokenizerError(f"{base.name} is a {base.family} tokenizer, not byte-level BPE",
                                  hint="apply a plan to the tokenizer it was learned on (vocabx analyze --tokenizer)")
         state = BPEState(base)
         skipped: list[str] = []
-        for entry in plan.entries:
-            if len(state.new_entries) >= budget:
-                break
+        for entry in plan.entries[:budget]:  # the plan's first `budget` entries, as the analysis projected them
             left, right = state.vocab.get(entry.left), state.vocab.get(entry.right)
             if left is None or right is None or not state.can_merge(left, right):
                 skipped.append(entry.text)  # a character piece (SentencePiece's) or a pair taken already

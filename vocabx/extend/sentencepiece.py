@@ -98,14 +98,12 @@ class SentencePieceExtender(Extender):
         return Extension(sp_base, extended, added, skipped, family="sentencepiece-bpe", notes=notes)
 
     def extend_plan(self, base: TokenizerAdapter, plan: Plan, budget: int) -> Extension:
-        """The plan's pieces in order (merges and characters' own pieces), scored below every base piece, until
-        `budget` pieces are new."""
+        """The plan's first `budget` pieces in order (merges and characters' own pieces), scored below every base
+        piece (a piece the model has already adds nothing)."""
         sp_base = _require_bpe(base)
         known = {p.piece for p in sp_base.proto.pieces}
         pieces: list[str] = []
-        for entry in plan.entries:
-            if len(pieces) >= budget:
-                break
+        for entry in plan.entries[:budget]:  # the plan's first `budget` entries, as the analysis projected them
             if entry.piece not in known:
                 known.add(entry.piece)
                 pieces.append(entry.piece)
