@@ -175,3 +175,11 @@ def test_terms_tsv_cells_and_read_back(tmp_path):
     first, second = read_terms(path)
     assert first["term"] == "nan" and first["saved_rank"] == "" and first["domain_score"] == ""
     assert second["domain_score"] == "1.5000" and second["saved_rank"] == "7"
+
+
+def test_mixed_script_candidates_join_latin_pieces_to_han_words():
+    from vocabx.analyze.candidates import mixed_candidates
+
+    texts = ["采用MIMO雷达的方法，MIMO雷达很好", "双基地MIMO雷达。PDF模型和PDF模型", "2019年的数据，2019年"]
+    found = mixed_candidates(texts, 2, Counter({"PDF模型": 9}))
+    assert dict(zip(found.terms, zip(found.freq.tolist(), found.doc_freq.tolist()))) == {"MIMO雷达": (3, 2)}

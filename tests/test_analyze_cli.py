@@ -49,7 +49,7 @@ def test_outputs_and_formats(medical_subset, tmp_path):
         assert col in header
     terms = [r[0] for r in rows[1:]]
     assert len(terms) == len(set(terms)) > 50
-    assert {r[header.index("source")] for r in rows[1:]} <= {"jieba", "ngram", "both", ""}
+    assert {r[header.index("source")] for r in rows[1:]} <= {"jieba", "ngram", "both", "mixed", ""}
     assert (out / "plan.tsv").read_text(encoding="utf-8").startswith("# vocabx plan v1 ")
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["tokens"] > 0 and report["chars_per_token"] == pytest.approx(report["chars"] / report["tokens"], 1e-3)

@@ -138,6 +138,7 @@ def write_outputs(run: Run, columns: dict[str, list[Any]], terms_text: str) -> A
         "candidates": len(run.cands), "terms_written": len(columns["term"]), "plan_entries": len(run.plan.entries),
         "saved_rows": sum(r is not None for r in columns["saved_rank"]),
         "skipped": dict(sorted(run.skipped.items())), "corpus_skipped": dict(run.corpus.stats.skipped),
+        "candidates_crossing_pretokens": run.noted["crosses_boundary"],
         "ngram_shards": run.scan.ngrams.shards, "terms_shaped": int(run.is_term.sum()),
     }
     extra = {

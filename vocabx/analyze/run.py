@@ -70,6 +70,7 @@ class Run:
         self.timings: dict[str, float] = {}
         self.cpu_timings: dict[str, float] = {}  # user + system s of this process and its reaped workers
         self.skipped: Counter[str] = Counter()
+        self.noted: Counter[str] = Counter()  # candidates kept with a remark (no new token can hold them)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -153,10 +154,12 @@ class Run:
         c = self.config
         label = "jieba" if self.lang == "zh" else "words"
         parts = [cands.word_candidates(self.scan.words, self.scan.word_docs, c.min_freq, label)]
+        if self.lang == "zh":
+            parts.append(cands.mixed_candidates(list(self.corpus.texts()), c.min_freq, self.scan.words))
         if self.scan.ngrams.tables:
             parts.insert(0, cands.han_candidates(self.scan.ngrams, self.scan.words, c.min_freq, c.max_len,
                                                  c.min_cohesion, c.min_entropy, label))
-        return cands.filter_for_tokenizer(cands.concat(parts), self.adapter, self.counter, self.skipped)
+        return cands.filter_for_tokenizer(cands.concat(parts), self.adapter, self.counter, self.skipped, self.noted)
 
     def _domain_scores(self) -> np.ndarray:
         """Log-odds delta against the --reference corpora, else (Chinese) jieba's dictionary, where phrases it
