@@ -133,9 +133,9 @@ def mixed_candidates(texts: list[str], min_freq: int, known: Counter[str]) -> Ca
     _, lengths = jieba_model().cut_texts([joined])
     ends = np.cumsum(lengths.astype(np.int64))
     starts = ends - lengths
-    han_before = np.concatenate([[0], np.cumsum(han_mask(cps))])
+    han_before = np.concatenate([[0], np.cumsum(han_mask(cps), dtype=np.int32)])
     han = (han_before[ends] - han_before[starts]) == lengths  # pieces of Han characters only
-    doc = np.cumsum(cps == 10)[starts]  # a newline ends every document
+    doc = np.cumsum(cps == 10, dtype=np.int32)[starts]  # a newline ends every document
     ascii_alnum = (cps[starts] < 128) & np.isin(cps[starts] | 0x20, np.arange(ord("a"), ord("z") + 1)) | (
         (cps[starts] >= ord("0")) & (cps[starts] <= ord("9")))
     latin = np.array([i for i in np.flatnonzero(ascii_alnum).tolist()

@@ -101,6 +101,9 @@ class Run:
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
             self.scan = self._scan(self.corpus, tokenize=True)
             self._prepare()  # done already unless the corpus had no shard
+        with self.stage("mixed"):  # before the plan's units exist: its temporaries never add to theirs
+            self.mixed = (cands.mixed_candidates(list(self.corpus.texts()), c.min_freq, self.scan.words)
+                          if self.lang == "zh" else None)
         with self.stage("reference"):  # before the learner's thread starts: the scan forks its workers
             self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
         with self.stage("units"):
@@ -154,8 +157,8 @@ class Run:
         c = self.config
         label = "jieba" if self.lang == "zh" else "words"
         parts = [cands.word_candidates(self.scan.words, self.scan.word_docs, c.min_freq, label)]
-        if self.lang == "zh":
-            parts.append(cands.mixed_candidates(list(self.corpus.texts()), c.min_freq, self.scan.words))
+        if self.mixed is not None:
+            parts.append(self.mixed)
         if self.scan.ngrams.tables:
             parts.insert(0, cands.han_candidates(self.scan.ngrams, self.scan.words, c.min_freq, c.max_len,
                                                  c.min_cohesion, c.min_entropy, label))
