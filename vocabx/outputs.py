@@ -173,7 +173,7 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for dist in ("vocabx", "tokenizers", "sentencepiece", "transformers", "torch", "jieba", "rjieba", "safetensors"):
+    for dist in ("vocabx", "tokenizers", "sentencepiece", "transformers", "torch", "jieba", "safetensors"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
     return out

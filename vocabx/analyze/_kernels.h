@@ -1,4 +1,4 @@
-/* What the compiled kernels' sources share (`_kernels.c`: counting, matching, selection, projection; `_jieba.c`:
+/* What the compiled kernels' sources share (`_kernels.c`: counting and lookups; `_learn.c`: the learner; `_jieba.c`:
  * jieba's segmentation): argument buffers, the polynomial hash and its remix, and the size limit of a shard. */
 #ifndef VOCABX_KERNELS_H
 #define VOCABX_KERNELS_H
@@ -37,5 +37,8 @@ static inline uint64_t mix(uint64_t x) {
 /* _jieba.c */
 PyObject *jieba_index(PyObject *self, PyObject *args);
 PyObject *jieba_cut(PyObject *self, PyObject *args);
+
+/* _learn.c */
+PyObject *learn_bpe(PyObject *self, PyObject *args);
 
 #endif

@@ -1,6 +1,7 @@
-"""Candidate terms and their scores: Han n-grams that pass new-word discovery (cohesion and branching entropy)
-or that the segmenter produced, plus segmenter words of other scripts; filtered against the base tokenizer,
-with every skip counted by reason."""
+"""Candidate terms and their scores, for the termhood ranking people review: Han n-grams that pass new-word
+discovery (cohesion and branching entropy) or that the segmenter produced, segmenter words of other scripts, and
+mixed-script terms (a Latin piece with adjacent Han words: MIMO雷达); filtered against the base tokenizer, with
+every skip counted by reason."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ MIN_ALIGNED = 0.5
 # Share of the maximum entropy log(freq) that counts as free for rare n-grams (see `han_candidates`).
 ENTROPY_SHARE = 0.9
 COMMON_HAN_RANGE = (0x4E00, 0x9FA5)  # CJK unified ideographs of GB 13000 / Unicode 1.1: all letters
-SKIP_REASONS = ("crosses_boundary", "single_token", "digits_or_punct", "whitespace_or_control")
+SKIP_REASONS = ("single_token", "digits_or_punct", "whitespace_or_control")
 
 
 @dataclass
@@ -115,6 +116,47 @@ def word_candidates(words: Counter[str], word_docs: Counter[str], min_freq: int,
                       [word_label] * len(terms), np.zeros(len(terms), np.int64))
 
 
+ALNUM_PIECE = regex.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+[A-Za-z][A-Za-z0-9]*")  # MIMO, Rg1, 94GHz; not bare numbers
+# Mixed-script terms join a Latin piece to one or two Han words on either side: MIMO雷达, PDF模型, 人参皂苷Rg1.
+MIXED_SHAPES = ((0, 1), (0, 2), (1, 0), (2, 0))  # (Han words before, Han words after) the Latin piece
+
+
+def mixed_candidates(texts: list[str], min_freq: int, known: Counter[str]) -> Candidates:
+    """Terms of a Latin piece and adjacent Han words of jieba's segmentation (`MIXED_SHAPES`), seen `min_freq`
+    times and not among the `known` words: the segmenter cuts them apart (双基地/MIMO/雷达), and the Han n-grams
+    never hold Latin letters. Strings are made for the windows around Latin pieces only."""
+    from vocabx.analyze.jiebacut import jieba_model
+    from vocabx.analyze.segment import han_mask
+
+    joined = "\n".join(texts) + "\n"
+    cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    _, lengths = jieba_model().cut_texts([joined])
+    ends = np.cumsum(lengths.astype(np.int64))
+    starts = ends - lengths
+    han_before = np.concatenate([[0], np.cumsum(han_mask(cps), dtype=np.int32)])
+    han = (han_before[ends] - han_before[starts]) == lengths  # pieces of Han characters only
+    doc = np.cumsum(cps == 10, dtype=np.int32)[starts]  # a newline ends every document
+    ascii_alnum = (cps[starts] < 128) & np.isin(cps[starts] | 0x20, np.arange(ord("a"), ord("z") + 1)) | (
+        (cps[starts] >= ord("0")) & (cps[starts] <= ord("9")))
+    latin = np.array([i for i in np.flatnonzero(ascii_alnum).tolist()
+                      if ALNUM_PIECE.fullmatch(joined[starts[i] : ends[i]])], dtype=np.int64)
+    counts: Counter[str] = Counter()
+    docs: dict[str, set[int]] = {}
+    for before, after in MIXED_SHAPES:
+        first, last = latin - before, latin + after
+        ok = (first >= 0) & (last < len(starts))
+        for i, j, k in zip(first[ok].tolist(), last[ok].tolist(), latin[ok].tolist()):
+            if doc[i] == doc[j] and all(han[m] for m in range(i, j + 1) if m != k):
+                term = joined[starts[i] : ends[j]]
+                counts[term] += 1
+                docs.setdefault(term, set()).add(int(doc[i]))
+    terms = [t for t, c in counts.items() if c >= min_freq and t not in known and len(t) <= MAX_WORD_CHARS]
+    nan = np.full(len(terms), np.nan)
+    return Candidates(terms, np.array([counts[t] for t in terms], dtype=np.int64),
+                      np.array([len(docs[t]) for t in terms], dtype=np.int64), nan, nan.copy(), nan.copy(),
+                      ["mixed"] * len(terms), np.zeros(len(terms), np.int64))
+
+
 def concat(parts: list[Candidates]) -> Candidates:
     return Candidates(
         [t for p in parts for t in p.terms], *(np.concatenate([getattr(p, k) for p in parts]) for k in
@@ -132,9 +174,11 @@ def skip_reason(term: str) -> str | None:
 
 
 def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, counter: TokenCounter,
-                         skipped: Counter[str]) -> Candidates:
-    """Drop what a new token cannot help: whitespace/control, digits/punctuation, strings spanning two base
-    pre-tokens, strings already one token. Fills `base_tokens` (tokens spent in context) and `skipped`."""
+                         skipped: Counter[str], noted: Counter[str]) -> Candidates:
+    """Drop what cannot be a term for this tokenizer: whitespace/control, digits/punctuation, strings already one
+    token. Strings spanning two base pre-tokens (`MIMO雷达` where a tokenizer splits scripts) stay, for the people
+    who review terms, and are counted in `noted["crosses_boundary"]`: no new token can hold them (the plan never
+    learns them). Fills `base_tokens` (tokens spent in context, piece by piece) and `skipped`."""
     terms = cands.terms
     # Terms of common ideographs (letters, Lo: no space or control) need only the boundary check, and pre-tokenizers
     # split on character classes, so its answer depends on their length alone: asked once per length.
@@ -144,18 +188,15 @@ def filter_for_tokenizer(cands: Candidates, adapter: TokenizerAdapter, counter: 
     firsts = np.unique(lengths[common], return_index=True)[1]
     for i in np.flatnonzero(common)[firsts].tolist():
         if adapter.crosses_boundary(terms[i]):
-            crossing = common & (lengths == len(terms[i]))
-            keep &= ~crossing
-            skipped["crosses_boundary"] += int(crossing.sum())
+            noted["crosses_boundary"] += int((common & (lengths == len(terms[i]))).sum())
     for i in np.flatnonzero(~common).tolist():
         term = terms[i]
         reason = skip_reason(term)
-        if reason is None and adapter.crosses_boundary(term):
-            reason = "crosses_boundary"
         if reason:
             skipped[reason] += 1
-        else:
-            keep[i] = True
+            continue
+        keep[i] = True
+        noted["crosses_boundary"] += adapter.crosses_boundary(term)
     cands = cands.take(np.flatnonzero(keep))
     cands.base_tokens = counter.piece_counts(cands.terms)
     single = cands.base_tokens <= 1

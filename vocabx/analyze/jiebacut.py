@@ -70,22 +70,16 @@ class JiebaModel:
         return [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
 
-def jieba_model() -> JiebaModel | None:
-    """The model with its table built (once per process), or None where the kernels are not built or off
-    (`VOCABX_NATIVE=0`) or jieba is not installed: callers then use rjieba or jieba itself."""
-    if native() is None:
-        return None
+def jieba_model() -> JiebaModel:
+    """The model with its table built (once per process) from jieba's own dictionary and HMM tables."""
     return _model()
 
 
 @lru_cache(maxsize=1)
-def _model() -> JiebaModel | None:
-    from vocabx.errors import MissingDependencyError, package_dir
+def _model() -> JiebaModel:
+    from vocabx.errors import package_dir
 
-    try:
-        return _cached_model(package_dir("jieba", "Chinese word segmentation"))
-    except MissingDependencyError:
-        return None
+    return _cached_model(package_dir("jieba", "Chinese word segmentation"))
 
 
 def _cached_model(package: Path) -> JiebaModel:

@@ -1,32 +1,29 @@
-"""Access to the optional compiled kernels (`_kernels.c`): `native()` is the module, or None where it was not built
-or `VOCABX_NATIVE=0` turns it off (tests and benches compare both paths). Callers keep a numpy path that gives the
-same results (one exception: the greedy `tokens` objective, where the kernel runs exact lazy greedy and numpy an
-approximation in rounds); `engine()` names the one in use, for manifests."""
+"""The compiled kernels of `analyze` (`_kernels.c`, `_jieba.c`, `_learn.c`): the only implementation of its inner
+loops. Built with the package (setup.py, not optional: a missing C compiler fails the install loudly); `native()`
+returns the module, or raises a one-line error where a stale or missing build is found. Why compiled code and no
+numpy twin: measured in bench/RESULTS.md (whole `vocabx analyze` processes with and without the kernels)."""
 
 from __future__ import annotations
 
 import logging
-import os
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 12  # must equal KERNELS_VERSION in _kernels.c
-MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: longer inputs take the numpy path
+VERSION = 15  # must equal KERNELS_VERSION in _kernels.c
+MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: a shard holds fewer positions
 
 try:
     from vocabx.analyze import _kernels as _compiled
-except ImportError:  # built without a C compiler: the numpy paths run
-    _compiled = None
-if _compiled is not None and getattr(_compiled, "VERSION", None) != VERSION:
-    log.warning("ignoring compiled kernels of another version (stale build): reinstall vocabx (pip install -e .)")
+except ImportError:
     _compiled = None
 
 
-def native() -> ModuleType | None:
-    if os.environ.get("VOCABX_NATIVE", "1") == "0":
-        return None
+def native() -> ModuleType:
+    """The compiled kernels; `VocabxError` (with the fix) where they are missing or from another version."""
+    if _compiled is None or getattr(_compiled, "VERSION", None) != VERSION:
+        from vocabx.errors import VocabxError
+
+        state = "missing" if _compiled is None else f"version {getattr(_compiled, 'VERSION', '?')}, not {VERSION}"
+        raise VocabxError(f"vocabx's compiled kernels are {state}",
+                          hint="reinstall vocabx (pip install -e .) with a C compiler and the Python headers")
     return _compiled
-
-
-def engine() -> str:
-    return "native" if native() is not None else "numpy"

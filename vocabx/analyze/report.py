@@ -1,15 +1,20 @@
-"""Assembling what an analysis writes: the fragmentation report (`report.json`), the ranked rows of
-`terms.tsv`, the manifest, and the `AnalyzeResult` the CLI renders."""
+"""Assembling what an analysis writes: the fragmentation report with the plan's projection (`report.json`), the
+two rankings of `terms.tsv`, the plan (`plan.tsv`), the manifest, and the `AnalyzeResult` the CLI renders."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from vocabx.analyze.api import AnalyzeResult
-from vocabx.analyze.fragmentation import project
+from vocabx.analyze.plan import PLAN_FILE, Plan, render_plan
 from vocabx.analyze.segment import segmenter_name
-from vocabx.analyze.terms import render_columns
+from vocabx.analyze.terms import COLUMNS, render_columns
+from vocabx.analyze.tokencount import TokenCounter
 from vocabx.outputs import atomic_output_dir, build_manifest, write_json
 
 if TYPE_CHECKING:
@@ -17,23 +22,44 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPORT_FORMAT = "vocabx-analyze-report v1"
-METHOD = ("the selection's cover of each distinct Han run by the top K terms (one token each), gaps tokenized in "
-          "context by the base model or, if fewer, one token per character made whole as an intermediate of a chosen "
-          "term; each run at most its base cost; other-script terms save freq * (base_tokens - 1)")
+REPORT_FORMAT = "vocabx-analyze-report v2"
+METHOD = ("the mining corpus's base tokens minus the tokens the plan's first `entries` entries save, as the learner "
+          "applied them (every occurrence, leftmost first, as the extended tokenizer does): `vocabx extend --terms "
+          "THIS_DIR --budget N` adds exactly these entries to the same base tokenizer")
+
+
+def word_fertility(words: Counter[str], counter: TokenCounter) -> tuple[float, float, int]:
+    """(tokens per word, share of words split into more than one token, words) over the segmenter's words,
+    each word tokenized in context."""
+    types = list(words)
+    if not types:
+        return 0.0, 0.0, 0
+    freq = np.fromiter(words.values(), dtype=np.float64, count=len(types))
+    tokens = counter.piece_counts(types)
+    total = freq.sum()
+    return float((freq * tokens).sum() / total), float(freq[tokens > 1].sum() / total), int(total)
+
+
+def projection(plan: Plan, budgets: tuple[int, ...]) -> list[dict[str, Any]]:
+    """chars/token of the mining corpus after the first `budget` entries of the plan, for each budget (capped at
+    the plan's length: the corpus supports no more entries that save at least `learn.MIN_SCORE`)."""
+    saved = np.cumsum([e.saved_a + e.saved_b for e in plan.entries], dtype=np.int64)
+    points = []
+    for budget in budgets:
+        k = min(budget, len(plan.entries))
+        tokens = plan.base_tokens - (int(saved[k - 1]) if k else 0)
+        points.append({"budget": budget, "entries": k, "tokens": tokens,
+                       "chars_per_token": round(plan.chars / max(tokens, 1), 4)})
+    return points
 
 
 def build_report(run: Run) -> dict[str, Any]:
-    """The fragmentation report, projection included (see `fragmentation`)."""
+    """The fragmentation report, projection included."""
     scan = run.scan
     tokens = max(scan.tokens, 1)
-    projector, (fertility, split_share, words) = run.projection.result()
-    han_chars_total = scan.ngrams.positions
-    scale = han_chars_total / scan.run_han_chars if scan.run_han_chars else 1.0
-    other_savings = (run.cands.freq[run.order] * (run.cands.base_tokens[run.order] - 1)).astype(float)
-    terms = [run.cands.terms[i] for i in run.order]
-    points = project(projector, run.selection, other_savings, run.is_han, scan.tokens, scan.chars, scale,
-                     run.config.budgets, terms)
+    fertility, split_share, words = word_fertility(scan.words, run.counter)
+    if run.plan.base_tokens != scan.tokens:  # the same corpus and tokenizer: a difference is a bug
+        log.warning("plan base tokens %d differ from the scan's %d", run.plan.base_tokens, scan.tokens)
     return {
         "format": REPORT_FORMAT,
         "tokenizer": {"name": run.adapter.name, "family": run.adapter.family, "vocab_size": run.adapter.vocab_size},
@@ -51,69 +77,84 @@ def build_report(run: Run) -> dict[str, Any]:
         "fallback_kind": run.flag_kind,
         "fallback_rate": round(scan.flagged_tokens / tokens, 4),
         "candidates": len(run.cands),
-        "projection": [vars(p) for p in points],
+        "plan_entries": len(run.plan.entries),
+        "shape": run.config.shape,
+        "scoring": run.config.scoring,
+        "projection": projection(run.plan, run.config.budgets),
         "projection_method": METHOD,
-        "projection_sample_share": round(1.0 / scale, 4) if scale else 1.0,
+        "projection_heldout": getattr(run, "heldout_points", []),
     }
 
 
 def term_columns(run: Run) -> dict[str, list[Any]]:
-    """terms.tsv columns in selection order, cut to `top` (gathered with numpy)."""
+    """terms.tsv: the plan's entries that are whole text, in plan order (`saved_rank`: what extend uses), then the
+    candidate terms by termhood (`termhood_rank`: what a person reviews), up to `top` of them."""
     c = run.cands
-    limit = run.config.top or len(run.order)
-    idx = run.order[:limit]
-    freq, base = c.freq[idx], c.base_tokens[idx]
-    columns = {
-        "term": [c.terms[i] for i in idx.tolist()], "rank": range(1, len(idx) + 1), "freq": freq.tolist(),
-        "doc_freq": c.doc_freq[idx].tolist(), "base_tokens": base.tolist(),
-        "saved_tokens": (freq * (base - 1)).tolist(), "gain": run.gain[:limit].astype(float).tolist(),
-        "cohesion": c.cohesion[idx].astype(float).tolist(), "left_entropy": c.left_entropy[idx].astype(float).tolist(),
-        "right_entropy": c.right_entropy[idx].astype(float).tolist(),
-        "domain_score": run.domain[idx].astype(float).tolist(), "source": [c.source[i] for i in idx.tolist()],
-        "is_term": run.is_term[idx].astype(int).tolist(),
-    }
+    cand_row = {t: i for i, t in enumerate(c.terms)}
+    termhood_rank = np.empty(len(c), dtype=np.int64)
+    termhood_rank[run.termhood_order] = np.arange(1, len(c) + 1)
+    rows: list[tuple[str, int | None, int | None]] = []  # (term, saved rank, saved tokens)
+    seen: set[str] = set()
+    for entry in run.plan.entries:
+        text = entry.text.strip()  # a word's leading space is the tokenizer's spelling, not the term's
+        if text in seen or not text or "\ufffd" in text or any(ch.isspace() for ch in text):
+            continue
+        seen.add(text)
+        rows.append((text, len(rows) + 1, entry.saved_a + entry.saved_b))
+    limit = run.config.top or len(c)
+    rows += [(c.terms[i], None, None) for i in run.termhood_order[:limit].tolist() if c.terms[i] not in seen]
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for term, saved_rank, saved in rows:
+        i = cand_row.get(term)
+        values = {"term": term, "saved_rank": saved_rank, "saved_tokens": saved}
+        if i is not None:
+            values.update(termhood_rank=int(termhood_rank[i]), freq=int(c.freq[i]), doc_freq=int(c.doc_freq[i]),
+                          base_tokens=int(c.base_tokens[i]), domain_score=float(run.domain[i]),
+                          cohesion=float(c.cohesion[i]), left_entropy=float(c.left_entropy[i]),
+                          right_entropy=float(c.right_entropy[i]), source=c.source[i], is_term=int(run.is_term[i]))
+        for name in COLUMNS:
+            columns[name].append(values.get(name))
     return columns
 
 
-def _rows(columns: dict[str, list[Any]], limit: int) -> list[dict[str, Any]]:
-    """The first `limit` rows as dicts (the result's preview)."""
-    names = list(columns)
-    return [dict(zip(names, values)) for values in zip(*(v[:limit] for v in columns.values()))]
-
-
 def render_terms(run: Run) -> tuple[dict[str, list[Any]], str]:
-    """The terms.tsv columns and text (needs the selection, not the report: `Run` renders it while the report is
-    computed in a thread)."""
+    """The terms.tsv columns and text."""
     columns = term_columns(run)
     return columns, render_columns(columns)
 
 
+def _top_by_termhood(columns: dict[str, list[Any]], limit: int) -> list[dict[str, Any]]:
+    """The best `limit` rows by termhood, as dicts (the result's preview, for people)."""
+    ranked = sorted((r, i) for i, r in enumerate(columns["termhood_rank"]) if r is not None)[:limit]
+    names = list(columns)
+    return [{n: columns[n][i] for n in names} for _, i in ranked]
+
+
 def write_outputs(run: Run, columns: dict[str, list[Any]], terms_text: str) -> AnalyzeResult:
-    """Write terms.tsv (`render_terms`), report.json and manifest.json into a temporary directory renamed to OUT."""
+    """Write plan.tsv, terms.tsv, report.json and manifest.json into a temporary directory renamed to OUT."""
     config = run.config
-    written = len(columns["term"])
     counts = {
         "documents": run.scan.documents, "chars": run.scan.chars, "tokens": run.scan.tokens,
-        "candidates": len(run.cands), "terms_written": written, "skipped": dict(sorted(run.skipped.items())),
-        "corpus_skipped": dict(run.corpus.stats.skipped), "ngram_shards": run.scan.ngrams.shards,
-        **run.counts_extra,
+        "candidates": len(run.cands), "terms_written": len(columns["term"]), "plan_entries": len(run.plan.entries),
+        "saved_rows": sum(r is not None for r in columns["saved_rank"]),
+        "skipped": dict(sorted(run.skipped.items())), "corpus_skipped": dict(run.corpus.stats.skipped),
+        "candidates_crossing_pretokens": run.noted["crosses_boundary"],
+        "ngram_shards": run.scan.ngrams.shards, "terms_shaped": int(run.is_term.sum()),
     }
     extra = {
         "corpus": {"specs": list(config.corpus), "text_field": config.text_field, "sources": run.corpus.describe()},
         "reference": ({"specs": list(config.reference), "sources": run.reference.describe()} if run.reference
                       else {"jieba_dict": run.lang == "zh"}),
-        "tokenizer": {**vars(run.adapter.info), "spec": config.tokenizer},
+        "tokenizer": {**vars(run.adapter.info), "spec": config.tokenizer, "fingerprint": run.plan.fingerprint},
         "segmenter": segmenter_name(run.lang),
         "timings_s": run.timings,
     }
+    outputs = [PLAN_FILE, "terms.tsv", "report.json"]
     with atomic_output_dir(config.out, force=config.force) as tmp:
+        (tmp / PLAN_FILE).write_text(render_plan(run.plan), encoding="utf-8", newline="")
         (tmp / "terms.tsv").write_text(terms_text, encoding="utf-8", newline="")
         write_json(tmp / "report.json", run.report)
-        manifest = build_manifest("analyze", config, counts=counts, outputs=["terms.tsv", "report.json"], extra=extra)
+        manifest = build_manifest("analyze", config, counts=counts, outputs=outputs, extra=extra)
         write_json(tmp / "manifest.json", manifest)
-    out = config.out
-    from pathlib import Path
-
-    return AnalyzeResult(Path(out).expanduser().resolve(), run.report, _rows(columns, 20), counts, run.timings, run.cpu_timings)
-
-
+    return AnalyzeResult(Path(config.out).expanduser().resolve(), run.report, _top_by_termhood(columns, 20), counts,
+                         run.timings, run.cpu_timings)

@@ -1,10 +1,7 @@
-"""The stages of one `analyze` run, in order: read and scan the corpus, score candidates, select, project,
-write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time goes. The scan runs in
-a pool of worker processes; the later stages run here, their inner loops in the compiled kernels (`kernels`)
-where those are built, several of them in threads alongside (`threads.InThread`: the projection's tokenizer work
-and the term occurrences during `candidates`, the report while terms.tsv is rendered, the budgets' projection
-passes two at a time; all mostly in code that releases the GIL). A forked helper for the projection was measured
-and dropped: no faster on two cores, and its token cache was lost to this process."""
+"""The stages of one `analyze` run, in order: read and scan the corpus (candidate terms' counts and the base
+tokens, in a pool of worker processes), learn the vocabulary plan (`learn`), score the candidates (domain
+specificity, termhood), write. Each stage is timed (`AnalyzeResult.timings`) so benchmarks can show where the time
+goes."""
 
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,32 +21,23 @@ import numpy as np
 from vocabx.adapters import TokenizerAdapter, load_tokenizer
 from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
-from vocabx.analyze.fragmentation import Projector, word_fertility
-from vocabx.analyze.kernels import engine
+from vocabx.analyze.learn import learn_plan
 from vocabx.analyze.lexicon import jieba_lexicon
-from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.pieces import fallback_flags
-from vocabx.analyze.report import build_report, render_terms, write_outputs
+from vocabx.analyze.plan import fingerprint
+from vocabx.analyze.report import build_report, render_terms, word_fertility, write_outputs
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
-from vocabx.analyze.segment import cuts_without_hmm, detect_lang, han_texts, segment
-from vocabx.analyze.select import merge_ranked, select
+from vocabx.analyze.segment import cuts_without_hmm, detect_lang, segment
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood
-from vocabx.analyze.threads import InThread
 from vocabx.analyze.tokencount import TokenCounter
+from vocabx.analyze.units import build_units
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.outputs import check_output_dir, host_platform, versions
 
 log = logging.getLogger(__name__)
 
 PRUNE_BELOW = 2  # per-shard n-gram pruning (see NgramCounts): drops singletons, bounds the error by the shards
-
-
-def _projection_work(text: RunText, counter: TokenCounter,
-                     words: Counter[str]) -> tuple[Projector, tuple[float, float, int]]:
-    """What the report needs that no term decides, for a thread during `candidates`: the projector (the runs'
-    pieces tokenized) and the segmenter words' fertility (`fragmentation.word_fertility`)."""
-    return Projector(text, counter), word_fertility(words, counter)
 
 
 def _cpu_seconds() -> float:
@@ -81,6 +70,7 @@ class Run:
         self.timings: dict[str, float] = {}
         self.cpu_timings: dict[str, float] = {}  # user + system s of this process and its reaped workers
         self.skipped: Counter[str] = Counter()
+        self.noted: Counter[str] = Counter()  # candidates kept with a remark (no new token can hold them)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -109,33 +99,37 @@ class Run:
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
             segment("预热", self.lang)  # load the segmenter's dictionary once, before the workers fork
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
-            self.scan = self._scan(self.corpus, tokenize=True, run_cap=c.sample_chars)
+            self.scan = self._scan(self.corpus, tokenize=True)
             self._prepare()  # done already unless the corpus had no shard
-            self.run_text = RunText.build(dict(self.scan.runs))
-        return self._after_scan()
-
-    def _after_scan(self) -> AnalyzeResult:
-        with self.stage("reference"):
-            self.ref_scan = self._scan(self.reference, tokenize=False, run_cap=0) if self.reference else None
-        with self.stage("candidates"):
-            # The projection's tokenizer work needs no term: a thread does it during the next stages, with its own
-            # token cache (the counter's is not shared across threads). Started after the last pool has forked.
-            self.projection = InThread(_projection_work, self.run_text, self.counter.clone(), self.scan.words)
-            self.cands = self._candidates()
-            self.domain = self._domain_scores()
-        with self.stage("select"):
-            self._select()
-        with self.stage("project"):  # the report in a thread (its passes release the GIL); terms.tsv rendered here
-            report = InThread(self._report)
-            self.terms = self._render_terms()
-            self.report = report.result()
+        with self.stage("mixed"):  # before the plan's units exist: its temporaries never add to theirs
+            self.mixed = (cands.mixed_candidates(list(self.corpus.texts()), c.min_freq, self.scan.words)
+                          if self.lang == "zh" else None)
+        with self.stage("reference"):  # before the learner's thread starts: the scan forks its workers
+            self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
+        with self.stage("units"):
+            units = build_units(self.adapter, self.corpus.texts(), c.shape)
+        # The learner runs in the kernel with the GIL released: a thread learns while this one scores candidates.
+        with ThreadPoolExecutor(1) as pool:
+            learning = pool.submit(learn_plan, units, max(c.budgets), c.scoring)
+            with self.stage("candidates"):
+                self.cands = self._candidates()
+                self.domain = self._domain_scores()
+                self.termhood_order = np.argsort(-domain_rank(self.domain, self.cands.freq, self.is_term),
+                                                 kind="stable")
+            with self.stage("learn"):  # what the learner still needs once the candidates are scored
+                self.plan = learning.result()
+                self.plan.fingerprint = fingerprint(self.adapter)
+        if c.heldout:
+            with self.stage("heldout"):
+                self.heldout_points = self._project_heldout()
         with self.stage("write"):
-            return self._write()
+            self.report = build_report(self)
+            return write_outputs(self, *render_terms(self))
 
-    def _scan(self, corpus: Any, tokenize: bool, run_cap: int) -> ShardResult:
+    def _scan(self, corpus: Any, tokenize: bool) -> ShardResult:
         c = self.config
         job = ScanJob(self.lang, c.max_len + 1, PRUNE_BELOW)
-        return run_scan(corpus.batches(c.shard_chars), job, self._workers(), run_cap,
+        return run_scan(corpus.batches(c.shard_chars), job, self._workers(), 0,
                         self._count_tokens if tokenize else None, self.progress,
                         while_waiting=self._prepare if tokenize else None)
 
@@ -163,16 +157,12 @@ class Run:
         c = self.config
         label = "jieba" if self.lang == "zh" else "words"
         parts = [cands.word_candidates(self.scan.words, self.scan.word_docs, c.min_freq, label)]
+        if self.mixed is not None:
+            parts.append(self.mixed)
         if self.scan.ngrams.tables:
             parts.insert(0, cands.han_candidates(self.scan.ngrams, self.scan.words, c.min_freq, c.max_len,
                                                  c.min_cohesion, c.min_entropy, label))
-        merged = cands.concat(parts)
-        found = cands.filter_for_tokenizer(merged, self.adapter, self.counter, self.skipped)
-        # Where the Han terms occur in the runs (a compiled pass) is needed by the selection only: a thread finds
-        # it while the domain scores are computed here.
-        self.han = han_texts(found.terms)
-        self.occurrences = InThread(self.run_text.matches, [found.terms[i] for i in np.flatnonzero(self.han)])
-        return found
+        return cands.filter_for_tokenizer(cands.concat(parts), self.adapter, self.counter, self.skipped, self.noted)
 
     def _domain_scores(self) -> np.ndarray:
         """Log-odds delta against the --reference corpora, else (Chinese) jieba's dictionary, where phrases it
@@ -194,51 +184,16 @@ class Run:
         delta, _ = log_odds(self.cands.freq, float(self.scan.chars), r, float(n_r))
         return delta
 
-    def _priority(self) -> np.ndarray | None:
-        """The `domain` ranking (see `termhood.domain_rank`); None for `tokens` or without a reference, where
-        the order is the greedy token saving."""
-        if self.config.objective == "tokens" or np.isnan(self.domain).all():
-            return None
-        return domain_rank(self.domain, self.cands.freq, self.is_term)
+    def _project_heldout(self) -> list[dict[str, Any]]:
+        """chars/token of the --heldout text after each budget: the plan's entries added by the family's extender
+        (`vocabx extend`'s own code) and the text tokenized by the result."""
+        from vocabx.extend.registry import get_extender
 
-    def _select(self) -> None:
-        han = self.han
-        priority = self._priority()
-        han_idx = np.flatnonzero(han)
-        han_terms = [self.cands.terms[i] for i in han_idx]
-        pos, term = self.occurrences.result()
-        char_cost = self._char_costs()
-        self.selection = select(pos, term, np.array([len(t) for t in han_terms], dtype=np.int64),
-                                self.cands.base_tokens[han_idx], np.ones(len(han_idx)), char_cost,
-                                self.run_text.weight, None if priority is None else priority[han_idx])
-        sel = self.selection
-        # Other scripts' words do not overlap Han terms: they merge into the order by their own key (saving or
-        # priority), keeping the selection's order of Han terms (so the Han terms of any prefix are a selection
-        # prefix, which the projection relies on).
-        other = np.flatnonzero(~han)
-        other_gain = (self.cands.freq[other] * (self.cands.base_tokens[other] - 1)).astype(float)
-        han_key = sel.gain if priority is None else priority[han_idx][sel.order]
-        other_key = other_gain if priority is None else priority[other]
-        other_order = np.argsort(-other_key, kind="stable")
-        merged = merge_ranked(han_key, other_key[other_order])
-        idx = np.concatenate([han_idx[sel.order], other[other_order]])[merged]
-        gain = np.concatenate([sel.gain, other_gain[other_order]])[merged]
-        self.order, self.gain, self.is_han = idx, gain, han[idx]
-        self.counts_extra = {"kernels": engine(), "selection_rounds": sel.rounds,
-                             "selection_rescored_occurrences": sel.evaluations,
-                             "terms_shaped": int(self.is_term.sum())}
-
-    def _char_costs(self) -> np.ndarray:
-        """In-context base tokens of each distinct character of the runs, spread over their positions (the
-        projector tokenized the characters already, in its thread)."""
-        projector, _ = self.projection.result()
-        return projector.char_cost[projector.char_ids]
-
-    def _report(self) -> dict[str, Any]:
-        return build_report(self)
-
-    def _render_terms(self) -> tuple[dict[str, list[Any]], str]:
-        return render_terms(self)
-
-    def _write(self) -> AnalyzeResult:
-        return write_outputs(self, *self.terms)
+        texts = [t for t in open_corpus(list(self.config.heldout), CorpusConfig(text_field=self.config.text_field))
+                 .texts() if t]
+        chars, extender, points = sum(map(len, texts)), get_extender(self.adapter.family), []
+        for budget in self.config.budgets:
+            tokens = extender.extend_plan(self.adapter, self.plan, budget).extended.count_tokens(texts)
+            points.append({"budget": budget, "entries": min(budget, len(self.plan.entries)), "tokens": tokens,
+                           "chars_per_token": round(chars / max(tokens, 1), 4)})
+        return points

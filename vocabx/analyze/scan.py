@@ -12,16 +12,14 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import chain
 
 import numpy as np
 
 from vocabx.analyze.jiebacut import jieba_model
-from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
 from vocabx.analyze.segment import HAN_RUN, char_classes, keep_words, raw_words
-from vocabx.analyze.spans import count_spans, span_hash_tables
+from vocabx.analyze.spans import count_spans
 from vocabx.analyze.spill import Texts, load, send, spill_dir
 
 log = logging.getLogger(__name__)
@@ -71,9 +69,7 @@ Tokens = Callable[[list[str]], tuple[int, int]]
 def scan_shard(texts: list[str], job: ScanJob) -> ShardResult:
     """Map step: everything pass one needs from one batch of documents."""
     if job.lang == "zh":
-        tiling = segment(texts, job.lang)  # the compiled jieba's lengths, or the pieces' where they tile
-        if tiling is not None:
-            return count_tiled(texts, *tiling, job)
+        return count_tiled(texts, *segment(texts), job)
     pieces = [raw_words(text, job.lang) for text in texts]  # every character, punctuation included
     result = _shard_result(texts)
     _scan_words(result, texts, pieces, job)
@@ -85,39 +81,18 @@ def _scan_task(texts: Texts, job: ScanJob, directory: str | None) -> object:
     return send(scan_shard(texts.texts(), job), directory)
 
 
-def _segment_task(texts: Texts, lang: str, directory: str | None) -> object:
-    """`segment` in a worker, its piece lengths sent back through `directory` (a worker writing them into the pipe
-    waits for this process to drain it, which needs the GIL that the main thread holds while counting tokens)."""
-    return send(segment(texts, lang), directory)
-
-
-def _count_task(texts: Texts, tiling: tuple[np.ndarray, np.ndarray] | None, job: ScanJob, directory: str | None,
-                part: str) -> object:
-    """One part of `count_tiled` in a worker, its result sent back through `directory` (`spill.send`). Without a
-    `tiling`, the task segments the shard itself (the compiled jieba always tiles, in a few percent of the time the
-    counting takes)."""
-    counts, lengths = tiling or segment(texts, job.lang)
+def _count_task(texts: Texts, job: ScanJob, directory: str | None, part: str) -> object:
+    """One part of `count_tiled` in a worker, its result sent back through `directory` (`spill.send`); the task
+    segments the shard itself (a few percent of the time the counting takes)."""
+    counts, lengths = segment(texts)
     return send(count_tiled(texts, counts, lengths, job, (part,)), directory)
 
 
-def segment(texts: list[str] | Texts, lang: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """A segmentation task: `_tiling` of the segmenter's pieces of `texts` (small arrays travel back, not strings),
-    or None where the pieces do not tile the texts. The compiled jieba (`jiebacut`) gives the lengths directly."""
-    model = jieba_model() if lang == "zh" else None
-    if model is not None:
-        source = texts if isinstance(texts, Texts) else Texts(None, inline=tuple(texts))
-        return model.cut_lengths(*source.codepoints())
-    if isinstance(texts, Texts):
-        texts = texts.texts()
-    return _tiling([raw_words(text, lang) for text in texts], texts)
-
-
-def _tiling(pieces: list[list[str]], texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(pieces per document, piece lengths) as int32 arrays, or None if the pieces do not cover the texts exactly
-    (jieba's do: punctuation and spaces are pieces too)."""
-    counts = np.fromiter(map(len, pieces), dtype=np.int32, count=len(pieces))
-    lengths = np.fromiter(map(len, chain.from_iterable(pieces)), dtype=np.int32, count=int(counts.sum()))
-    return (counts, lengths) if int(lengths.sum()) == sum(map(len, texts)) else None
+def segment(texts: list[str] | Texts) -> tuple[np.ndarray, np.ndarray]:
+    """(pieces per document, piece lengths) of jieba's segmentation of `texts` by the compiled jieba (`jiebacut`):
+    small arrays travel back, not strings; the pieces tile the texts (punctuation and spaces are pieces too)."""
+    source = texts if isinstance(texts, Texts) else Texts(None, inline=tuple(texts))
+    return jieba_model().cut_lengths(*source.codepoints())
 
 
 def _shard_result(texts: list[str]) -> ShardResult:
@@ -174,13 +149,12 @@ def count_tiled(texts: list[str] | Texts, counts: np.ndarray, lengths: np.ndarra
     if "spans" in parts:
         cps, n_docs = t.cps, len(t.doc_lengths)
         result.documents, result.chars, result.bytes = n_docs, len(cps) - n_docs, _utf8_bytes(cps) - n_docs
-        tables = span_hash_tables(cps) if native() is None else None  # the compiled span counter hashes as it goes
         starts, ends = t.starts[t.word], t.ends[t.word]
-        result.words, result.word_docs = count_spans(t.joined, cps, starts, ends, t.doc[starts], tables)
+        result.words, result.word_docs = count_spans(t.joined, cps, starts, ends, t.doc[starts])
         han = char_classes(cps, [HAN_RUN]).astype(bool)
         edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
         run_starts, run_ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-        result.runs, _ = count_spans(t.joined, cps, run_starts, run_ends, tables=tables)
+        result.runs, _ = count_spans(t.joined, cps, run_starts, run_ends)
         result.run_han_chars = int((run_ends - run_starts).sum())
     if "ngrams" in parts:
         bounds = np.zeros(len(t.cps) + 1, dtype=bool)
@@ -273,7 +247,7 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
                         item.texts_for_tokens = None
 
             for texts in batches:
-                pending.append(_Pending(pool, texts, job, pending[-1] if pending else None, directory))
+                pending.append(_Pending(pool, texts, job, directory))
                 if len(pending) >= workers:
                     own_work()
                 while len(pending) >= 2 * workers:
@@ -286,109 +260,27 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
             shutil.rmtree(directory, ignore_errors=True)
 
 
-SEGMENT_CHARS = 1 << 18  # segmentation tasks of a shard: a big shard is segmented by all workers at once
-_MISSING = object()  # a segmentation result not in yet
 
 
 class _Pending:
     """A shard handed to the pool. For Chinese, two counting tasks over the whole shard (its n-grams; its words and
-    runs). With the compiled jieba (`jiebacut`) each of them segments the shard itself (a few percent of its time)
-    and both go out at once. Otherwise the segmentation goes out first, as several small tasks (so that one big
-    shard keeps every worker busy), and the counting tasks, with the pieces' lengths, are handed out by the pool's
-    result thread as soon as the last segmentation task is done; the next shard's segmentation waits for that
-    hand-out (the pool's queue is first come first served, and the counts of the shard before are the longest
-    tasks, so they should not queue behind more segmentation). Other languages scan a shard in one task."""
+    runs), each segmenting the shard itself with the compiled jieba (a few percent of its time); both go out at
+    once. Other languages scan a shard in one task."""
 
-    def __init__(self, pool, texts: list[str], job: ScanJob, before: _Pending | None, directory: str | None) -> None:
-        self.pool, self.job, self.directory = pool, job, directory
+    def __init__(self, pool, texts: list[str], job: ScanJob, directory: str | None) -> None:
         self.texts_for_tokens = texts
         self.texts = Texts.store(texts, directory)  # what the tasks carry: a path and lengths
         self.tokens: tuple[int, int] | None = None
-        self.count = None
-        self.segments: list = []
-        self.parts: list = []
-        self.next: _Pending | None = None  # started when this shard's count is handed out
-        self.lock = threading.Lock()
-        self.handed_out = threading.Event()  # set once the count is out (or a segmentation task failed)
+        self.handed_out = threading.Event()  # set once the tasks are out
         if job.lang != "zh":
             self.count = [pool.apply_async(_scan_task, (self.texts, job, directory))]
-            self.handed_out.set()
-            return
-        if jieba_model() is not None:  # the compiled jieba: each counting task segments the shard itself
-            self._count(None)
-            return
-        if before is not None:
-            with before.lock:
-                if before.count is None:
-                    before.next = self
-                    return
-        self._start()
-
-    def _start(self) -> None:
-        """Hand out the segmentation tasks."""
-        batches, start, size = [], 0, 0
-        for i, length in enumerate(self.texts.doc_lengths()):
-            size += length
-            if size >= SEGMENT_CHARS:
-                batches.append(self.texts.part(start, i + 1))
-                start, size = i + 1, 0
-        if start < len(self.texts) or not batches:
-            batches.append(self.texts.part(start, len(self.texts)))
-        with self.lock:  # no callback may run before the list is complete
-            self.parts = [_MISSING] * len(batches)
-            self.segments = [self.pool.apply_async(_segment_task, (b, self.job.lang, self.directory),
-                                                   callback=partial(self._segmented, i),
-                                                   error_callback=self._failed)
-                             for i, b in enumerate(batches)]
-
-    def _segmented(self, index: int, result: object) -> None:
-        """Pool result thread, as each segmentation task succeeds (its AsyncResult is not marked ready yet): after
-        the last one, hand out the count."""
-        result = load(result)
-        with self.lock:
-            self.parts[index] = result
-            if self.count is None and all(p is not _MISSING for p in self.parts):
-                try:
-                    self._hand_out(self.parts)
-                except ValueError:  # the pool is closing: this process is stopping on an error of its own
-                    pass
-
-    def _failed(self, error: BaseException) -> None:
-        """Pool result thread, when a segmentation task raised: nobody should wait for a hand-out (`wait_count`
-        raises the error)."""
+        else:  # the n-grams first (the longest)
+            self.count = [pool.apply_async(_count_task, (self.texts, job, directory, part))
+                          for part in reversed(PARTS)]
         self.handed_out.set()
 
-    def wait_count(self):
-        """The counting task, handed out here if no callback did (`get` raises a segmentation task's error)."""
-        with self.lock:
-            if self.count is not None:  # handed out (after all segmentation tasks succeeded, if there were any)
-                return self.count
-            started = bool(self.segments)
-        if not started:  # the shard before failed before handing out its count
-            self._start()
-        for task in self.segments:
-            task.get()  # every callback has run once each `get` returns: `parts` is complete
-        with self.lock:
-            if self.count is None:
-                self._hand_out(self.parts)
+    def wait_count(self) -> list:
         return self.count
-
-    def _hand_out(self, parts: list) -> None:
-        """Hand out the count (this shard's lock held), then start the next shard's segmentation."""
-        if any(p is None for p in parts):  # pieces that skip characters: the Counter scan, in one task
-            self.count = [self.pool.apply_async(_scan_task, (self.texts, self.job, self.directory))]
-            self.handed_out.set()
-        else:
-            self._count(tuple(np.concatenate([p[i] for p in parts]) for i in (0, 1)))
-        if self.next is not None:
-            self.next._start()
-            self.next = None
-
-    def _count(self, tiling: tuple[np.ndarray, np.ndarray] | None) -> None:
-        """Hand out the two counting tasks, the n-grams first (the longest)."""
-        self.count = [self.pool.apply_async(_count_task, (self.texts, tiling, self.job, self.directory, part))
-                      for part in reversed(PARTS)]
-        self.handed_out.set()
 
 
 def _finish(pending: deque[_Pending]) -> ShardResult:

@@ -1,13 +1,11 @@
-"""Word segmentation for candidate terms: jieba for Chinese (run by the compiled kernels, `jiebacut`; else by its
-Rust port rjieba when installed, else by jieba itself), a Unicode-aware word splitter for other scripts, and script
-detection (`detect_lang`)."""
+"""Word segmentation for candidate terms: jieba for Chinese (run by the compiled kernels, `jiebacut`), a
+Unicode-aware word splitter for other scripts, and script detection (`detect_lang`)."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 
 import numpy as np
 import regex
@@ -108,59 +106,19 @@ KERNEL = "jieba-kernel"  # the segmenter's name in manifests where `jiebacut` ru
 
 
 def _jieba_cut() -> tuple[str, Callable[[str], list[str]]]:
-    """The fastest available jieba: the compiled kernels' (`jiebacut`: jieba's pieces, no start-up cost), else
-    rjieba (in Rust; it differs from jieba on some number ranges), else jieba itself."""
-    model = jieba_model()
-    if model is not None:
-        return KERNEL, model.cut
-    return _library_cut()
-
-
-@lru_cache(maxsize=1)
-def _library_cut() -> tuple[str, Callable[[str], list[str]]]:
-    try:
-        import rjieba
-
-        return "rjieba", lambda text: rjieba.cut(text, hmm=True)
-    except ImportError:
-        from vocabx.errors import require
-
-        jieba = require("jieba", "Chinese word segmentation")
-        jieba.setLogLevel(logging.WARNING)
-        log.info("rjieba is not installed; using jieba (pip install rjieba is several times faster)")
-        return "jieba", lambda text: jieba.lcut(text, HMM=True)
+    """jieba's accurate mode as the compiled kernels run it (`jiebacut`: jieba's pieces, no start-up cost)."""
+    return KERNEL, jieba_model().cut
 
 
 def cuts_without_hmm(terms: list[str]) -> dict[str, list[str]]:
     """jieba's dictionary-only cut (no HMM) of each term, as `jieba.lcut(term, HMM=False)` gives it: the HMM would
-    glue unknown pairs such as 法对 into one word. One kernel call for all terms where `jiebacut` runs; else one call
-    on the terms joined by newlines where none holds a line break or a NUL (jieba cuts the text between line breaks
-    on its own), else one call per term."""
-    model = jieba_model()
-    if model is not None:
-        counts, lengths = model.cut_texts(terms, hmm=False)
-        ends = np.cumsum(lengths).tolist()
-        joined = "".join(terms)
-        pieces = [joined[a:b] for a, b in zip([0, *ends[:-1]], ends)]
-        bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        return {term: pieces[a:b] for term, a, b in zip(terms, bounds, bounds[1:])}
-    one = _no_hmm(_library_cut()[0])
-    if terms and all(terms) and not any("\n" in t or "\r" in t or "\0" in t for t in terms):
-        pieces = "\0".join(one("\n".join(terms)))  # NUL between pieces: split back in C, not a loop
-        cuts = [cut.split("\0") for cut in pieces.split("\0\n\0")]
-        if len(cuts) == len(terms):
-            return dict(zip(terms, cuts))
-    return {t: one(t) for t in terms}
-
-
-def _no_hmm(name: str) -> Callable[[str], list[str]]:
-    if name == "rjieba":
-        import rjieba
-
-        return lambda text: rjieba.cut(text, hmm=False)
-    import jieba
-
-    return lambda text: jieba.lcut(text, HMM=False)
+    glue unknown pairs such as 法对 into one word. One kernel call for all terms."""
+    counts, lengths = jieba_model().cut_texts(terms, hmm=False)
+    ends = np.cumsum(lengths).tolist()
+    joined = "".join(terms)
+    pieces = [joined[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return {term: pieces[a:b] for term, a, b in zip(terms, bounds, bounds[1:])}
 
 
 def segmenter_name(lang: str) -> str:

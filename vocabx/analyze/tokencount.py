@@ -252,8 +252,8 @@ class TokenCounter:
             texts = [t for t in texts if not self.added.search(t)]  # type: ignore[union-attr]
         if self.normalizer is not None:
             texts = [self.normalizer.normalize_str(t) for t in texts]
-        kernels = native()
-        if kernels is not None and self.gpt2_digits is not None and self.safe is not None:
+        if self.gpt2_digits is not None and self.safe is not None:  # the compiled GPT-2 pre-tokenizer
+            kernels = native()
             joined = "".join(texts)
             cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
             lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vocabx.adapters import load_tokenizer
 from vocabx.adapters.base import TokenizerAdapter
@@ -23,6 +23,9 @@ from vocabx.extend.registry import MODES, get_extender
 from vocabx.extend.terms import TermList, read_terms
 from vocabx.extend.verify import Check, VerifyInputs, VerifyReport, new_ids, verify
 from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, check_output_dir, write_json
+
+if TYPE_CHECKING:
+    from vocabx.analyze.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +94,29 @@ def extend(config: ExtendConfig, progress: bool = False) -> ExtendResult:
     corpus_specs = config.corpus or (term_list.corpus if term_list else ())
     corpus = read_corpus(corpus_specs, config.corpus_max_chars, text_field=config.text_field)
     extender = get_extender(base.family, config.mode, progress)
-    extension = extender.extend(base, term_list.terms if term_list else [], config.budget, corpus or None)  # type: ignore[arg-type]
+    plan = matching_plan(config.terms, base) if config.mode == "terms" and config.terms else None
+    if plan is not None:  # the analysis learned this tokenizer's entries: add exactly those (as it projected)
+        extension = extender.extend_plan(base, plan, config.budget)  # type: ignore[arg-type]
+    else:
+        extension = extender.extend(base, term_list.terms if term_list else [], config.budget, corpus or None)  # type: ignore[arg-type]
     result = _write(out, config, extender, extension, term_list, corpus_specs, corpus, progress)
     result.seconds = round(time.perf_counter() - start, 2)
     return result
+
+
+def matching_plan(terms: str, base: TokenizerAdapter) -> Plan | None:
+    """The plan in an analysis directory when it was learned on `base` (same vocabulary fingerprint), else None:
+    another tokenizer takes the ranked terms instead."""
+    from vocabx.analyze.plan import PLAN_FILE, fingerprint, read_plan
+
+    path = Path(terms).expanduser() / PLAN_FILE
+    if not path.is_file():
+        return None
+    plan = read_plan(path)
+    if plan.fingerprint != fingerprint(base):
+        log.info("%s was learned on another tokenizer; extending from the ranked terms", path)
+        return None
+    return plan
 
 
 def _write(

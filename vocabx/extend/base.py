@@ -10,9 +10,13 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vocabx.adapters.base import TokenizerAdapter
+from vocabx.errors import UsageError
+
+if TYPE_CHECKING:
+    from vocabx.analyze.plan import Plan
 
 SkipReason = Literal[
     "already_present", "crosses_pretoken_boundary", "invalid", "duplicate", "unreachable", "over_budget"
@@ -70,6 +74,12 @@ class Extender(abc.ABC):
 
         `corpus`, when given, is domain text that the extender may use to choose the entries that save most.
         """
+
+    def extend_plan(self, base: TokenizerAdapter, plan: Plan, budget: int) -> Extension:
+        """Add the first entries of an analysis plan (`vocabx.analyze.plan`) until `budget` new entries exist,
+        exactly as the plan lists them. Families whose extender cannot do that take the ranked terms instead."""
+        raise UsageError(f"{self.__class__.__name__} cannot apply an analysis plan",
+                         hint="pass --terms a terms list, or use a byte-level BPE or SentencePiece BPE base")
 
     @abc.abstractmethod
     def save(self, extension: Extension, out_dir: Path) -> list[str]:

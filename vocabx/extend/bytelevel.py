@@ -12,13 +12,16 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vocabx.adapters.base import TokenizerAdapter
 from vocabx.adapters.hf import HFTokenizerAdapter
 from vocabx.errors import TokenizerError, UsageError
 from vocabx.extend.base import Extender, Extension, NewEntry
 from vocabx.extend.bpe_state import BPEState, token_text
+
+if TYPE_CHECKING:
+    from vocabx.analyze.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,29 @@ class ByteLevelBPEExtender(Extender):
                 raise UsageError("--mode train needs a domain corpus", hint="pass --corpus, or --terms an analyze dir")
             return extend_by_training(base, corpus, budget, progress=self.progress)
         return _TermPlanner(base, terms).run(budget)
+
+    def extend_plan(self, base: TokenizerAdapter, plan: Plan, budget: int) -> Extension:
+        """The plan's first `budget` merges in order, each ranked after every existing merge (a merge whose result
+        the vocabulary has already adds no entry). Entries of whole text are terms; pieces of a character are
+        intermediates."""
+        if not isinstance(base, HFTokenizerAdapter) or base.family not in self.families:
+            raise TokenizerError(f"{base.name} is a {base.family} tokenizer, not byte-level BPE",
+                                 hint="apply a plan to the tokenizer it was learned on (vocabx analyze --tokenizer)")
+        state = BPEState(base)
+        skipped: list[str] = []
+        for entry in plan.entries[:budget]:  # the plan's first `budget` entries, as the analysis projected them
+            left, right = state.vocab.get(entry.left), state.vocab.get(entry.right)
+            if left is None or right is None or not state.can_merge(left, right):
+                skipped.append(entry.text)  # a character piece (SentencePiece's) or a pair taken already
+                continue
+            state.add_merge(left, right)
+        added = [NewEntry(t, token_text(t), state.vocab[t], "intermediate" if "\ufffd" in token_text(t) else "term")
+                 for t in state.new_entries]
+        extended = HFTokenizerAdapter(_dump(state), f"{base.name}+{len(added)}", base.source)
+        notes = [f"{len(state.new_merges)} merges from the analysis plan, ranked after the {state.n_old_merges} base "
+                 f"merges ({len(added)} new entries)"]
+        return Extension(base, extended, added, {"invalid": skipped} if skipped else {}, family=base.family,
+                         notes=notes)
 
     def save(self, extension: Extension, out_dir: Path) -> list[str]:
         from vocabx.extend.hf_files import write_tokenizer_dir

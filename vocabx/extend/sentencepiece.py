@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import regex
@@ -30,6 +30,9 @@ from vocabx.extend.added_tokens import screen_terms
 from vocabx.extend.base import Extender, Extension, NewEntry
 from vocabx.extend.sp_learn import ContinuedBPE, Word
 from vocabx.outputs import write_text_atomic
+
+if TYPE_CHECKING:
+    from vocabx.analyze.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,23 @@ class SentencePieceExtender(Extender):
             absent = sum(1 for t in skipped["over_budget"] if t not in words and "▁" + t not in words)
             notes.append(f"{absent} of the terms left out never occur in the corpus")
         skipped = {k: v for k, v in skipped.items() if v}
+        return Extension(sp_base, extended, added, skipped, family="sentencepiece-bpe", notes=notes)
+
+    def extend_plan(self, base: TokenizerAdapter, plan: Plan, budget: int) -> Extension:
+        """The plan's first `budget` pieces in order (merges and characters' own pieces), scored below every base
+        piece (a piece the model has already adds nothing)."""
+        sp_base = _require_bpe(base)
+        known = {p.piece for p in sp_base.proto.pieces}
+        pieces: list[str] = []
+        for entry in plan.entries[:budget]:  # the plan's first `budget` entries, as the analysis projected them
+            if entry.piece not in known:
+                known.add(entry.piece)
+                pieces.append(entry.piece)
+        extended = SentencePieceAdapter(build_model(sp_base.proto, pieces), name=f"{base.name}+vocabx",
+                                        source=f"{base.source} (extended)")
+        added, unreachable = _classify(sp_base, extended, pieces, {p for p in pieces if "\ufffd" not in p})
+        notes = [f"{len(pieces)} pieces from the analysis plan, scored below every base piece"]
+        skipped = {"unreachable": unreachable} if unreachable else {}
         return Extension(sp_base, extended, added, skipped, family="sentencepiece-bpe", notes=notes)
 
     def _words(self, terms: list[str], corpus: Sequence[str] | None, dummy_prefix: bool) -> Counter[str]:
