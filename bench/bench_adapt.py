@@ -302,3 +302,131 @@ def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: ar
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:60]
+
+
+def cpt_runs(work: Path, start: Path, held: dict[str, Path], args: argparse.Namespace) -> dict[str, Path]:
+    """Continued pretraining of the base and of the distilled model on the same domain characters (LoRA, same
+    steps shape as `vocabx train cpt` defaults), each with 20% general replay."""
+    runs = {}
+    for name, model, block in (("base", BASE, 256), ("distilled", str(start), 128)):
+        out = work / "cpt" / name
+        if not (out / "manifest.json").exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            flags = ["train", "cpt", model, "--data", str(DIALOGUES), "--text-field", FIELD, "--max-chars",
+                     str(args.cpt_chars), "--block-size", str(block), "--batch-size", "4", "--method", "lora",
+                     "--replay", "news-zh", "--replay-ratio", "0.2", "--embed-steps", "0", "--save-steps",
+                     "1000000", "--merge", "--out", str(out), "--force"]
+            vocabx(work / "cpt" / f"{name}.log", *flags)
+        runs[name] = out
+    return runs
+
+
+def fmt(value, spec=".3f") -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: dict, trained: dict,
+           decode: dict, cpt: dict) -> str:
+    command = ("python bench/bench_adapt.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])).strip()
+    sets = ("sft", "medcorpus", "tnews", "c4")
+    lines = [
+        "## Adapting the extended model (`vocabx train distill`) vs LM-loss new-row training and HF add_tokens", "",
+        f"Command: `{command}`  ",
+        f"Machine: 2-core x86-64 CPU (AMD EPYC, AVX-512 BF16), 24 GB, torch {torch.__version__}; no GPU was lent to "
+        "this task. CPU budgets are process CPU time (all threads, teacher pass included); the machine was shared "
+        "with other jobs, so wall time was several times longer.", "",
+        f"Model: SmolLM2-135M-Instruct + {args.budget:,} entries mined from medical-zh/dialogues.csv (`vocabx "
+        "analyze` then `vocabx extend --terms`). Held-out, never trained or mined on: sft = answers of "
+        "sft/medical_sft_1K_format.jsonl, medcorpus = medical-zh/medical_corpus.txt (question + answer), tnews = "
+        "general-zh/tnews_unlabeled.json headlines, c4 = general-en/c4_demo.jsonl; the last rows of each, at most "
+        f"{args.eval_chars:,} characters and {args.eval_docs} documents per set. Bits per character in float32; "
+        "ratios are model / base on the same characters.", "",
+        "### Before any training", "",
+        "| model | " + " | ".join(f"{s} bits/char" for s in sets) + " | " + " | ".join(f"{s} vs base" for s in sets)
+        + " |", "|---|" + "---:|" * (2 * len(sets)),
+        "| base SmolLM2 | " + " | ".join(fmt(base[s]["bpc"], ".4f") for s in sets) + " |" + " - |" * len(sets),
+    ]
+    for name, fig in zero.items():
+        lines.append(f"| {name} | " + " | ".join(fmt(fig[s]["bpc"], ".4f") for s in sets) + " | "
+                     + " | ".join(f"{fig[s]['bpc'] / base[s]['bpc'] - 1:+.1%}" for s in sets) + " |")
+    lines += ["", "### Training at CPU budgets", "",
+              "Decoding: greedy, " f"{args.decode_tokens} new tokens from each of {args.decode_prompts} held-out sft "
+              f"prompts ({args.prompt_chars} characters), one torch thread, base and model alternating prompt by "
+              "prompt. New-token share: of the generated tokens; canonical: of the extended tokenization of that "
+              "same generated text (what a model that uses its vocabulary would emit); reference: of the "
+              "held-out continuation of the prompts.", "",
+              "| method | CPU budget (min) | steps | " + " | ".join(f"{s} vs base" for s in sets)
+              + " | new-token share | canonical share of output | share / canonical | reference share | "
+              "decode chars/s vs base |", "|---|---:|---:|" + "---:|" * (len(sets) + 5)]
+    for name, snaps in runs.items():
+        for mark, info in sorted(snaps.items(), key=lambda kv: float(kv[0])):
+            fig, dec = trained[(name, mark)], decode[(name, mark)]
+            ratio = dec["new_share"] / dec["canonical_share_of_output"] if dec["canonical_share_of_output"] else None
+            lines.append(f"| {name} | {info['cpu_minutes']:.1f} | {info['step']} | "
+                         + " | ".join(f"{fig[s]['bpc'] / base[s]['bpc'] - 1:+.1%}" for s in sets)
+                         + f" | {dec['new_share']:.1%} | {dec['canonical_share_of_output']:.1%} | {fmt(ratio, '.2f')} | "
+                           f"{dec['reference_share']:.1%} | {dec['speedup']:.2f}x |")
+    if cpt:
+        lines += ["", "### Then continued pretraining on the same domain characters", "",
+                  f"`vocabx train cpt MODEL --data dialogues.csv --max-chars {args.cpt_chars:,} --method lora --replay "
+                  "news-zh --replay-ratio 0.2 --merge`, the base in blocks of 256 tokens, the distilled model in "
+                  "blocks of 128 (about the same characters per block).", "",
+                  "| model | " + " | ".join(f"{s} bits/char" for s in sets) + " |", "|---|" + "---:|" * len(sets)]
+        for name, fig in cpt.items():
+            lines.append(f"| {name} | " + " | ".join(fmt(fig[s]["bpc"], ".4f") for s in sets) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default="/tmp/vocabx-bench-adapt")
+    parser.add_argument("--phase", choices=("setup", "init", "train", "cpt", "all"), default="all")
+    parser.add_argument("--budget", type=int, default=5000)
+    parser.add_argument("--budgets", type=lambda s: [float(x) for x in s.split(",")], default=[5.0, 15.0],
+                        help="CPU-minute marks at which each training method is saved and evaluated.")
+    parser.add_argument("--methods", action="append", default=[], help="Only methods whose name contains this.")
+    parser.add_argument("--max-chars", type=int, default=200_000, help="Domain characters each method may read.")
+    parser.add_argument("--block-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--rows-lr", type=float, default=2e-3)
+    parser.add_argument("--lora-rows-steps", type=int, default=40)
+    parser.add_argument("--lora-hidden-layers", default="-1")
+    parser.add_argument("--cpt-chars", type=int, default=60_000)
+    parser.add_argument("--eval-docs", type=int, default=64)
+    parser.add_argument("--eval-chars", type=int, default=8_000)
+    parser.add_argument("--decode-prompts", type=int, default=8)
+    parser.add_argument("--decode-tokens", type=int, default=64)
+    parser.add_argument("--prompt-chars", type=int, default=32)
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    held = heldout(work, args)
+    models = setup(work, args)
+    if args.phase == "setup":
+        return
+    from vocabx.model.api import resolve_model
+
+    base = evaluate_model(work, "base", resolve_model(BASE), held, args)
+    zero = {name: evaluate_model(work, f"zero-{name}", path, held, args) for name, path in models.items()}
+    if args.phase == "init":
+        return
+    runs, trained, decode = {}, {}, {}
+    if args.phase in ("train", "all"):
+        runs = train_runs(work, models, held, args)
+        for name, snaps in runs.items():
+            for mark in snaps:
+                path = work / "runs" / _slug(name) / "snapshots" / f"{float(mark):g}"
+                trained[(name, mark)] = evaluate_model(work, f"{name}-{mark}", path, held, args)
+                decode[(name, mark)] = decoding(work, f"{name}-{mark}", path, held, args)
+    cpt = {}
+    if args.phase in ("cpt", "all"):
+        start = work / "runs" / _slug("distill, new rows (tied)") / "snapshots" / f"{max(args.budgets):g}"
+        for name, path in cpt_runs(work, start, held, args).items():
+            cpt[f"{name} + CPT"] = evaluate_model(work, f"cpt-{name}", path, held, args)
+    text = report(args, base, zero, runs, trained, decode, cpt)
+    print(text)
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
