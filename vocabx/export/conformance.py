@@ -16,7 +16,8 @@ from vocabx.export.runtime import LlamaRuntime
 
 log = logging.getLogger(__name__)
 
-GENERATE_PROMPT_TOKENS = 24  # prompt length of each generation probe: enough context, short enough to be quick
+GENERATE_PROMPT_TOKENS = 24  # longest prompt of a generation probe: enough context, short enough to be quick
+MIN_PROMPT_TOKENS = 4
 
 
 def runtime_checks(extended_dir: Path, extended: TokenizerAdapter, corpora: dict[str, Sequence[str]],
@@ -82,10 +83,10 @@ def detokenize_check(runtime: LlamaRuntime, extended: TokenizerAdapter, new_ids:
 
 
 def generation_prompts(adapter: TokenizerAdapter, corpora: dict[str, Sequence[str]], per_corpus: int = 2) -> list[list[int]]:
-    """The first tokens of the first documents of each corpus long enough to give them."""
+    """The first (up to 24) tokens of the first documents of each corpus that have at least 4."""
     prompts = []
     for docs in corpora.values():
-        long = [ids for ids in adapter.encode_batch(list(docs)[:50]) if len(ids) >= GENERATE_PROMPT_TOKENS]
+        long = [ids for ids in adapter.encode_batch(list(docs)[:50]) if len(ids) >= MIN_PROMPT_TOKENS]
         prompts += [ids[:GENERATE_PROMPT_TOKENS] for ids in long[:per_corpus]]
     return prompts
 
@@ -98,7 +99,7 @@ def generation_check(gguf_f32: Path, model_dir: Path, adapter: TokenizerAdapter,
 
     prompts = generation_prompts(adapter, corpora)
     if not prompts:
-        return Check("llama_cpp_generate", None, f"no document gives a {GENERATE_PROMPT_TOKENS}-token prompt")
+        return Check("llama_cpp_generate", None, f"no document gives a {MIN_PROMPT_TOKENS}-token prompt")
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
     runtime = LlamaRuntime(gguf_f32, vocab_only=False, n_ctx=GENERATE_PROMPT_TOKENS + n_tokens + 8)
     same, examples = 0, []

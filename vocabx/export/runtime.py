@@ -44,8 +44,9 @@ class LlamaRuntime:
         return int(self.llm.n_vocab())
 
     def tokenize(self, text: str) -> list[int]:
-        """Token ids of `text`: no BOS, special-token text parsed as plain text (as HF encodes without specials)."""
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        """Token ids of `text` with no BOS; the text of added/special tokens becomes those tokens, as Hugging Face
+        tokenizers always match added tokens (even with add_special_tokens=False)."""
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def detokenize(self, ids: Sequence[int]) -> bytes:
         """The bytes llama.cpp emits for `ids` (a token may end inside a UTF-8 character, so: bytes)."""
@@ -55,10 +56,11 @@ class LlamaRuntime:
         """The `n_tokens` ids llama.cpp picks greedily (argmax) after `prompt`."""
         out: list[int] = []
         self.llm.reset()
-        for token in self.llm.generate(list(prompt), temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
-            out.append(int(token))
-            if len(out) >= n_tokens:
-                break
+        with _quiet():  # the first decode logs the context set-up from C
+            for token in self.llm.generate(list(prompt), temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+                out.append(int(token))
+                if len(out) >= n_tokens:
+                    break
         return out
 
     def close(self) -> None:
