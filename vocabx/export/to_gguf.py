@@ -50,7 +50,7 @@ def export_gguf(cfg: GGUFExportConfig, progress: bool = False) -> GGUFExportResu
     start = time.perf_counter()
     model_dir = model_directory(cfg.model, progress)
     out = check_output_file(cfg.out, cfg.force, [model_dir])
-    adapter = load_tokenizer(model_dir)
+    adapter = directory_tokenizer(model_dir)
     if adapter.family not in FAMILIES:
         raise TokenizerError(f"{cfg.model} has a {adapter.family} tokenizer, which llama.cpp cannot represent",
                              hint=f"llama.cpp's GGUF vocabularies take {SUPPORTED}")
@@ -80,6 +80,16 @@ def export_gguf(cfg: GGUFExportConfig, progress: bool = False) -> GGUFExportResu
     new = adapter.vocab_size - base_size if base_size else 0
     return GGUFExportResult(out, route, "vocab" if route == "vocab-only" else cfg.outtype, pre, how, adapter.vocab_size,
                             new, out.stat().st_size, round(time.perf_counter() - start, 2), counts)
+
+
+def directory_tokenizer(model_dir: Path) -> TokenizerAdapter:
+    """The tokenizer a GGUF vocabulary is built from: tokenizer.model (SentencePiece, with its scores) where
+    present, else what `load_tokenizer` reads (tokenizer.json)."""
+    if (model_dir / "tokenizer.model").is_file():
+        from vocabx.adapters.sentencepiece import SentencePieceAdapter
+
+        return SentencePieceAdapter.from_file(model_dir / "tokenizer.model")
+    return load_tokenizer(model_dir)
 
 
 def model_directory(spec: str, progress: bool = False) -> Path:
