@@ -104,10 +104,7 @@ def generation_check(gguf_f32: Path, model_dir: Path, adapter: TokenizerAdapter,
     runtime = LlamaRuntime(gguf_f32, vocab_only=False, n_ctx=GENERATE_PROMPT_TOKENS + n_tokens + 8)
     same, examples = 0, []
     for prompt in prompts:
-        with torch.no_grad():
-            out = model.generate(torch.tensor([prompt]), max_new_tokens=n_tokens, min_new_tokens=n_tokens,
-                                 do_sample=False, pad_token_id=model.config.eos_token_id)
-        theirs = out[0, len(prompt):].tolist()
+        theirs = _greedy(model, prompt, n_tokens)
         ours = runtime.greedy(prompt, n_tokens)
         same += ours == theirs
         if ours != theirs and len(examples) < MAX_EXAMPLES:
@@ -116,3 +113,14 @@ def generation_check(gguf_f32: Path, model_dir: Path, adapter: TokenizerAdapter,
     return Check("llama_cpp_generate", same == len(prompts), f"{same}/{len(prompts)} greedy continuations of "
                  f"{n_tokens} tokens equal transformers' (f32)", {"prompts": len(prompts), "same": same,
                                                                   "tokens": n_tokens, "examples": examples})
+
+
+def _greedy(model: Any, prompt: Sequence[int], n_tokens: int) -> list[int]:
+    """Plain argmax decoding (no generation_config: no repetition penalty, no early stop at EOS)."""
+    import torch
+
+    ids = list(prompt)
+    with torch.no_grad():
+        for _ in range(n_tokens):
+            ids.append(int(model(torch.tensor([ids])).logits[0, -1].argmax()))
+    return ids[len(prompt):]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import runpy
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from vocabx.errors import MissingDependencyError, ModelError
@@ -50,7 +48,10 @@ def find_converter(explicit: str | Path | None = None) -> Path:
             return path.resolve()
     if explicit:
         raise ModelError(f"{explicit} holds no {SCRIPT}", hint="pass --converter a llama.cpp checkout")
-    raise MissingDependencyError("llama.cpp's convert_hf_to_gguf.py", "exporting Hugging Face weights to GGUF")
+    error = MissingDependencyError("llama.cpp's convert_hf_to_gguf.py", "exporting Hugging Face weights to GGUF")
+    error.hint = (f"run `make install-gguf` (unpacks it from the llama-cpp-python sdist into {default_location()}), "
+                  f"or pass --converter DIR / set ${CONVERTER_ENV} to a llama.cpp checkout")
+    raise error
 
 
 def unpack_sdist(sdist: str | Path, target: str | Path | None = None) -> Path:
@@ -78,17 +79,9 @@ def unpack_sdist(sdist: str | Path, target: str | Path | None = None) -> Path:
     return target
 
 
-@dataclass
-class ConverterRun:
-    """One run of the converter: wall time and the subprocess's peak resident memory."""
-
-    seconds: float
-    peak_rss_mb: float
-
-
 def run_converter(model_dir: Path, out_file: Path, outtype: str, pre: str | None, converter: Path,
-                  vocab_only: bool = False) -> ConverterRun:
-    """Convert `model_dir` to `out_file` with llama.cpp's converter, told `pre` (None: let it hash)."""
+                  vocab_only: bool = False) -> float:
+    """Convert `model_dir` to `out_file` with llama.cpp's converter, told `pre` (None: let it hash); seconds."""
     args = [str(model_dir), "--outfile", str(out_file), "--outtype", outtype, *(["--vocab-only"] if vocab_only else [])]
     cmd = [sys.executable, "-m", "vocabx.export.converter", "run", pre or "", str(converter / SCRIPT), *args]
     start = time.perf_counter()
@@ -99,11 +92,7 @@ def run_converter(model_dir: Path, out_file: Path, outtype: str, pre: str | None
         raise ModelError(f"llama.cpp's converter failed on {model_dir}: {last[0][:300]}",
                          hint="run with -v to see its log; --outtype base copies a GGUF base's tensors instead")
     log.debug("converter log:\n%s", proc.stderr[-4000:])
-    return ConverterRun(round(seconds, 2), _child_peak_mb())
-
-
-def _child_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return round(seconds, 2)
 
 
 def _run_told(pre: str, script: str, args: list[str]) -> None:

@@ -75,8 +75,7 @@ def export_gguf(cfg: GGUFExportConfig, progress: bool = False) -> GGUFExportResu
             else:
                 from vocabx.export.converter import find_converter, run_converter
 
-                run = run_converter(model_dir, tmp, cfg.outtype, pre, find_converter(cfg.converter))
-                counts.update(converter_seconds=run.seconds, converter_peak_rss_mb=round(run.peak_rss_mb))
+                counts["converter_seconds"] = run_converter(model_dir, tmp, cfg.outtype, pre, find_converter(cfg.converter))
     new = adapter.vocab_size - base_size if base_size else 0
     return GGUFExportResult(out, route, "vocab" if route == "vocab-only" else cfg.outtype, pre, how, adapter.vocab_size,
                             new, out.stat().st_size, round(time.perf_counter() - start, 2), counts)
