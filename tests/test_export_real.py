@@ -119,6 +119,7 @@ def test_smollm2_both_routes_and_its_patch(tmp_path, smollm2_extended) -> None:
     from vocabx.export.patch import export_patch
     from vocabx.export.runtime import LlamaRuntime
     from vocabx.export.to_gguf import export_gguf
+    from vocabx.extend.api import ExtendConfig, extend
     from vocabx.outputs import file_sha256
 
     model = smollm2_extended
@@ -133,6 +134,14 @@ def test_smollm2_both_routes_and_its_patch(tmp_path, smollm2_extended) -> None:
     assert np.array_equal(np.asarray(new[emb].data)[: old[emb].data.shape[0]], np.asarray(old[emb].data))
     assert all(np.array_equal(np.asarray(new[n].data), np.asarray(old[n].data)) for n in list(old)[:20] if n != emb)
     assert tokenization_check(LlamaRuntime(tmp_path / "q.gguf"), ext, texts).passed
+    # GGUF in, GGUF out from a tokenizer-only extension: rows initialized from the GGUF's own embedding, the same
+    # bytes as through the model's (float32) rows.
+    (tmp_path / "terms.txt").write_text("\n".join(TERMS) + "\n", encoding="utf-8")
+    extend(ExtendConfig(base="smollm2", out=str(tmp_path / "tok"), terms=str(tmp_path / "terms.txt"), budget=40,
+                        check_docs=50))
+    export_gguf(GGUFExportConfig(model=str(tmp_path / "tok"), out=str(tmp_path / "t.gguf"), outtype="base"))
+    direct = {t.name: t for t in gguf.GGUFReader(str(tmp_path / "t.gguf")).tensors}
+    assert np.array_equal(np.asarray(direct[emb].data), np.asarray(new[emb].data))
     # llama.cpp's converter, told the pre-tokenizer: f32 greedy generation equals transformers'.
     export_gguf(GGUFExportConfig(model=str(model), out=str(tmp_path / "f32.gguf"), outtype="f32"))
     prompts = {"medical": texts["medical"][:2], "wiki": texts["wiki"][:1]}

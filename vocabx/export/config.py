@@ -20,7 +20,8 @@ class GGUFExportConfig:
     out: str = _help("The .gguf file to write (refused if it exists, unless --force).", "")
     outtype: Literal["f32", "f16", "bf16", "q8_0", "base"] = _help(
         "Tensor type: f32/f16/bf16/q8_0 through llama.cpp's converter; base: GGUF in, GGUF out, the base GGUF's "
-        "tensors as stored plus the new rows in the same type (an untrained extension of a GGUF base).", "f16")
+        "tensors as stored plus the new rows in the same type (an untrained extension of a GGUF base; for a "
+        "tokenizer-only extension the rows are initialized from the GGUF's embedding).", "f16")
     vocab_only: bool = _help("Write only the vocabulary (what `llama.cpp` loads with vocab_only to tokenize).", False)
     pre: str | None = _help("llama.cpp pre-tokenizer type; default: the one `vocabx extend` recorded for the base.")
     base_gguf: str | None = _help("For --outtype base: the base GGUF; default: the GGUF the extension started from.")

@@ -58,24 +58,24 @@ def export_gguf(cfg: GGUFExportConfig, progress: bool = False) -> GGUFExportResu
     converter = Path(cfg.converter) if cfg.converter else None
     pre, how = resolve_pre(model_dir, cfg.pre, adapter.family, getattr(adapter, "json_text", None), base_size, converter)
     has_weights = _has_weights(model_dir)
-    route = "vocab-only" if cfg.vocab_only or not has_weights else "gguf-base" if cfg.outtype == "base" else "converter"
+    route = ("vocab-only" if cfg.vocab_only else "gguf-base" if cfg.outtype == "base"
+             else "converter" if has_weights else "vocab-only")
     counts: dict[str, Any] = {}
     with atomic_file(out) as tmp:
         if route == "vocab-only":
             from vocabx.export.ggufwrite import write_vocab_only
 
             write_vocab_only(tmp, from_directory(model_dir, pre), model_dir, name=model_dir.name)
+        elif route == "gguf-base":
+            from vocabx.export.from_base import grow_from_base
+
+            rows = check_rows(model_dir, adapter) if has_weights else None
+            counts.update(grow_from_base(model_dir, tmp, pre, rows, cfg.base_gguf))
         else:
-            rows = check_rows(model_dir, adapter)
-            counts["rows"] = rows
-            if route == "gguf-base":
-                from vocabx.export.from_base import grow_from_base
+            from vocabx.export.converter import find_converter, run_converter
 
-                counts.update(grow_from_base(model_dir, tmp, pre, rows, cfg.base_gguf))
-            else:
-                from vocabx.export.converter import find_converter, run_converter
-
-                counts["converter_seconds"] = run_converter(model_dir, tmp, cfg.outtype, pre, find_converter(cfg.converter))
+            counts["rows"] = check_rows(model_dir, adapter)
+            counts["converter_seconds"] = run_converter(model_dir, tmp, cfg.outtype, pre, find_converter(cfg.converter))
     new = adapter.vocab_size - base_size if base_size else 0
     return GGUFExportResult(out, route, "vocab" if route == "vocab-only" else cfg.outtype, pre, how, adapter.vocab_size,
                             new, out.stat().st_size, round(time.perf_counter() - start, 2), counts)
