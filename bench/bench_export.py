@@ -8,6 +8,7 @@ medical-zh/medical_corpus.txt (domain), wiki/c4/tnews (general), and seeded rand
 
     python bench/bench_export.py                       # everything (about an hour on a shared 2-core machine)
     python bench/bench_export.py --skip-seven-b --budget 2000
+    python bench/bench_export.py --costs-only            # only the export-cost table (printed, not written)
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def measured(cmd: list[str]) -> dict:
     return result
 
 
-def export_costs(scratch: Path, model: Path, outtype: str) -> list[str]:
+def export_costs(scratch: Path, model: Path, tokenizer_only: Path, outtype: str) -> list[str]:
     from vocabx.export.converter import SCRIPT, find_converter
     from vocabx.model import resolve_model
 
@@ -196,6 +197,8 @@ def export_costs(scratch: Path, model: Path, outtype: str) -> list[str]:
          str(scratch / "vx-ext.gguf"), "--outtype", outtype]),
         ("vocabx export gguf --outtype base, extended (GGUF in/out)", [vocabx, "export", "gguf", str(model), "--out",
          str(scratch / "vx-base.gguf"), "--outtype", "base"]),
+        ("vocabx export gguf --outtype base, tokenizer-only extension (rows initialized from the GGUF)",
+         [vocabx, "export", "gguf", str(tokenizer_only), "--out", str(scratch / "vx-tok.gguf"), "--outtype", "base"]),
     ]
     rows = []
     for label, cmd in jobs:
@@ -209,6 +212,16 @@ def export_costs(scratch: Path, model: Path, outtype: str) -> list[str]:
         print("  ", rows[-1], flush=True)
         out.unlink(missing_ok=True)
     return rows
+
+
+def _tokenizer_extension(scratch: Path, analysis: Path, budget: int) -> Path:
+    """The same extension of SmolLM2's tokenizer alone (no weights): what GGUF in, GGUF out starts from."""
+    from vocabx.extend.api import ExtendConfig, extend
+
+    out = scratch / "smollm2-tok"
+    extend(ExtendConfig(base="smollm2", out=str(out), terms=str(analysis), text_field="title,ask,answer",
+                        corpus_max_chars=1_500_000, budget=budget, check_docs=300))
+    return out
 
 
 def patch_sizes(scratch: Path, model: Path, seven_b: bool) -> list[str]:
@@ -262,7 +275,10 @@ def main() -> None:
     ap.add_argument("--gen-tokens", type=int, default=16)
     ap.add_argument("--outtype", default="f16", help="outtype of the export-cost comparison")
     ap.add_argument("--skip-seven-b", action="store_true")
+    ap.add_argument("--costs-only", action="store_true", help="measure only the export costs and print them")
     args = ap.parse_args()
+    if args.costs_only:
+        return costs_only(args)
     with tempfile.TemporaryDirectory(prefix="vocabx-export-", dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
         scratch = Path(tmp)
         analysis = scratch / "analysis"
@@ -272,9 +288,26 @@ def main() -> None:
         sections: dict[str, list[str]] = {}
         sections["conformance"], sections["safety"] = conformance(scratch, analysis, args.budget)
         model, sections["generation"] = generation(scratch, analysis, args.budget, args.gen_tokens)
-        sections["costs"] = export_costs(scratch, model, args.outtype)
+        tokenizer_only = _tokenizer_extension(scratch, analysis, args.budget)
+        sections["costs"] = export_costs(scratch, model, tokenizer_only, args.outtype)
         sections["patch"] = patch_sizes(scratch, model, not args.skip_seven_b)
     write_results(sections, args)
+
+
+def costs_only(args: argparse.Namespace) -> None:
+    from vocabx.extend.api import ExtendConfig, extend
+
+    with tempfile.TemporaryDirectory(prefix="vocabx-export-", dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
+        scratch = Path(tmp)
+        analysis = scratch / "analysis"
+        subprocess.run([str(Path(sys.executable).parent / "vocabx"), "analyze", str(MEDICAL / "dialogues.csv"),
+                        "--text-field", "title,ask,answer", "--tokenizer", "smollm2", "--out", str(analysis)],
+                       check=True, capture_output=True)
+        model = scratch / "smollm2-ext"
+        extend(ExtendConfig(base="smollm2-135m", out=str(model), terms=str(analysis), text_field="title,ask,answer",
+                            corpus_max_chars=1_500_000, budget=args.budget, check_docs=300))
+        rows = export_costs(scratch, model, _tokenizer_extension(scratch, analysis, args.budget), args.outtype)
+    print("\n".join(rows))
 
 
 def write_results(sections: dict[str, list[str]], args: argparse.Namespace) -> None:

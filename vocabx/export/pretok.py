@@ -124,12 +124,13 @@ def resolve_pre(model_dir: Path, explicit: str | None, family: str, tokenizer_js
     pre = recorded_pre(model_dir)
     if pre:
         return pre, "recorded by vocabx extend"
-    if tokenizer_json is not None and base_size:
+    if tokenizer_json is not None:
         from tokenizers import Tokenizer
 
-        base = Tokenizer.from_str(base_of_extension(tokenizer_json, base_size))
+        # An extension's base is inside it (its old entries and merges); a tokenizer with no record is itself.
+        base = Tokenizer.from_str(base_of_extension(tokenizer_json, base_size) if base_size else tokenizer_json)
         pre = lookup(lambda text: base.encode(text).ids, hash_table(converter))
         if pre:
-            return pre, "llama.cpp's hash table, on the base inside the extension"
+            return pre, "llama.cpp's hash table" + (", on the base inside the extension" if base_size else "")
     raise ModelError(f"{model_dir}: the llama.cpp pre-tokenizer type of its base is not known",
                      hint="pass --pre TYPE (the base's tokenizer.ggml.pre, e.g. smollm, qwen2, llama-bpe, deepseek-v3)")
