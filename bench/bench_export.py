@@ -8,7 +8,7 @@ medical-zh/medical_corpus.txt (domain), wiki/c4/tnews (general), and seeded rand
 
     python bench/bench_export.py                       # everything (about an hour on a shared 2-core machine)
     python bench/bench_export.py --skip-seven-b --budget 2000
-    python bench/bench_export.py --costs-only            # only the export-cost table (printed, not written)
+    python bench/bench_export.py --only costs            # one table, printed (not written): costs or generation
 """
 
 from __future__ import annotations
@@ -275,10 +275,10 @@ def main() -> None:
     ap.add_argument("--gen-tokens", type=int, default=16)
     ap.add_argument("--outtype", default="f16", help="outtype of the export-cost comparison")
     ap.add_argument("--skip-seven-b", action="store_true")
-    ap.add_argument("--costs-only", action="store_true", help="measure only the export costs and print them")
+    ap.add_argument("--only", choices=["costs", "generation"], help="measure one table and print it")
     args = ap.parse_args()
-    if args.costs_only:
-        return costs_only(args)
+    if args.only:
+        return only(args)
     with tempfile.TemporaryDirectory(prefix="vocabx-export-", dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
         scratch = Path(tmp)
         analysis = scratch / "analysis"
@@ -294,7 +294,8 @@ def main() -> None:
     write_results(sections, args)
 
 
-def costs_only(args: argparse.Namespace) -> None:
+def only(args: argparse.Namespace) -> None:
+    """One table (export costs or generation) in a run of its own, printed."""
     from vocabx.extend.api import ExtendConfig, extend
 
     with tempfile.TemporaryDirectory(prefix="vocabx-export-", dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
@@ -303,10 +304,14 @@ def costs_only(args: argparse.Namespace) -> None:
         subprocess.run([str(Path(sys.executable).parent / "vocabx"), "analyze", str(MEDICAL / "dialogues.csv"),
                         "--text-field", "title,ask,answer", "--tokenizer", "smollm2", "--out", str(analysis)],
                        check=True, capture_output=True)
-        model = scratch / "smollm2-ext"
-        extend(ExtendConfig(base="smollm2-135m", out=str(model), terms=str(analysis), text_field="title,ask,answer",
-                            corpus_max_chars=1_500_000, budget=args.budget, check_docs=300))
-        rows = export_costs(scratch, model, _tokenizer_extension(scratch, analysis, args.budget), args.outtype)
+        if args.only == "generation":
+            rows = generation(scratch, analysis, args.budget, args.gen_tokens)[1]
+        else:
+            model = scratch / "smollm2-ext"
+            extend(ExtendConfig(base="smollm2-135m", out=str(model), terms=str(analysis),
+                                text_field="title,ask,answer", corpus_max_chars=1_500_000, budget=args.budget,
+                                check_docs=300))
+            rows = export_costs(scratch, model, _tokenizer_extension(scratch, analysis, args.budget), args.outtype)
     print("\n".join(rows))
 
 
