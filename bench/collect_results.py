@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "tokenizers", "analyze", "extend_bytelevel", "extend_sentencepiece", "model_init", "surgery", "train_overhead",
-    "eval",
+    "eval", "export",
 ]
 HEADER = """# vocabx benchmark results
 

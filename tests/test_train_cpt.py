@@ -50,7 +50,7 @@ def test_lora_run_writes_outputs_log_and_manifest(tmp_path, tiny_model, corpora)
                            embed_steps=2, max_steps=6))
     assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "log.jsonl", "manifest.json"} <= {
         p.name for p in out.iterdir()}
-    assert (out / "base" / "model.safetensors").is_file()  # the embeddings stage changed the base: kept beside
+    assert not (out / "base").exists()  # no second copy of the base: the adapter references MODEL
     assert not (out / "checkpoints").exists() and not (out / ".final.tmp").exists()
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]

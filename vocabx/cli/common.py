@@ -100,13 +100,14 @@ def _click_type(hint: Any) -> tuple[Any, bool]:
     return {int: int, float: float, bool: bool}.get(base, str), False
 
 
-def config_options(cls: type) -> Callable:
-    """Decorate a command with one option per field of `cls` (`--field-name`, help from its metadata)."""
+def config_options(cls: type, positional: frozenset[str] | set[str] = frozenset(POSITIONAL)) -> Callable:
+    """Decorate a command with one option per field of `cls` (`--field-name`, help from its metadata); the fields
+    in `positional` are the command's arguments instead."""
     hints = typing.get_type_hints(cls)
 
     def decorate(func: Callable) -> Callable:
         for f in reversed(dataclasses.fields(cls)):
-            if f.name in POSITIONAL:
+            if f.name in positional:
                 continue
             kind, multiple = _click_type(hints[f.name])
             flag = "--" + f.name.replace("_", "-")

@@ -77,6 +77,11 @@ def extend(as_json: bool, config_file: str | None, **flags: Any) -> None:
 @click.option("--text-field", default=None, help="JSON key or CSV column(s) of the corpus text.")
 @click.option("--general", multiple=True, help="General-text corpus for the never-longer check (SPEC#FIELD names the field).")
 @click.option("--check-docs", type=int, default=1000, show_default=True, help="Documents per corpus to encode.")
+@click.option("--runtime", type=click.Choice(["none", "llama.cpp"]), default="none", show_default=True,
+              help="Also check EXTENDED in llama.cpp: GGUF tokenization, detokenization, greedy generation.")
+@click.option("--generate-tokens", type=int, default=8, show_default=True,
+              help="Tokens of each greedy generation compared with --runtime llama.cpp (0: none).")
+@click.option("--pre", default=None, help="llama.cpp pre-tokenizer type, where EXTENDED's manifest does not record it.")
 @json_option
 @config_option
 @handle_errors
@@ -86,6 +91,7 @@ def verify(as_json: bool, config_file: str | None, **flags: Any) -> None:
     \b
     vocabx verify smollm2 runs/tok --corpus dialogues.csv --text-field title,ask,answer
     vocabx verify smollm2 runs/tok --general general-en/ --general tnews.json#sentence
+    vocabx verify smollm2-135m runs/model --corpus heldout.txt --runtime llama.cpp
     """
     from vocabx.extend.api import VerifyConfig, verify_pair
 

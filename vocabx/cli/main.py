@@ -15,6 +15,8 @@ COMMANDS: dict[str, str] = {
     "analyze": "vocabx.cli.analyze:analyze",
     "extend": "vocabx.cli.extend:extend",
     "verify": "vocabx.cli.extend:verify",
+    "export": "vocabx.cli.export:export",
+    "apply": "vocabx.cli.apply:apply",
     "train": "vocabx.cli.train:train",
     "eval": "vocabx.cli.evaluate:evaluate",
     "bench": "vocabx.cli.bench:bench",
@@ -45,6 +47,7 @@ def main(verbose: int) -> None:
     vocabx extend smollm2-135m --terms runs/analysis --budget 5000 --out runs/model
     vocabx train cpt runs/model --data corpus/ --replay general.txt --out runs/cpt
     vocabx bench smollm2 runs/model --corpus corpus/ --out runs/bench
+    vocabx export gguf runs/model --out model.gguf
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

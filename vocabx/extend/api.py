@@ -138,13 +138,22 @@ def _write(
         manifest = build_manifest(
             "extend", recorded, inputs=_inputs(extension.base, config, term_list, corpus_specs), counts=counts,
             outputs=[*files, MANIFEST_NAME], deterministic=True,
-            extra={"family": extension.family, "notes": extension.notes, "guarantees": report.as_dict(), "model": model},
+            extra={"family": extension.family, "notes": extension.notes, "guarantees": report.as_dict(), "model": model,
+                   "llama_cpp": _llama_cpp_pre(extension.base)},
         )
         write_json(tmp / MANIFEST_NAME, manifest)
     return ExtendResult(
         out, extension.family, counts, {k: v[:5] for k, v in skipped.items()}, extension.notes, report.as_dict(),
         [*files, MANIFEST_NAME], model,
     )
+
+
+def _llama_cpp_pre(base: TokenizerAdapter) -> dict[str, Any]:
+    """The base's llama.cpp pre-tokenizer type, recorded for `vocabx export gguf` (the extension changes the
+    tokenization that llama.cpp's converter would recognize it by)."""
+    from vocabx.export.pretok import detect_pre
+
+    return detect_pre(base)
 
 
 def _is_model(spec: str) -> bool:
@@ -249,6 +258,9 @@ class VerifyConfig:
     text_field: str | None = field(default=None, metadata={"help": "JSON key or CSV column(s) of the corpus text."})
     general: tuple[str, ...] = field(default=(), metadata={"help": "General-text corpora for never-longer; `SPEC#FIELD` names the field."})
     check_docs: int = field(default=1000, metadata={"help": "Documents per corpus to encode."})
+    runtime: Literal["none", "llama.cpp"] = field(default="none", metadata={"help": "Also check EXTENDED in a serving runtime: llama.cpp exports it to GGUF and compares tokenization, detokenization and (with weights) greedy generation."})
+    generate_tokens: int = field(default=8, metadata={"help": "Tokens of each greedy generation compared with --runtime llama.cpp (0: none)."})
+    pre: str | None = field(default=None, metadata={"help": "llama.cpp pre-tokenizer type, where EXTENDED's manifest does not record it."})
 
 
 def verify_pair(config: VerifyConfig) -> VerifyReport:
@@ -263,9 +275,29 @@ def verify_pair(config: VerifyConfig) -> VerifyReport:
     domain = read_corpus(config.corpus, max_docs=config.check_docs, text_field=config.text_field)
     general = {s: read_corpus([s.split("#")[0]], max_docs=config.check_docs, text_field=_field(s)) for s in config.general}
     report = verify(base, extended, VerifyInputs(domain=domain, general=general, terms=terms, extended_dir=directory))
+    report.checks += _deployment_checks(config, base, extended, directory, {"domain": domain, **general})
     reachable = report.get("reachable")
     if entries is None and reachable is not None and reachable.passed is False:
         # Without new_entries.tsv, intermediates cannot be told from terms: report, do not fail.
         reachable.passed = None
         reachable.summary += " (terms inferred: no new_entries.tsv, so this is informative only)"
     return report
+
+
+def _deployment_checks(config: VerifyConfig, base: TokenizerAdapter, extended: TokenizerAdapter,
+                       directory: Path | None, corpora: dict[str, list[str]]) -> list[Check]:
+    """Serving safety (always, on a directory) and, with --runtime llama.cpp, conformance in llama.cpp."""
+    from vocabx.export.serving import serving_checks
+
+    added = new_ids(base, extended)
+    checks = serving_checks(base, extended, directory, added) if directory is not None else []
+    if config.runtime == "llama.cpp":
+        from vocabx.export.conformance import runtime_checks
+        from vocabx.extend.probes import PROBE_TEXTS, random_unicode
+
+        if directory is None:
+            raise UsageError(f"--runtime llama.cpp needs EXTENDED as a directory, got {config.extended}",
+                             hint="pass the directory `vocabx extend` wrote")
+        texts = {**{k: v for k, v in corpora.items() if v}, "probes": list(PROBE_TEXTS), "random": random_unicode(300, 0)}
+        checks += runtime_checks(directory, extended, texts, added, config.generate_tokens, config.pre)
+    return checks

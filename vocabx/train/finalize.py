@@ -1,39 +1,39 @@
-"""The end of a run: the final model moved into OUT (a full model, a LoRA adapter with its base, or the merged
-model with the adapter beside it), a last evaluation, and the manifest with what was trained on."""
+"""The end of a run: the final model moved into OUT (a full model, a LoRA adapter referencing its base, or the
+merged model with the adapter beside it), a last evaluation, and the manifest with what was trained on."""
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from vocabx.train.config import RunConfig
-from vocabx.train.merge import BASE_SUBDIR, merged_model, save_model_dir
+from vocabx.train.merge import merged_model, save_model_dir
 from vocabx.train.rundir import publish_final
 
 log = logging.getLogger(__name__)
 
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "config.json", "generation_config.json")
-
 
 def write_final(out: Path, model: torch.nn.Module, tokenizer: Any, cfg: RunConfig, model_dir: Path,
                 embed_ckpt: Path | None) -> list[str]:
-    """Move the final model into OUT. LoRA runs whose embeddings stage changed the base also keep that base."""
+    """Move the final model into OUT: a full model, or a LoRA adapter (and with --merge the merged model).
+
+    A LoRA adapter references MODEL as its base and keeps no copy of it, also after an embeddings stage: that stage
+    changes only the new rows (old rows frozen, decay off), and peft's trainable-token rows store those rows' final
+    values, which applying the adapter writes over MODEL's rows (`embed_ckpt` is only logged)."""
 
     def write(tmp: Path) -> list[str]:
         if not hasattr(model, "peft_config"):  # a plain model (full training, or merged already)
             return save_model_dir(model, tokenizer, tmp)
         # With --merge, OUT is the merged model and the adapter sits in OUT/adapter; else OUT is the adapter.
-        adapter, final_adapter = (tmp / "adapter", out / "adapter") if cfg.merge else (tmp, out)
+        adapter = tmp / "adapter" if cfg.merge else tmp
         adapter.mkdir(exist_ok=True)
-        base = model_dir
         if embed_ckpt is not None:
-            _copy_base(embed_ckpt, tokenizer, adapter / BASE_SUBDIR)
-            base = final_adapter / BASE_SUBDIR
-        model.peft_config["default"].base_model_name_or_path = str(base)
+            log.info("embeddings stage %s: its new rows are in the adapter's token rows; base stays %s",
+                     embed_ckpt, model_dir)
+        model.peft_config["default"].base_model_name_or_path = str(Path(model_dir).resolve())
         model.save_pretrained(adapter, save_embedding_layers=False)  # new rows are in the token deltas
         tokenizer.save_pretrained(adapter)
         if cfg.merge:
@@ -56,17 +56,6 @@ def complete_run(command: str, out: Path, model: torch.nn.Module, loaded: Any, c
     inputs = [loaded.model_dir, *cfg.data, *cfg.replay]
     finish_run(out, build_manifest(command, cfg, inputs, counts, names + ["log.jsonl", "manifest.json"]),
                cfg.keep_checkpoints)
-
-
-def _copy_base(ckpt: Path, tokenizer: Any, target: Path) -> None:
-    """The embeddings-stage result (a full model checkpoint) as a plain model directory."""
-    target.mkdir(parents=True)
-    for name in WEIGHT_FILES:
-        if (ckpt / name).is_file():
-            shutil.copy2(ckpt / name, target / name)
-    for shard in ckpt.glob("model-*.safetensors"):
-        shutil.copy2(shard, target / shard.name)
-    tokenizer.save_pretrained(target)
 
 
 def last_loss(log_path: Path) -> float | None:

@@ -16,11 +16,12 @@ from vocabx.train.config import MergeConfig
 
 log = logging.getLogger(__name__)
 
-BASE_SUBDIR = "base"  # a run whose embeddings stage changed the base weights stores that base beside its adapter
+BASE_SUBDIR = "base"  # runs before vocabx 0.1 stored the embeddings-stage base beside the adapter; still read
 
 
 def adapter_base(adapter_dir: Path, base: str | None = None) -> Path:
-    """The base model an adapter applies to: --base, else ADAPTER/base, else the adapter's recorded base."""
+    """The base model an adapter applies to: --base, else ADAPTER/base (older runs), else the adapter's recorded
+    base (the MODEL it was trained on)."""
     if base:
         return Path(base)
     if (adapter_dir / BASE_SUBDIR / "config.json").is_file():
