@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "analyze": "vocabx.cli.analyze:analyze",
     "extend": "vocabx.cli.extend:extend",
     "verify": "vocabx.cli.extend:verify",
+    "select": "vocabx.cli.select:select",
     "train": "vocabx.cli.train:train",
     "eval": "vocabx.cli.evaluate:evaluate",
     "bench": "vocabx.cli.bench:bench",
