@@ -132,10 +132,10 @@ def _one_line(text: str, limit: int = 160) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="/tmp/vocabx-bench-sft")
-    parser.add_argument("--domain-chars", type=int, default=60_000)
+    parser.add_argument("--domain-chars", type=int, default=24_000)
     parser.add_argument("--method", default="full", choices=("full", "lora"))
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--max-length", type=int, default=384)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--replay-ratio", type=float, default=0.2)
