@@ -57,10 +57,13 @@ class FastTextScorer:
 
     def score(self, batch: TextBatch) -> np.ndarray:
         lines = [as_words(t) for t in batch.texts]
-        labels, probs = self.model.predict(lines, k=2)
+        # k=1: with fasttext-wheel 0.9.2 under numpy 2, k=2 repeats the top probability for both labels; with two
+        # classes (softmax) the top label and its probability say everything.
+        labels, probs = self.model.predict(lines, k=1)
         out = np.empty(len(lines))
         for i, (names, p) in enumerate(zip(labels, probs)):
-            p_domain = dict(zip(names, p.tolist())).get(LABELS[0], 0.0)
+            top = float(p[0])
+            p_domain = top if names[0] == LABELS[0] else 1.0 - top
             p_domain = min(max(p_domain, 1e-6), 1 - 1e-6)
             out[i] = math.log(p_domain / (1 - p_domain))
         return out
