@@ -48,7 +48,9 @@ def test_select_fasttext_scorer(pool, tmp_path) -> None:  # noqa: F811
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     chosen = {json.loads(line)["text"] for line in (tmp_path / "ft" / "domain.jsonl").read_text().splitlines()}
-    assert data["scorer"]["scorer"] == "fasttext" and chosen <= pool["medical"] and len(chosen) > 80
+    # fastText trains with two threads (not bit-reproducible): a copy whose original scored below the threshold
+    # may be kept; no general document may.
+    assert data["scorer"]["scorer"] == "fasttext" and chosen <= pool["medical"] | pool["copies"] and len(chosen) > 80
 
 
 def test_select_bad_input_is_one_line(pool, tmp_path) -> None:  # noqa: F811
