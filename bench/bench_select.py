@@ -37,11 +37,21 @@ RESULTS = REPO / "bench" / "results" / "select.md"
 BASE = "smollm2-135m"
 
 
+def lines_of(path: Path) -> list[tuple[int, str]]:
+    """(line number, line) of the non-empty lines, numbered as vocabx's reader numbers them (split at \\n only:
+    JSON keeps U+2028 and other separators that `str.splitlines` would split at)."""
+    return [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1) if line.strip()]
+
+
+def sources_of(path: Path) -> list[str]:
+    return [json.loads(line)["source"] for _, line in lines_of(path)]
+
+
 def truth(pool: Path) -> dict[str, dict]:
     """`shard-k.jsonl:line` -> the record's truth fields (text dropped)."""
     out = {}
     for path in sorted(pool.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in lines_of(path):
             record = json.loads(line)
             record.pop("text")
             out[f"{path}:{number}"] = record
@@ -61,7 +71,7 @@ def select(work: Path, name: str, pool: Path, sample: Path, *flags: str) -> tupl
 
 def score(work: Path, name: str, labels: dict[str, dict]) -> dict:
     """Precision/recall of medical documents, near-duplicate and junk removal, from the output and the truth."""
-    selected = [json.loads(line)["source"] for line in (work / name / "domain.jsonl").read_text().splitlines()]
+    selected = sources_of(work / name / "domain.jsonl")
     kinds = Counter((labels[s]["kind"], labels[s]["medical"]) for s in selected)
     clean_medical = sum(1 for r in labels.values() if r["kind"] == "clean" and r["medical"])
     copies = [r for r in labels.values() if r["kind"] == "near_dup"]
@@ -84,13 +94,13 @@ def near_dup_removal(work: Path, name: str, pool: Path) -> dict:
     documents were removed as near duplicates of another clean document (the cost of deduplication)?"""
     originals = {}
     for path in sorted(pool.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in lines_of(path):
             r = json.loads(line)
             originals.setdefault(r["text"], f"{path}:{number}")
-    kept = {json.loads(line)["source"] for line in (work / name / "domain.jsonl").read_text().splitlines()}
+    kept = set(sources_of(work / name / "domain.jsonl"))
     groups_ok = groups = 0
     for path in sorted(pool.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in lines_of(path):
             r = json.loads(line)
             if r["kind"] != "near_dup" or r["copy_of"] not in originals:
                 continue
@@ -104,7 +114,7 @@ def near_dup_removal(work: Path, name: str, pool: Path) -> dict:
 def clean_lost(work: Path, base_name: str, nodedup_name: str, labels: dict[str, dict]) -> dict:
     """Clean medical documents selected without deduplication but not with it: what deduplication cost."""
     def kept(name: str) -> set[str]:
-        return {json.loads(line)["source"] for line in (work / name / "domain.jsonl").read_text().splitlines()}
+        return set(sources_of(work / name / "domain.jsonl"))
 
     without, with_dedup = kept(nodedup_name), kept(base_name)
     clean = {s for s in without if labels[s]["kind"] == "clean"}
@@ -122,7 +132,7 @@ def junk_by_rule(work: Path, name: str, pool: Path, labels: dict[str, dict]) -> 
     rules = QualityRules(**{k: (frozenset(v) if k == "scripts" else v) for k, v in report["quality_rules"].items()})
     texts, kinds = [], []
     for path in sorted(pool.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for _, line in lines_of(path):
             r = json.loads(line)
             if r["kind"] == "junk":
                 texts.append(r["text"])
@@ -223,7 +233,7 @@ def cpt_table(args: argparse.Namespace, cpt: dict) -> list[str]:
 
 
 def write_sample_subset(sample: Path, n: int, work: Path) -> Path:
-    lines = sample.read_text(encoding="utf-8").splitlines()[:n]
+    lines = [line for _, line in lines_of(sample)][:n]
     path = work / f"sample-{n}.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -233,7 +243,7 @@ def downstream(work: Path, args: argparse.Namespace, pool: Path, selected: Path)
     """CPT on the selected documents vs the same characters drawn at random from the pool; held-out bits/char."""
     random_file = work / "random_draw.jsonl"
     if not random_file.exists():
-        records = [line for path in sorted(pool.glob("*.jsonl")) for line in path.read_text().splitlines()]
+        records = [line for path in sorted(pool.glob("*.jsonl")) for _, line in lines_of(path)]
         random.Random(0).shuffle(records)
         random_file.write_text("\n".join(records) + "\n", encoding="utf-8")
     held = heldout_files(work)
@@ -255,13 +265,11 @@ def heldout_files(work: Path) -> dict[str, Path]:
     """The held-out domain texts as JSON lines: the answers of the SFT conversations, the medical_corpus Q&A pairs."""
     held = {"sft-answers": work / "heldout_answers.jsonl", "medical-corpus": work / "heldout_corpus.jsonl"}
     if not held["sft-answers"].exists():
-        answers = [turn["value"] for line in (SHARED / "sft" / "medical_sft_1K_format.jsonl").read_text().splitlines()
-                   if line.strip() for turn in json.loads(line)["conversations"] if turn["from"] == "gpt"]
+        answers = [turn["value"] for _, line in lines_of(SHARED / "sft" / "medical_sft_1K_format.jsonl") for turn in json.loads(line)["conversations"] if turn["from"] == "gpt"]
         held["sft-answers"].write_text("".join(json.dumps({"text": a}, ensure_ascii=False) + "\n" for a in answers),
                                        encoding="utf-8")
     if not held["medical-corpus"].exists():
-        lines = (SHARED / "corpora" / "medical-zh" / "medical_corpus.txt").read_text(encoding="utf-8").splitlines()
-        pairs = [json.loads(line) for line in lines if line.strip()]
+        pairs = [json.loads(line) for _, line in lines_of(SHARED / "corpora" / "medical-zh" / "medical_corpus.txt")]
         held["medical-corpus"].write_text("".join(json.dumps({"text": f"{p['问']}\n{p['答']}"}, ensure_ascii=False)
                                                   + "\n" for p in pairs), encoding="utf-8")
     return held

@@ -38,7 +38,7 @@ HELD = 100  # held-out records at the end of each file
 
 def split(work: Path) -> dict[str, Path]:
     """Training and held-out files, written once under work/."""
-    med = [json.loads(line) for line in (SFT / "medical_sft_1K_format.jsonl").read_text(encoding="utf-8").splitlines()
+    med = [json.loads(line) for line in (SFT / "medical_sft_1K_format.jsonl").read_text(encoding="utf-8").split("\n")
            if line.strip()]
     en = json.loads((SFT / "alpaca_en_demo.json").read_text(encoding="utf-8"))
     zh = json.loads((SFT / "alpaca_zh_demo.json").read_text(encoding="utf-8"))

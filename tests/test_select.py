@@ -32,6 +32,11 @@ def doc(words: list[str], rng: random.Random, n: int = 40, sep: str = "") -> str
     return "，".join(text[i:i + 12] for i in range(0, len(text), 12)) + "。"
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """Records of a JSON lines file (split at \\n only: JSON keeps U+2028 and friends unescaped)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
 def write_jsonl(path: Path, texts: list[str]) -> Path:
     path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
     return path
@@ -65,7 +70,7 @@ def run(pool: dict, out: Path, **fields) -> tuple[dict, list[dict]]:
     cfg = SelectConfig(pool=tuple(str(f) for f in pool["files"]), domain=(str(pool["sample"]),), out=str(out),
                        workers=1, reference_docs=400, **fields)
     report = select_documents(cfg)
-    rows = [json.loads(line) for line in (out / "domain.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = read_jsonl(out / "domain.jsonl")
     return report, rows
 
 
@@ -159,7 +164,7 @@ def test_select_end_to_end(pool, tmp_path) -> None:
     assert docs["near_duplicate"] == 10 and docs["candidate"] == len(rows) == report["selected_docs"]
     assert sum(docs.values()) == report["outcomes"]["read"]["docs"] == 120 + 240 + 60 + 10 + 4
     assert {"repeated_lines", "mojibake", "language"} <= set(docs)
-    replay = [json.loads(line) for line in (tmp_path / "out" / "replay.jsonl").read_text().splitlines()]
+    replay = read_jsonl(tmp_path / "out" / "replay.jsonl")
     replay_chars = sum(len(r["text"]) for r in replay)
     assert abs(replay_chars / (replay_chars + report["selected_chars"]) - 0.2) < 0.02
     assert not {r["text"] for r in replay} & pool["medical"]
@@ -174,7 +179,7 @@ def test_two_workers_give_the_same_selection(pool, tmp_path) -> None:
     cfg = SelectConfig(pool=tuple(str(f) for f in pool["files"]), domain=(str(pool["sample"]),),
                        out=str(tmp_path / "two"), workers=2, reference_docs=400)
     select_documents(cfg)
-    two = [json.loads(line) for line in (tmp_path / "two" / "domain.jsonl").read_text().splitlines()]
+    two = read_jsonl(tmp_path / "two" / "domain.jsonl")
     assert one == two
 
 

@@ -10,7 +10,7 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from tests.test_select import GENERAL, MEDICAL, doc, pool, write_jsonl  # noqa: F401  (fixture)
+from tests.test_select import GENERAL, MEDICAL, doc, pool, read_jsonl, write_jsonl  # noqa: F401  (fixture)
 from vocabx.cli.main import main
 
 
@@ -47,7 +47,7 @@ def test_select_fasttext_scorer(pool, tmp_path) -> None:  # noqa: F811
                     "--scorer", "fasttext", "--workers", "2", "--reference-docs", "400", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    chosen = {json.loads(line)["text"] for line in (tmp_path / "ft" / "domain.jsonl").read_text().splitlines()}
+    chosen = {r["text"] for r in read_jsonl(tmp_path / "ft" / "domain.jsonl")}
     # fastText trains with two threads (not bit-reproducible): a copy whose original scored below the threshold
     # may be kept; no general document may.
     assert data["scorer"]["scorer"] == "fasttext" and chosen <= pool["medical"] | pool["copies"] and len(chosen) > 80

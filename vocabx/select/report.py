@@ -26,7 +26,8 @@ def outcome_table(report: dict[str, Any]) -> list[str]:
     lines = ["| outcome | documents | share | characters |", "|---|---:|---:|---:|"]
     for stage in STAGES:
         if docs.get(stage):
-            lines.append(f"| {stage} | {docs[stage]:,} | {docs[stage] / max(read['docs'], 1):.1%} | {chars[stage]:,} |")
+            n_chars = f"{chars[stage]:,}" if stage in chars else "-"  # the datatrove engine counts documents only
+            lines.append(f"| {stage} | {docs[stage]:,} | {docs[stage] / max(read['docs'], 1):.1%} | {n_chars} |")
     return lines
 
 
