@@ -24,8 +24,8 @@ import platform
 import random
 import shlex
 import sys
-import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -161,7 +161,8 @@ def measure_runs(work: Path, pool: Path, sample: Path, labels: dict[str, dict], 
     for n in [int(x) for x in args.sizes.split(",")]:
         subset = write_sample_subset(sample, n, work)
         report, wall, cpu = select(work, f"ngram-sample{n}", pool, subset)
-        runs[f"ngram-sample{n}"] = {"report": report, "wall": wall, "cpu": cpu, **score(work, f"ngram-sample{n}", labels)}
+        runs[f"ngram-sample{n}"] = {"report": report, "wall": wall, "cpu": cpu,
+                                    **score(work, f"ngram-sample{n}", labels)}
     return runs
 
 
@@ -181,7 +182,8 @@ def report(args: argparse.Namespace, composition: dict, runs: dict, cpt: dict) -
          "junk documents built around medical text (navigation/legal boilerplate, repeated lines, UTF-8 read as "
          "Latin-1/cp1252, symbol noise). Domain sample: the first 200 held-out dialogue rows (index % 10 == 0), not "
          "in the pool. Medical = the pool's dialogue rows and fever-textbook blocks."), "",
-        "| run | selected | precision | recall | near-dups kept | junk kept | wall s | MB/s (wall) | CPU s | MB per CPU s | peak MB | load |",
+        ("| run | selected | precision | recall | near-dups kept | junk kept | wall s | MB/s (wall) | CPU s | "
+         "MB per CPU s | peak MB | load |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ("ngram", "fasttext", "ngram-nodedup", "ngram-1worker"):
@@ -247,15 +249,19 @@ def downstream(work: Path, args: argparse.Namespace, pool: Path, selected: Path)
         random.Random(0).shuffle(records)
         random_file.write_text("\n".join(records) + "\n", encoding="utf-8")
     held = heldout_files(work)
-    runs = {}
-    for name, data in (("cpt-selected", selected), ("cpt-random", random_file)):
-        out = work / name
-        if not (out / "manifest.json").exists():
-            vocabx(work / f"{name}.log", "train", "cpt", BASE, "--data", str(data), "--max-chars", str(args.cpt_chars),
-                   "--method", "full", "--lr", str(args.cpt_lr), "--block-size", "256", "--batch-size", "4",
-                   "--warmup-steps", "5", "--save-steps", "1000000", "--log-steps", "5", "--seed", "42",
-                   "--out", str(out), "--force")
-        runs[name] = out
+    runs = {name: work / name for name in ("cpt-selected", "cpt-random")}
+    todo = [(name, data) for name, data in (("cpt-selected", selected), ("cpt-random", random_file))
+            if not (runs[name] / "manifest.json").exists()]
+
+    def train(item: tuple[str, Path]) -> float:
+        name, data = item
+        return vocabx(work / f"{name}.log", "train", "cpt", BASE, "--data", str(data), "--max-chars",
+                      str(args.cpt_chars), "--method", "full", "--lr", str(args.cpt_lr), "--block-size", "256",
+                      "--batch-size", "4", "--warmup-steps", "5", "--save-steps", "1000000", "--log-steps", "5",
+                      "--seed", "42", "--out", str(runs[name]), "--force")
+
+    with ThreadPoolExecutor(max_workers=2) as pool_:  # the two runs side by side, one torch thread each
+        list(pool_.map(train, todo))
     if args.only_runs:
         return {}
     return {name: evaluate(work, name, run, held, args) for name, run in runs.items()}
@@ -265,7 +271,8 @@ def heldout_files(work: Path) -> dict[str, Path]:
     """The held-out domain texts as JSON lines: the answers of the SFT conversations, the medical_corpus Q&A pairs."""
     held = {"sft-answers": work / "heldout_answers.jsonl", "medical-corpus": work / "heldout_corpus.jsonl"}
     if not held["sft-answers"].exists():
-        answers = [turn["value"] for _, line in lines_of(SHARED / "sft" / "medical_sft_1K_format.jsonl") for turn in json.loads(line)["conversations"] if turn["from"] == "gpt"]
+        answers = [turn["value"] for _, line in lines_of(SHARED / "sft" / "medical_sft_1K_format.jsonl")
+                   for turn in json.loads(line)["conversations"] if turn["from"] == "gpt"]
         held["sft-answers"].write_text("".join(json.dumps({"text": a}, ensure_ascii=False) + "\n" for a in answers),
                                        encoding="utf-8")
     if not held["medical-corpus"].exists():
@@ -295,7 +302,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="30,50,100,200", help="Domain-sample sizes of the sample-size table.")
     parser.add_argument("--downstream", action="store_true", help="Also the CPT comparison (tens of minutes).")
     parser.add_argument("--only-runs", action="store_true", help="Downstream: train only, no evaluation.")
-    parser.add_argument("--cpt-chars", type=int, default=20_000)
+    parser.add_argument("--cpt-chars", type=int, default=10_000)
     parser.add_argument("--cpt-lr", type=float, default=1e-4)
     parser.add_argument("--eval-docs", type=int, default=48)
     parser.add_argument("--eval-chars", type=int, default=16_000)
@@ -314,8 +321,12 @@ def main() -> None:
             select(work, "ngram", pool, sample)
         downstream(work, args, pool, work / "ngram" / "domain.jsonl")
         return
-    labels = truth(pool)
-    runs = measure_runs(work, pool, sample, labels, args)
+    cached = work / "runs.json"  # the selection runs, kept so that a rerun with --downstream does not redo them
+    if cached.exists():
+        runs = json.loads(cached.read_text(encoding="utf-8"))
+    else:
+        runs = measure_runs(work, pool, sample, truth(pool), args)
+        cached.write_text(json.dumps(runs, default=dict), encoding="utf-8")
     cpt = downstream(work, args, pool, work / "ngram" / "domain.jsonl") if args.downstream else {}
     text = report(args, composition, runs, cpt)
     print(text)

@@ -78,8 +78,8 @@ def measure(work: Path, name: str, model: Path | str, data: dict[str, Path], arg
         model=str(model), base=BASE, model_label="tuned", base_label="base",
         general_instructions=(f"alpaca-en={data['en_held']}", f"alpaca-zh={data['zh_held']}"),
         domain_instructions=(f"medical={data['med_held']}",), instruction_docs=args.eval_docs,
-        answer_prompts=args.answer_prompts, answer_tokens=args.answer_tokens, decode_tokens=0, threads=args.eval_threads,
-        plots=False)).to_dict()
+        answer_prompts=args.answer_prompts, answer_tokens=args.answer_tokens, decode_tokens=0,
+        threads=args.eval_threads, plots=False)).to_dict()
     cache.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return result
 
@@ -98,7 +98,8 @@ def report(args: argparse.Namespace, results: dict[str, dict], runs: dict[str, P
          f"the answer given its prompt under the chat template, on {args.eval_docs} held-out records of each set "
          f"(records 900-999: never trained on): general = alpaca_en_demo and alpaca_zh_demo, domain = "
          f"medical_sft_1K_format."), "",
-        "| run | replay | conversations | replay share seen | steps | train s | general en bits/char | general zh bits/char | domain (medical) bits/char |",
+        ("| run | replay | conversations | replay share seen | steps | train s | general en bits/char | "
+         "general zh bits/char | domain (medical) bits/char |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     first = next(iter(results.values()))
@@ -108,10 +109,11 @@ def report(args: argparse.Namespace, results: dict[str, dict], runs: dict[str, P
     for name, result in results.items():
         m = json.loads((runs[name] / "manifest.json").read_text(encoding="utf-8"))["counts"]
         tuned = _instr(result, "tuned")
-        cells = " | ".join(f"{tuned[k]:.4f} ({tuned[k] / base[k] - 1:+.1%})" for k in ("alpaca-en", "alpaca-zh", "medical"))
+        cells = " | ".join(f"{tuned[k]:.4f} ({tuned[k] / base[k] - 1:+.1%})"
+                           for k in ("alpaca-en", "alpaca-zh", "medical"))
         lines.append(f"| {name} | {m.get('replay_ratio')} | {m.get('examples')} | {m.get('replay_share')} | "
                      f"{m.get('steps')} | {m.get('seconds', 0):,.0f} | {cells} |")
-    lines += ["", "Greedy answers to held-out general prompts (first of each run's report; full lists in eval.json):", ""]
+    lines += ["", "Greedy answers to held-out general prompts (the first few; all in each run's eval.json):", ""]
     for name, result in results.items():
         for item in result["answers"][: args.show_answers]:
             lines += [f"- **{name}**, prompt: {_one_line(item['prompt'])}",

@@ -54,7 +54,8 @@ def _run(tmp_path, model, files, monkeypatch, **fields) -> tuple[dict, list[list
 
 
 @pytest.mark.parametrize("ratio,batch", [(0.2, 5), (0.25, 4)])
-def test_replay_share_in_the_batches_the_model_sees(tmp_path, tiny_model, mix_files, monkeypatch, ratio, batch) -> None:  # noqa: F811
+def test_replay_share_in_the_batches_the_model_sees(tmp_path, tiny_model, mix_files, monkeypatch, ratio,  # noqa: F811
+                                                    batch) -> None:
     result, seen = _run(tmp_path, tiny_model, mix_files, monkeypatch, replay=(str(mix_files["general"]),),
                         replay_ratio=ratio, batch_size=batch, max_steps=6)
     flags = [flag for b in seen for flag in b]

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from vocabx.cli.common import config_option, config_options, emit_json, handle_errors, json_option, make_config, progress_enabled
+from vocabx.cli.common import (
+    config_option,
+    config_options,
+    emit_json,
+    handle_errors,
+    json_option,
+    make_config,
+    progress_enabled,
+)
 from vocabx.select.config import SelectConfig
 from vocabx.select.report import STAGES
 

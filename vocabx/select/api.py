@@ -253,6 +253,6 @@ def finish(cfg, tmp: Path, out: Path, inputs, sample, rules, calibrated, ledger,
     counts = {"selected_docs": docs, "selected_chars": chars, **{f"outcome_{k}": v for k, v in ledger.docs.items()},
               **balance}
     recorded = {k: v for k, v in vars(cfg).items() if k not in ("out", "force")}
-    write_json(tmp / MANIFEST_NAME, build_manifest("select", recorded, inputs=[i.spec for i in inputs] + [*cfg.domain, *cfg.reference],
-                                                   counts=counts, outputs=outputs))
+    specs = [item.spec for item in inputs] + [*cfg.domain, *cfg.reference]
+    write_json(tmp / MANIFEST_NAME, build_manifest("select", recorded, inputs=specs, counts=counts, outputs=outputs))
     return {**report, "outputs": outputs}

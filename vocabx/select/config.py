@@ -18,10 +18,12 @@ SCRIPT_NAMES = ("han", "latin", "kana", "hangul", "cyrillic", "arabic", "other_l
 class SelectConfig:
     """`vocabx select POOL... --domain SAMPLE... --out DIR`."""
 
-    pool: tuple[str, ...] = _help("Mixed documents to select from ([NAME=]SPEC: file, dir, glob, hf:org/name, card).", ())
+    pool: tuple[str, ...] = _help(
+        "Mixed documents to select from ([NAME=]SPEC: file, dir, glob, hf:org/name, card).", ())
     domain: tuple[str, ...] = _help("A small sample of the domain (at least 30 documents) to learn relevance from.", ())
     out: str = _help("Output directory: domain.jsonl (text, source, pool, score), report.json/.md, manifest.json.", "")
-    reference: tuple[str, ...] = _help("General text to contrast the domain with; default: a random sample of the pool.", ())
+    reference: tuple[str, ...] = _help(
+        "General text to contrast the domain with; default: a random sample of the pool.", ())
     text_field: str | None = _help("JSON key / CSV columns holding the text of the pool.")
     domain_text_field: str | None = _help("JSON key / CSV columns holding the text of --domain.")
     reference_text_field: str | None = _help("JSON key / CSV columns holding the text of --reference.")
@@ -34,16 +36,21 @@ class SelectConfig:
     max_chars: int | None = _help("Quality: longest document kept, in characters.")
     scripts: str = _help("Quality (language): writing systems kept, comma-separated (han, latin, kana, hangul, "
                          "cyrillic, arabic), `auto` for those of the domain sample, `any` for all.", "auto")
-    max_mojibake_share: float = _help("Quality: largest share of U+FFFD, control and Latin-1 supplement characters.", 0.05)
+    max_mojibake_share: float = _help(
+        "Quality: largest share of U+FFFD, control and Latin-1 supplement characters.", 0.05)
     max_symbol_share: float = _help("Quality: largest share of symbol characters (of non-space characters).", 0.1)
     min_letter_share: float = _help("Quality: smallest share of letters (of non-space characters).", 0.5)
     max_dup_line_share: float = _help("Quality: largest share of characters in lines that repeat an earlier line.", 0.3)
-    max_repeated_ngram_share: float = _help("Quality: largest share of 10-character n-grams repeating in the document.", 0.3)
-    max_boilerplate_share: float = _help("Quality: largest share of characters in boilerplate lines (legal notices, navigation).", 0.3)
+    max_repeated_ngram_share: float = _help(
+        "Quality: largest share of 10-character n-grams repeating in the document.", 0.3)
+    max_boilerplate_share: float = _help(
+        "Quality: largest share of characters in boilerplate lines (legal notices, navigation).", 0.3)
     dedup: bool = _help("Remove exact and near duplicates among the selected documents (MinHash LSH).", True)
-    near_dup_threshold: float = _help("Estimated Jaccard similarity of 5-character shingles from which two documents are near duplicates.", 0.7)
+    near_dup_threshold: float = _help(
+        "Estimated Jaccard similarity of 5-character shingles from which two documents are near duplicates.", 0.7)
     budget_chars: int | None = _help("Keep the highest-scoring domain documents up to this many characters.")
-    source_cap: float | None = _help("Largest share of the selected characters any one POOL input may give (0 < S <= 1).")
+    source_cap: float | None = _help(
+        "Largest share of the selected characters any one POOL input may give (0 < S <= 1).")
     replay_share: float = _help("Also write replay.jsonl: general documents making this share of domain + replay, "
                                 "for `vocabx train cpt --replay OUT/replay.jsonl --replay-ratio S`.", 0.0)
     engine: Literal["local", "datatrove"] = _help(

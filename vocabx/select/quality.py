@@ -24,7 +24,8 @@ COSTLY_REASONS = ("repeated_ngrams", "boilerplate")
 # languages of vocabx's corpora. A line holding one of them counts as boilerplate (C4 drops such lines).
 BOILERPLATE = re.compile(
     # The lookahead lets the regex engine skip, with one set test, the positions where no phrase can start.
-    r"(?=[版免保未转点扫关联上下返网登注分用隐ICcaptjlsrCAPTJLSR京])(?:版权所有|免责声明|保留所有权利|未经授权|转载请注明|点击(?:这里|查看|进入|下载|阅读)|扫一扫|关注我们|联系我们|关于我们"
+    r"(?=[版免保未转点扫关联上下返网登注分用隐ICcaptjlsrCAPTJLSR京])"
+    r"(?:版权所有|免责声明|保留所有权利|未经授权|转载请注明|点击(?:这里|查看|进入|下载|阅读)|扫一扫|关注我们|联系我们|关于我们"
     r"|上一篇|下一篇|返回首页|网站地图|登录|注册|分享到|用户协议|隐私政策|ICP备|京公网安备"
     r"|copyright|all rights reserved|privacy policy|terms of (?:use|service)|cookie|javascript|lorem ipsum"
     r"|click here|sign (?:in|up)|log ?in|subscribe|share this|read more)",

@@ -1,7 +1,7 @@
 """The per-batch work of a selection, run in worker processes: quality rules, relevance score, exact-duplicate key
-and, for relevant documents, the costly quality rules and the MinHash signature. `scan_batches` hands batches to forked workers with a
-bounded number in flight, so the pool is streamed, never held; the results come back in pool order, with the
-texts the main process needs (relevant documents, replay candidates, a few examples), not every text.
+and, for relevant documents, the costly quality rules and the MinHash signature. `scan_chunks` hands spill chunks
+to forked workers with a bounded number in flight, so the pool is streamed, never held; the results come back in
+pool order, with the texts the main process needs (relevant documents, replay candidates, a few examples).
 """
 
 from __future__ import annotations
