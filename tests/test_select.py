@@ -162,6 +162,8 @@ def test_select_end_to_end(pool, tmp_path) -> None:
     assert not chosen & pool["copies"] and not chosen & pool["junk"]
     docs = report["outcomes"]["docs"]
     assert docs["near_duplicate"] == 10 and docs["candidate"] == len(rows) == report["selected_docs"]
+    pairs = (tmp_path / "out" / "near_duplicates.tsv").read_text(encoding="utf-8").split("\n")
+    assert pairs[0] == "removed\tkept" and len([p for p in pairs[1:] if p]) == 10
     assert sum(docs.values()) == report["outcomes"]["read"]["docs"] == 120 + 240 + 60 + 10 + 4
     assert {"repeated_lines", "mojibake", "language"} <= set(docs)
     replay = read_jsonl(tmp_path / "out" / "replay.jsonl")

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DOMAIN_FILE, REPLAY_FILE = "domain.jsonl", "replay.jsonl"
 SPILL_DOMAIN, SPILL_GENERAL = ".domain.candidates.jsonl", ".general.candidates.jsonl"
+NEAR_FILE, NEAR_NOTE = "near_duplicates.tsv", "near duplicate of "
 CHUNK_DOCS = 1024  # documents per second-pass task: enough for numpy to pay, few enough to keep both cores busy
 
 
@@ -144,17 +145,22 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
     general = Spill(tmp / SPILL_GENERAL) if cfg.replay_share > 0 else None
     dedup = Deduplicator(cfg.near_dup_threshold) if cfg.dedup else None
     kept_sources: list[str] = []
+    pairs = open(tmp / NEAR_FILE, "w", encoding="utf-8")  # every near duplicate and the kept document it matched
+    pairs.write("removed\tkept\n")
     for chunk, verdicts in zip(chunks, scan_chunks(chunks, job, _workers(cfg))):
         label = inputs[chunk.pool].label
         for v in verdicts:
             outcome, note = _outcome(v, job.threshold, dedup, kept_sources)
             ledger.record(outcome, v.chars, v.text, v.source, label, note)
+            if outcome == "near_duplicate":
+                pairs.write(f"{v.source}\t{note.removeprefix(NEAR_NOTE)}\n")
             if outcome == "candidate":
                 kept_sources.append(v.source)
                 domain.add(v, label, chunk.pool)
             elif outcome == "general" and general is not None:
                 general.add(v, label, chunk.pool)
     domain.close()
+    pairs.close()
     if general is not None:
         general.close()
     for path in {chunk.path for chunk in chunks}:
@@ -176,7 +182,7 @@ def _outcome(v: Verdict, threshold: float, dedup: Deduplicator | None, kept_sour
     if dedup is not None:
         twin = dedup.near_duplicate_of(v.signature)
         if twin is not None:
-            return "near_duplicate", f"near duplicate of {kept_sources[int(twin)]}"
+            return "near_duplicate", NEAR_NOTE + kept_sources[int(twin)]
     return "candidate", ""
 
 
@@ -231,7 +237,7 @@ def finish(cfg, tmp: Path, out: Path, inputs, sample, rules, calibrated, ledger,
     """Balance, write the outputs and the report into `tmp` (renamed to OUT by the caller)."""
     keep, balance = choose(domain.numbers, len(inputs), cfg.budget_chars, cfg.source_cap)
     docs, chars = write_chosen(domain, keep, tmp / DOMAIN_FILE)
-    outputs = [DOMAIN_FILE]
+    outputs = [DOMAIN_FILE] + ([NEAR_FILE] if (tmp / NEAR_FILE).exists() else [])
     if general is not None:
         replay_keep = choose_replay(general.numbers.chars, chars, cfg.replay_share, cfg.seed)
         balance["replay_docs"], balance["replay_chars"] = write_chosen(general, replay_keep, tmp / REPLAY_FILE)

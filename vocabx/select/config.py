@@ -21,7 +21,8 @@ class SelectConfig:
     pool: tuple[str, ...] = _help(
         "Mixed documents to select from ([NAME=]SPEC: file, dir, glob, hf:org/name, card).", ())
     domain: tuple[str, ...] = _help("A small sample of the domain (at least 30 documents) to learn relevance from.", ())
-    out: str = _help("Output directory: domain.jsonl (text, source, pool, score), report.json/.md, manifest.json.", "")
+    out: str = _help("Output directory: domain.jsonl (text, source, pool, score), near_duplicates.tsv, "
+                     "report.json/.md, manifest.json.", "")
     reference: tuple[str, ...] = _help(
         "General text to contrast the domain with; default: a random sample of the pool.", ())
     text_field: str | None = _help("JSON key / CSV columns holding the text of the pool.")
