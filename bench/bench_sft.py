@@ -148,20 +148,24 @@ def main() -> None:
     parser.add_argument("--eval-threads", type=int, default=1)
     parser.add_argument("--threads", default="1", help="torch threads of each training run.")
     parser.add_argument("--cpus", default="", help="Pin training runs to these CPUs (taskset list, e.g. 0).")
-    parser.add_argument("--only", choices=("r0", "replay", "eval", "all"), default="all")
+    parser.add_argument("--only", choices=("r0", "replay", "eval", "all"), default="all",
+                        help="r0 / replay: train that run only; eval: evaluate the finished runs (report when all are).")
     args = parser.parse_args()
     PLACEMENT.update(threads=args.threads, cpus=args.cpus)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     data = split(work)
     plan = {"sft-r0": 0.0, f"sft-replay{args.replay_ratio:g}": args.replay_ratio}
-    runs = {}
-    for name, ratio in plan.items():
-        if args.only in ("all", "eval") or (args.only == "r0") == (ratio == 0):
-            runs[name] = train(work, name, data, args, ratio)
-    if args.only not in ("all", "eval"):
+    if args.only == "eval":  # evaluate the finished runs only (a run still training is left alone)
+        runs = {name: work / name for name in plan if (work / name / "manifest.json").exists()}
+    else:
+        runs = {name: train(work, name, data, args, ratio) for name, ratio in plan.items()
+                if args.only == "all" or (args.only == "r0") == (ratio == 0)}
+    if args.only in ("r0", "replay"):
         return
     results = {name: measure(work, name, run, data, args) for name, run in runs.items()}
+    if len(results) < len(plan):
+        return
     text = report(args, results, runs)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
