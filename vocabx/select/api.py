@@ -139,7 +139,7 @@ class Spill:
 
 
 def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job: ScanJob, tmp: Path,
-           ledger: Ledger) -> tuple[Spill, Spill | None, dict[str, int]]:
+           ledger: Ledger, progress: bool = False) -> tuple[Spill, Spill | None, dict[str, int]]:
     """Stream the pool: every document ends in the ledger under one outcome; candidates go to the spills."""
     domain = Spill(tmp / SPILL_DOMAIN)
     general = Spill(tmp / SPILL_GENERAL) if cfg.replay_share > 0 else None
@@ -147,7 +147,12 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
     kept_sources: list[str] = []
     pairs = open(tmp / NEAR_FILE, "w", encoding="utf-8")  # every near duplicate and the kept document it matched
     pairs.write("removed\tkept\n")
-    for chunk, verdicts in zip(chunks, scan_chunks(chunks, job, _workers(cfg))):
+    results = zip(chunks, scan_chunks(chunks, job, _workers(cfg)))
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(chunks), desc="select", unit="chunk")
+    for chunk, verdicts in results:
         label = inputs[chunk.pool].label
         for v in verdicts:
             outcome, note = _outcome(v, job.threshold, dedup, kept_sources)
@@ -216,7 +221,7 @@ def select_documents(cfg: SelectConfig, progress: bool = False) -> dict[str, Any
         ledger = Ledger(cfg.examples)
         job = ScanJob(rules, calibrated.scorer, calibrated.threshold, MinHasher() if cfg.dedup else None,
                       keep_general=cfg.replay_share > 0, examples=cfg.examples)
-        domain, general, extra = triage(cfg, inputs, chunks, job, tmp, ledger)
+        domain, general, extra = triage(cfg, inputs, chunks, job, tmp, ledger, progress)
         if not len(domain.numbers):
             raise no_domain_error(cfg, ledger, calibrated)
         report = finish(cfg, tmp, out, inputs, sample, rules, calibrated, ledger, domain, general,
