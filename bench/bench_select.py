@@ -92,11 +92,12 @@ def score(work: Path, name: str, labels: dict[str, dict]) -> dict:
 def near_dup_removal(work: Path, name: str, pool: Path) -> dict:
     """Of each planted copy and its original: was exactly one of the two kept? And how many clean medical
     documents were removed as near duplicates of another clean document (the cost of deduplication)?"""
-    originals = {}
+    originals = {}  # text -> source of the clean document a copy was made from (not the copy itself)
     for path in sorted(pool.glob("*.jsonl")):
         for number, line in lines_of(path):
             r = json.loads(line)
-            originals.setdefault(r["text"], f"{path}:{number}")
+            if r["kind"] == "clean":
+                originals.setdefault(r["text"], f"{path}:{number}")
     kept = set(sources_of(work / name / "domain.jsonl"))
     groups_ok = groups = 0
     for path in sorted(pool.glob("*.jsonl")):
