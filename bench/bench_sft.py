@@ -66,8 +66,10 @@ def train(work: Path, name: str, data: dict[str, Path], args: argparse.Namespace
     return out
 
 
-def measure(work: Path, name: str, model: Path | str, data: dict[str, Path], args: argparse.Namespace) -> dict:
-    """`vocabx eval` of a tuned model next to the untrained one (cached as JSON under work/)."""
+def measure(work: Path, name: str, model: Path | str, data: dict[str, Path], args: argparse.Namespace,
+            with_base: bool = True) -> dict:
+    """`vocabx eval` of a tuned model, next to the untrained one when `with_base` (its figures do not change from
+    run to run: greedy answers and scores of the same weights), cached as JSON under work/."""
     from vocabx.eval import EvalConfig
     from vocabx.eval.api import evaluate
 
@@ -75,7 +77,7 @@ def measure(work: Path, name: str, model: Path | str, data: dict[str, Path], arg
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
     result = evaluate(EvalConfig(
-        model=str(model), base=BASE, model_label="tuned", base_label="base",
+        model=str(model), base=BASE if with_base else None, model_label="tuned", base_label="base",
         general_instructions=(f"alpaca-en={data['en_held']}", f"alpaca-zh={data['zh_held']}"),
         domain_instructions=(f"medical={data['med_held']}",), instruction_docs=args.eval_docs,
         answer_prompts=args.answer_prompts, answer_tokens=args.answer_tokens, decode_tokens=0,
@@ -113,12 +115,13 @@ def report(args: argparse.Namespace, results: dict[str, dict], runs: dict[str, P
                            for k in ("alpaca-en", "alpaca-zh", "medical"))
         lines.append(f"| {name} | {m.get('replay_ratio')} | {m.get('examples')} | {m.get('replay_share')} | "
                      f"{m.get('steps')} | {m.get('seconds', 0):,.0f} | {cells} |")
-    lines += ["", "Greedy answers to held-out general prompts (the first few; all in each run's eval.json):", ""]
-    for name, result in results.items():
-        for item in result["answers"][: args.show_answers]:
-            lines += [f"- **{name}**, prompt: {_one_line(item['prompt'])}",
-                      f"  - base: {_one_line(item['answers'].get('base', ''))}",
-                      f"  - tuned: {_one_line(item['answers'].get('tuned', ''))}"]
+    lines += ["", "Greedy answers to held-out general prompts (alpaca-en records 900-; all in each run's eval.json):",
+              ""]
+    base_answers = [item["answers"].get("base", "") for item in first["answers"]]
+    for k, item in enumerate(first["answers"][: args.show_answers]):
+        lines += [f"- prompt: {_one_line(item['prompt'])}", f"  - untrained: {_one_line(base_answers[k])}"]
+        lines += [f"  - {name}: {_one_line(result['answers'][k]['answers'].get('tuned', ''))}"
+                  for name, result in results.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -149,7 +152,8 @@ def main() -> None:
     parser.add_argument("--threads", default="1", help="torch threads of each training run.")
     parser.add_argument("--cpus", default="", help="Pin training runs to these CPUs (taskset list, e.g. 0).")
     parser.add_argument("--only", choices=("r0", "replay", "eval", "all"), default="all",
-                        help="r0 / replay: train that run only; eval: evaluate the finished runs (report when all are).")
+                        help="r0 / replay: train that run only; eval: evaluate the finished runs (report when all "
+                             "are).")
     args = parser.parse_args()
     PLACEMENT.update(threads=args.threads, cpus=args.cpus)
     work = Path(args.work)
@@ -163,7 +167,8 @@ def main() -> None:
                 if args.only == "all" or (args.only == "r0") == (ratio == 0)}
     if args.only in ("r0", "replay"):
         return
-    results = {name: measure(work, name, run, data, args) for name, run in runs.items()}
+    results = {name: measure(work, name, run, data, args, with_base=k == 0)
+               for k, (name, run) in enumerate(runs.items())}
     if len(results) < len(plan):
         return
     text = report(args, results, runs)
