@@ -169,9 +169,12 @@ def main() -> None:
         return
     results = {name: measure(work, name, run, data, args, with_base=k == 0)
                for k, (name, run) in enumerate(runs.items())}
-    if len(results) < len(plan):
+    if not results:
         return
     text = report(args, results, runs)
+    missing = [name for name in plan if name not in results]
+    if missing:
+        text += f"\nNot measured: {', '.join(missing)} (no finished run under {work}).\n"
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
 
