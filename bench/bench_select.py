@@ -303,7 +303,8 @@ def downstream(work: Path, args: argparse.Namespace, pool: Path, selected: Path)
         list(pool_.map(train, todo))
     if args.only_runs:
         return {}
-    return {name: evaluate(work, name, run, held, args) for name, run in runs.items()}
+    # The untrained model is scored once, beside the first run (its figures are the same for both).
+    return {name: evaluate(work, name, run, held, args, with_base=k == 0) for k, (name, run) in enumerate(runs.items())}
 
 
 def heldout_files(work: Path) -> dict[str, Path]:
@@ -321,13 +322,15 @@ def heldout_files(work: Path) -> dict[str, Path]:
     return held
 
 
-def evaluate(work: Path, name: str, run: Path, held: dict[str, Path], args: argparse.Namespace) -> dict:
+def evaluate(work: Path, name: str, run: Path, held: dict[str, Path], args: argparse.Namespace,
+             with_base: bool = True) -> dict:
     from vocabx.eval import EvalConfig
     from vocabx.eval.api import evaluate as run_eval
 
     cache = work / f"eval-{name}.json"
     if not cache.exists():
-        result = run_eval(EvalConfig(model=str(run), base=BASE, model_label="trained", base_label="untrained",
+        result = run_eval(EvalConfig(model=str(run), base=BASE if with_base else None, model_label="trained",
+                                     base_label="untrained",
                                      domain=tuple(f"{k}={v}" for k, v in held.items()),
                                      max_docs=args.eval_docs, max_chars=args.eval_chars,
                                      decode_tokens=0, threads=1, plots=False))
@@ -343,8 +346,8 @@ def main() -> None:
     parser.add_argument("--only-runs", action="store_true", help="Downstream: train only, no evaluation.")
     parser.add_argument("--cpt-chars", type=int, default=10_000)
     parser.add_argument("--cpt-lr", type=float, default=1e-4)
-    parser.add_argument("--eval-docs", type=int, default=48)
-    parser.add_argument("--eval-chars", type=int, default=16_000)
+    parser.add_argument("--eval-docs", type=int, default=16)
+    parser.add_argument("--eval-chars", type=int, default=2_000)
     parser.add_argument("--threads", default="1", help="torch threads of each training run.")
     args = parser.parse_args()
     PLACEMENT.update(threads=args.threads)
