@@ -169,7 +169,7 @@ def measure_runs(work: Path, pool: Path, sample: Path, labels: dict[str, dict], 
     return runs
 
 
-def report(args: argparse.Namespace, composition: dict, runs: dict, cpt: dict) -> str:
+def report(work: Path, args: argparse.Namespace, composition: dict, runs: dict, cpt: dict) -> str:
     command = ("python bench/bench_select.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])).strip()
     mb = composition["bytes"] / 1e6
     lines = [
@@ -226,23 +226,25 @@ def report(args: argparse.Namespace, composition: dict, runs: dict, cpt: dict) -
                          f"{r['selected']:,} | {r['precision_any_medical']:.4f} | {r['precision']:.4f} | "
                          f"{r['recall']:.4f} |")
     if cpt:
-        lines += ["", *cpt_table(args, cpt)]
+        lines += ["", *cpt_table(work, args, cpt)]
     return "\n".join(lines) + "\n"
 
 
-def cpt_table(args: argparse.Namespace, cpt: dict) -> list[str]:
+def cpt_table(work: Path, args: argparse.Namespace, cpt: dict) -> list[str]:
     lines = [f"Downstream: `vocabx train cpt {BASE} --method full --lr {args.cpt_lr} --block-size 256 --batch-size 4 "
              f"--max-chars {args.cpt_chars}` on the selected documents (ngram run, in pool order) and on the same "
              "characters drawn at random from the pool. Held-out domain bits/char: answers of "
              "sft/medical_sft_1K_format.jsonl and medical-zh/medical_corpus.txt question-answer pairs (neither in the "
              f"pool), {args.eval_docs} documents / {args.eval_chars:,} characters each.", "",
-             "| training data | sft-answers bits/char | medical-corpus bits/char |", "|---|---:|---:|"]
+             "| training data | domain chars | tokens | steps | sft-answers bits/char | medical-corpus bits/char |",
+             "|---|---:|---:|---:|---:|---:|"]
     first = next(iter(cpt.values()))
     untrained = {r["corpus"]: r["bits_per_char"] for r in first["rows"] if r["tokenizer"] == "untrained"}
-    lines.append(f"| untrained | {untrained['sft-answers']:.4f} | {untrained['medical-corpus']:.4f} |")
+    lines.append(f"| untrained | - | - | - | {untrained['sft-answers']:.4f} | {untrained['medical-corpus']:.4f} |")
     for name, result in cpt.items():
         rows = {r["corpus"]: r["bits_per_char"] for r in result["rows"] if r["tokenizer"] == "trained"}
-        lines.append(f"| {name.removeprefix('cpt-')} | "
+        m = json.loads((work / name / "manifest.json").read_text(encoding="utf-8"))["counts"]
+        lines.append(f"| {name.removeprefix('cpt-')} | {m['domain_chars']:,} | {m['tokens']:,} | {m['steps']} | "
                      + " | ".join(f"{rows[c]:.4f} ({rows[c] / untrained[c] - 1:+.1%})"
                                   for c in ("sft-answers", "medical-corpus")) + " |")
     return lines
@@ -370,7 +372,7 @@ def main() -> None:
         runs = measure_runs(work, pool, sample, truth(pool), args)
         cached.write_text(json.dumps(runs, default=dict), encoding="utf-8")
     cpt = downstream(work, args, pool, work / "ngram" / "domain.jsonl") if args.downstream else {}
-    text = report(args, composition, runs, cpt)
+    text = report(work, args, composition, runs, cpt)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
 
