@@ -83,8 +83,8 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
 
-# Fields that commands take as positional arguments (MODEL, ADAPTER_DIR), not as --flags.
-POSITIONAL = {"model", "adapter"}
+# Fields that commands take as positional arguments (MODEL, ADAPTER_DIR, POOL...), not as --flags.
+POSITIONAL = {"model", "adapter", "pool"}
 
 
 def _click_type(hint: Any) -> tuple[Any, bool]:

@@ -27,6 +27,8 @@ def evaluate(model: str, as_json: bool, config_file: str | None, **flags: Any) -
         --general news=general.txt --base smollm2-135m --out runs/eval
     vocabx eval runs/model --domain heldout.txt --base smollm2 --decode-tokens 0 --json
     vocabx bench base=smollm2 model=runs/model --corpus med=heldout.csv --eval runs/eval/eval.json
+    vocabx eval runs/sft --base smollm2-135m --general-instructions alpaca_heldout.json \\
+        --domain-instructions medical_heldout.jsonl --out runs/eval-sft   # what SFT cost: instructions.md
     """
     from vocabx.eval.api import evaluate as run_eval
 
@@ -46,6 +48,11 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return format(value, spec) if isinstance(value, (int, float)) else str(value)
 
 
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def render(data: dict[str, Any]) -> str:
     """A plain-text summary: one line per (model, corpus), then decoding, then new-token usage."""
     lines = [f"{'model':<10} {'corpus':<14} {'role':<8} {'bits/char':>9} {'chars/tok':>9} {'ctx gain':>8}"]
@@ -55,6 +62,13 @@ def render(data: dict[str, Any]) -> str:
     for label, d in data["decode"].items():
         lines.append(f"decode {label}: {_fmt(d['chars_per_s'], '.1f')} chars/s, {_fmt(d['tokens_per_s'], '.1f')} "
                      f"tokens/s ({d['new_tokens']} tokens from {d['prompts']} prompts)")
+    for r in data.get("instructions", []):
+        change = f" ({r['vs_base']:+.1%} vs base)" if "vs_base" in r else ""
+        lines.append(f"{r['model']:<10} {r['set']:<14} {r['role'] + ' instr':<8} answers {r['bits_per_char']:.4f} "
+                     f"bits/char{change}")
+    for item in data.get("answers", []):
+        lines.append(f"prompt: {_short(item['prompt'])}")
+        lines += [f"  {label}: {_short(answer)}" for label, answer in item["answers"].items()]
     usage = data.get("usage")
     if usage:
         lines.append(f"new tokens (ids >= {usage['new_start']}): {usage['new_tokens']}; share of generated tokens "

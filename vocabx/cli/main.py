@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "verify": "vocabx.cli.extend:verify",
     "export": "vocabx.cli.export:export",
     "apply": "vocabx.cli.apply:apply",
+    "select": "vocabx.cli.select:select",
     "train": "vocabx.cli.train:train",
     "eval": "vocabx.cli.evaluate:evaluate",
     "bench": "vocabx.cli.bench:bench",

@@ -60,7 +60,8 @@ def sft(model: str, as_json: bool, config_file: str | None, **flags: Any) -> Non
     from vocabx.train.api import train_sft
 
     result = train_sft(make_config(SFTConfig, config_file, model=model, **_given(flags)), progress=progress_enabled())
-    skipped = {k: v for k, v in result.items() if k.startswith(("data_skipped", "data_truncated"))}
+    lossy = ("data_skipped", "data_truncated", "data_over_budget")
+    skipped = {k: v for k, v in result.items() if k.startswith(lossy)}
     _render(result, as_json, f"{result['examples']:,} conversations, replay share {result['replay_share']:.1%}"
                              + (f"; {skipped}" if skipped else ""))
 

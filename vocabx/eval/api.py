@@ -1,5 +1,6 @@
 """`evaluate(config)`: measure a model (and optionally its base) on held-out domain and general text: bits per
-character, chars/token, context gain, decoding speed, new-token usage and under-trained rows; write eval.json."""
+character, chars/token, context gain, decoding speed, new-token usage and under-trained rows, and on held-out
+instructions (answer bits/char, greedy answers side by side); write eval.json."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from vocabx.eval.config import EvalConfig
 from vocabx.eval.context import ContextGain, context_gain
 from vocabx.eval.curves import read_curves
 from vocabx.eval.decode_speed import domain_prompts, measure_decode
+from vocabx.eval.instructions import InstructionSet, answer_bpc, greedy_answers, prompt_text, read_instructions
 from vocabx.eval.loading import EvalModel, TokenizerOnly, load_base, load_eval_model
 from vocabx.eval.newrows import find_init_reference, new_row_report
-from vocabx.eval.result import CorpusText, EvalResult, SideResult, side_records
+from vocabx.eval.result import CorpusText, EvalResult, SideResult, instruction_records, side_records
 from vocabx.eval.usage import CRITERION, TokenCost, emission_share, emitted_new, worst
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,28 @@ def read_heldout(config: EvalConfig) -> list[CorpusText]:
     return out
 
 
+def read_instruction_sets(config: EvalConfig) -> list[InstructionSet]:
+    """Every --general-instructions and --domain-instructions set, labelled `NAME=SPEC` or by file name."""
+    from vocabx.bench.labels import corpus_label, split_label, unique_labels
+
+    parsed = [(role, *split_label(text)) for role, specs in (("general", config.general_instructions),
+                                                             ("domain", config.domain_instructions)) for text in specs]
+    labels = unique_labels([name or corpus_label(spec) for _, name, spec in parsed])
+    return [read_instructions(label, spec, role, config.instruction_docs)
+            for label, (role, _, spec) in zip(labels, parsed)]
+
+
+def measure_instructions(em: EvalModel, side: SideResult, sets: list[InstructionSet], config: EvalConfig) -> None:
+    """Answer bits/char on every instruction set, and greedy answers to the first general set's prompts."""
+    for item in sets:
+        side.instructions[item.label] = answer_bpc(em.model, em.tokenizer, item.conversations, em.context, em.label)
+        log.info("%s on %s: answers %.4f bits/char", em.label, item.label, side.instructions[item.label].bpc)
+    general = next((item for item in sets if item.role == "general"), None)
+    if general is not None and config.answer_prompts:
+        side.answers = greedy_answers(em.model, em.tokenizer, general.conversations[: config.answer_prompts],
+                                      config.answer_tokens, em.label)
+
+
 def score(em: EvalModel, texts: list[str], config: EvalConfig, progress: bool, on_scored: Any = None) -> BPCResult:
     """Bits per character of `em` on `texts`, windows of min(max_length, context) tokens overlapping by half."""
     length = min(config.max_length, em.context)
@@ -56,16 +80,19 @@ def score(em: EvalModel, texts: list[str], config: EvalConfig, progress: bool, o
 
 def measure_side(
     em: EvalModel, corpora: list[CorpusText], config: EvalConfig, progress: bool, cost: TokenCost | None = None,
+    sets: list[InstructionSet] | None = None,
 ) -> SideResult:
-    """Scores on every corpus (new-token costs collected on domain text) and the decoding speed."""
+    """Scores on every corpus (new-token costs collected on domain text), the instruction sets, decoding speed."""
     scores = {c.label: score(em, c.texts, config, progress, cost if c.role == "domain" else None) for c in corpora}
     for c in corpora:
         log.info("%s on %s: %.4f bits/char, %.3f chars/token", em.label, c.label, scores[c.label].bpc,
                  scores[c.label].chars_per_token)
     side = SideResult(em.label, em.spec, em.context, scores, has_model=True, vocab=len(em.tokenizer))
+    measure_instructions(em, side, sets or [], config)
     domain_texts = [t for c in corpora if c.role == "domain" for t in c.texts]
-    prompts = domain_prompts(domain_texts or corpora[0].texts, config.decode_prompts, config.prompt_chars)
-    if config.decode_tokens > 0:
+    prompts = domain_prompts(domain_texts or [t for c in corpora for t in c.texts], config.decode_prompts,
+                             config.prompt_chars)
+    if config.decode_tokens > 0 and prompts:
         side.decode = measure_decode(em.model, em.encode, em.decode, prompts, config.decode_tokens,
                                      start_id=em.start_id, eos_id=em.tokenizer.eos_token_id, progress=progress)
     return side
@@ -111,11 +138,11 @@ def usage_report(em: EvalModel, side: SideResult, cost: TokenCost, config: EvalC
 
 
 def _model_pass(
-    config: EvalConfig, corpora: list[CorpusText], progress: bool,
+    config: EvalConfig, corpora: list[CorpusText], progress: bool, sets: list[InstructionSet],
 ) -> tuple[SideResult, dict[str, Any] | None, list[dict[str, Any]], Path]:
     em = load_eval_model(config.model, config.model_label, config.new_from, progress)
     cost = TokenCost(em.new_start) if em.new_start is not None else None
-    side = measure_side(em, corpora, config, progress, cost)
+    side = measure_side(em, corpora, config, progress, cost, sets)
     usage, new_rows = None, []
     if em.new_start is not None and cost is not None:
         domain = [side.scores[c.label] for c in corpora if c.role == "domain"]
@@ -126,14 +153,26 @@ def _model_pass(
     return side, usage, new_rows, em.path
 
 
-def _base_pass(config: EvalConfig, corpora: list[CorpusText], context: int, progress: bool) -> SideResult | None:
+def _base_pass(config: EvalConfig, corpora: list[CorpusText], context: int, progress: bool,
+               sets: list[InstructionSet]) -> SideResult | None:
     """--base measured like MODEL, or only tokenized (at MODEL's context) when it is a tokenizer."""
     if not config.base:
         return None
     base = load_base(config.base, config.base_label, progress)
     if isinstance(base, TokenizerOnly):
         return tokenizer_side(base, corpora, context)
-    return measure_side(base, corpora, config, progress)
+    return measure_side(base, corpora, config, progress, sets=sets)
+
+
+def answer_records(sides: list[SideResult], sets: list[InstructionSet], config: EvalConfig) -> list[dict[str, Any]]:
+    """Each general prompt with every model's greedy answer, side by side."""
+    general = next((item for item in sets if item.role == "general"), None)
+    if general is None or not config.answer_prompts:
+        return []
+    conversations = general.conversations[: config.answer_prompts]
+    return [{"set": general.label, "prompt": prompt_text(messages),
+             "answers": {s.label: s.answers[k] for s in sides if k < len(s.answers)}}
+            for k, messages in enumerate(conversations)]
 
 
 def _gains(model: SideResult, base: SideResult | None, corpora: list[CorpusText]) -> dict[str, ContextGain]:
@@ -161,13 +200,15 @@ def _evaluate(config: EvalConfig, progress: bool) -> EvalResult:
     from vocabx.outputs import check_output_dir
 
     started = time.perf_counter()
-    corpus_specs = [split_label(text)[1] for text in (*config.domain, *config.general)]
+    corpus_specs = [split_label(text)[1] for text in (*config.domain, *config.general, *config.general_instructions,
+                                                      *config.domain_instructions)]
     inputs = [s for s in (config.model, config.base, config.init_reference, *corpus_specs) if s]
     out = check_output_dir(config.out, force=config.force, inputs=inputs) if config.out else None
     corpora = read_heldout(config)
-    model_side, usage, new_rows, model_dir = _model_pass(config, corpora, progress)
+    sets = read_instruction_sets(config)
+    model_side, usage, new_rows, model_dir = _model_pass(config, corpora, progress, sets)
     gc.collect()  # the model's tensors go before the base's arrive
-    base_side = _base_pass(config, corpora, model_side.context, progress)
+    base_side = _base_pass(config, corpora, model_side.context, progress, sets)
     gains = _gains(model_side, base_side, corpora)
     rows = side_records(model_side, corpora, gains) + (side_records(base_side, corpora, {}) if base_side else [])
     if usage is not None and model_side.decode is not None:
@@ -181,11 +222,12 @@ def _evaluate(config: EvalConfig, progress: bool) -> EvalResult:
         context_gain={k: g.as_dict() for k, g in gains.items()},
         decode={s.label: s.decode.as_dict() for s in sides if s.decode is not None},
         usage=usage, curves=curves.as_dict() if curves else None, settings=_settings(config, model_side),
+        instructions=instruction_records(sides, sets), answers=answer_records(sides, sets, config),
         new_rows=new_rows, seconds=round(time.perf_counter() - started, 2))
     if out is not None:
         from vocabx.eval.writer import write_eval
 
-        write_eval(result, out, config, curves, [c.spec for c in corpora])
+        write_eval(result, out, config, curves, [c.spec for c in corpora] + [item.spec for item in sets])
     return result
 
 

@@ -33,6 +33,14 @@ class EvalConfig:
     threads: int | None = _help(
         "torch CPU threads while evaluating (default: torch's own); 1 gives steadier timings on a shared machine.")
     top_k: int = _help("Under-trained new tokens listed (the worst first).", 20)
+    general_instructions: tuple[str, ...] = _help(
+        "Held-out general instructions ([NAME=]SPEC, Alpaca or ShareGPT): bits/char of the answers given the prompts "
+        "under the chat template, to see what instruction tuning cost; repeatable.", ())
+    domain_instructions: tuple[str, ...] = _help("Held-out domain instructions ([NAME=]SPEC), scored the same way.", ())
+    instruction_docs: int = _help("Conversations read from each instruction set.", 32)
+    answer_prompts: int = _help(
+        "Prompts of the first general instruction set that MODEL and --base answer greedily, side by side (0 skips).", 5)
+    answer_tokens: int = _help("Most new tokens of each greedy answer.", 64)
     model_label: str = _help("Name of MODEL in eval.json records (match it to the label in `vocabx bench`).", "model")
     base_label: str = _help("Name of --base in eval.json records.", "base")
     plots: bool = _help("Write PNG plots into --out.", True)
@@ -41,12 +49,16 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if not self.model:
             raise UsageError("no model given", hint="pass MODEL: a model directory or smollm2-135m")
-        for name in ("domain", "general"):
+        for name in ("domain", "general", "general_instructions", "domain_instructions"):
             if isinstance(getattr(self, name), str):  # a config file may give one string
                 setattr(self, name, (getattr(self, name),))
-        if not self.domain and not self.general:
-            raise UsageError("no held-out text given", hint="pass --domain HELDOUT and/or --general HELDOUT")
-        for name in ("max_docs", "max_chars", "batch_size", "decode_prompts", "prompt_chars", "top_k"):
+        if not (self.domain or self.general or self.general_instructions or self.domain_instructions):
+            raise UsageError("no held-out text given", hint="pass --domain HELDOUT, --general HELDOUT and/or "
+                                                             "--general-instructions HELDOUT")
+        if self.answer_prompts < 0:
+            raise UsageError(f"answer_prompts must be >= 0, got {self.answer_prompts}", hint="use 0 to skip the answers")
+        for name in ("max_docs", "max_chars", "batch_size", "decode_prompts", "prompt_chars", "top_k",
+                     "instruction_docs", "answer_tokens"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{name} must be positive, got {getattr(self, name)}",
                                  hint=f"e.g. --{name.replace('_', '-')} {EvalConfig.__dataclass_fields__[name].default}")

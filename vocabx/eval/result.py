@@ -44,6 +44,8 @@ class SideResult:
     has_model: bool
     decode: DecodeSpeed | None = None
     vocab: int = 0
+    instructions: dict[str, BPCResult] = field(default_factory=dict)  # answer bits/char per instruction set
+    answers: list[str] = field(default_factory=list)  # greedy answers to the general prompts
 
 
 def side_records(side: SideResult, corpora: list[CorpusText], gains: dict[str, ContextGain]) -> list[dict[str, Any]]:
@@ -80,6 +82,8 @@ class EvalResult:
     curves: dict[str, Any] | None
     settings: dict[str, Any]
     seconds: float = 0.0
+    instructions: list[dict[str, Any]] = field(default_factory=list)  # one row per (model, instruction set)
+    answers: list[dict[str, Any]] = field(default_factory=list)  # prompt and each model's greedy answer
     new_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)  # every new token: new_tokens.tsv
     out: str | None = None
     outputs: list[str] = field(default_factory=list)
@@ -97,3 +101,21 @@ class EvalResult:
         data = to_jsonable(self)
         data.pop("new_rows")
         return data
+
+
+def instruction_records(sides: list[SideResult], sets: list[Any]) -> list[dict[str, Any]]:
+    """eval.json rows of the instruction sets: answer bits/char per (model, set), and the change against the
+    last side (the base) where both were scored."""
+    rows = []
+    for side in sides:
+        for item in sets:
+            score = side.instructions.get(item.label)
+            if score is None:
+                continue
+            rows.append({"model": side.label, "set": item.label, "role": item.role, "bits_per_char": score.bpc,
+                         "answer_chars": score.chars, "answer_tokens": score.tokens, "docs": score.docs})
+    base = {r["set"]: r["bits_per_char"] for r in rows if r["model"] == sides[-1].label} if len(sides) > 1 else {}
+    for r in rows:
+        if r["model"] != sides[-1].label and r["set"] in base:
+            r["vs_base"] = r["bits_per_char"] / base[r["set"]] - 1
+    return rows

@@ -59,6 +59,9 @@ class RunConfig:
     force: bool = _help("Replace an existing OUT.", False)
     keep_checkpoints: bool = _help("Keep OUT/checkpoints/ after a successful run.", False)
     text_field: str | None = _help("JSON key / CSV columns holding the text (e.g. title,ask,answer).")
+    max_chars: int | None = _help(
+        "Budget: domain characters read (makes tokenizers comparable); for sft, whole conversations up to it.")
+    max_tokens: int | None = _help("Budget: domain tokens trained on per pass; for sft, whole conversations up to it.")
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -77,7 +80,7 @@ class RunConfig:
             raise UsageError(f"--replay-ratio {self.replay_ratio} without --replay data", hint="add --replay GENERAL")
         for name in ("batch_size", "grad_accum", "epochs", "save_steps", "log_steps", "lora_r"):
             _positive(name, getattr(self, name))
-        for name in ("max_steps", "eval_steps", "new_from"):
+        for name in ("max_steps", "eval_steps", "new_from", "max_chars", "max_tokens"):
             value = getattr(self, name)
             if value is not None:
                 _positive(name, value, allow_zero=name == "new_from")
@@ -101,15 +104,12 @@ class CPTConfig(RunConfig):
     embed_steps: int | None = _help(
         "Steps of the embeddings stage (only the new rows train); default 100 when the model has new rows, else 0.")
     embed_lr: float = _help("Learning rate of the embeddings stage.", 1e-3)
-    max_chars: int | None = _help("Budget: domain characters read (makes tokenizers comparable).")
-    max_tokens: int | None = _help("Budget: domain tokens trained on per pass.")
     replay_text_field: str | None = _help("JSON key / CSV columns holding the text of --replay files.")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("block_size", "max_chars", "max_tokens"):
-            if getattr(self, name) is not None:
-                _positive(name, getattr(self, name))
+        if self.block_size is not None:
+            _positive("block_size", self.block_size)
         if self.block_size is not None and self.block_size < 2:
             raise UsageError(f"block_size must be >= 2, got {self.block_size}", hint="e.g. --block-size 512")
         if self.embed_steps is not None:

@@ -35,6 +35,7 @@ def build_sft_mix(cfg: SFTConfig, loaded: Loaded, global_batch: int) -> tuple[SF
         raise UsageError(f"--max-length {max_length} exceeds the model context of {loaded.context}",
                          hint=f"use --max-length {loaded.context} or less")
     domain = encode_all(read_records(cfg.data), tokenizer, max_length, cfg.overlong, cfg.system)
+    domain = domain.head(cfg.max_chars, cfg.max_tokens)
     if not len(domain):
         raise CorpusError(f"SFT data {', '.join(cfg.data)} gave no usable conversation ({dict(domain.counts)})",
                           hint="expected Alpaca {instruction,input,output} or ShareGPT {conversations:[{from,value}]}")

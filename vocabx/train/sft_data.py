@@ -131,6 +131,22 @@ class SFTSamples:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def head(self, max_chars: int | None, max_tokens: int | None) -> SFTSamples:
+        """The first conversations that fit both budgets (whole conversations; the rest counted as
+        `over_budget`), as `train cpt` reads its domain text up to --max-chars / --max-tokens."""
+        chars = np.cumsum(self.chars) if self.chars else np.zeros(0)
+        tokens = np.cumsum([len(x) for x in self.ids]) if self.ids else np.zeros(0)
+        fits = np.ones(len(self), dtype=bool)
+        if max_chars is not None:
+            fits &= chars <= max_chars
+        if max_tokens is not None:
+            fits &= tokens <= max_tokens
+        n = int(np.argmin(fits)) if not fits.all() else len(self)
+        counts = Counter(self.counts)
+        counts["over_budget"] = len(self) - n
+        counts["samples"] = n
+        return SFTSamples(self.ids[:n], self.labels[:n], self.chars[:n], counts)
+
 
 def encode_all(records, tokenizer: Any, max_length: int, overlong: str, system: str | None = None) -> SFTSamples:
     """Encode records; over-long ones are truncated or skipped per `overlong`, each case counted."""

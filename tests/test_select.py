@@ -1,0 +1,244 @@
+"""`vocabx select` as a library: quality rules, the n-gram relevance model and its calibration, MinHash signatures
+(the same values as datasketch's own update), deduplication, balance, and a whole selection on a small generated
+pool whose truth is known."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vocabx.errors import CorpusError, OutputError, UsageError
+from vocabx.select import SelectConfig, select_documents
+from vocabx.select.balance import Candidates, choose, choose_replay
+from vocabx.select.calibrate import calibrate
+from vocabx.select.dedup import Deduplicator, MinHasher, exact_key
+from vocabx.select.quality import QualityRules, dominant_scripts
+from vocabx.select.relevance import NgramLearner
+from vocabx.select.textbatch import TextBatch, repeated_share
+
+MEDICAL = ["患者", "医生", "血压", "治疗", "药物", "检查", "症状", "高血压", "糖尿病", "胰岛素", "心电图", "抗生素",
+           "头痛", "发烧", "医院", "手术"]
+GENERAL = ["今天", "城市", "天气", "比赛", "球队", "市场", "股票", "学校", "音乐", "电影", "新闻", "政府", "经济",
+           "公司", "旅游", "记者"]
+ENGLISH = ["the", "city", "river", "music", "game", "team", "news", "market", "weather", "school"]
+
+
+def doc(words: list[str], rng: random.Random, n: int = 40, sep: str = "") -> str:
+    text = sep.join(rng.choice(words) for _ in range(n))
+    return "，".join(text[i:i + 12] for i in range(0, len(text), 12)) + "。"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Records of a JSON lines file (split at \\n only: JSON keeps U+2028 and friends unescaped)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+def write_jsonl(path: Path, texts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory) -> dict:
+    """A pool of 120 medical, 240 general Chinese and 60 English documents, 10 edited copies of medical documents
+    and 4 junk documents, in two files; and a 40-document medical sample from the same generator."""
+    rng = random.Random(0)
+    root = tmp_path_factory.mktemp("pool")
+    medical = [doc(MEDICAL, rng) for _ in range(120)]
+    general = [doc(GENERAL, rng) for _ in range(240)]
+    english = [doc(ENGLISH, rng, 20, " ") for _ in range(60)]
+    copies = [m[:-6] + "的了是在" + m[-4:] for m in medical[:10]]
+    junk = ["\n".join([medical[20][:40]] * 8), medical[21].encode("utf-8").decode("latin-1"),
+            "版权所有 保留所有权利 联系我们\n点击查看更多 登录 注册\n" + medical[22][:30],
+            "".join(c + "★■▲" for c in medical[23])]
+    first = medical[:60] + general[:120] + english[:30] + junk[:2]
+    second = medical[60:] + general[120:] + english[30:] + copies + junk[2:]
+    rng.shuffle(first)
+    rng.shuffle(second)
+    write_jsonl(root / "a.jsonl", first)
+    write_jsonl(root / "b.jsonl", second)
+    sample = write_jsonl(root / "sample.jsonl", [doc(MEDICAL, rng) for _ in range(40)])
+    return {"dir": root, "sample": sample, "medical": set(medical), "copies": set(copies), "junk": set(junk),
+            "files": [root / "a.jsonl", root / "b.jsonl"]}
+
+
+def run(pool: dict, out: Path, **fields) -> tuple[dict, list[dict]]:
+    cfg = SelectConfig(pool=tuple(str(f) for f in pool["files"]), domain=(str(pool["sample"]),), out=str(out),
+                       workers=1, reference_docs=400, **fields)
+    report = select_documents(cfg)
+    rows = read_jsonl(out / "domain.jsonl")
+    return report, rows
+
+
+# --- rules, one at a time, on documents small enough to check by hand
+
+
+def test_quality_rules_name_the_first_rule_broken() -> None:
+    rules = QualityRules(min_chars=10, scripts=frozenset({"han"}))
+    texts = ["短", "高血压患者应当按时服药，定期复查血压。", "The patient should take the drug daily.",
+             "高血压患者".encode("utf-8").decode("latin-1") * 3, "★★★★★高血压★★★★★患者★★★★★",
+             "高血压患者应当按时服药\n高血压患者应当按时服药\n高血压患者应当按时服药", "？？？？。。。。，，，，！！"]
+    assert rules.check(TextBatch(texts)) == [
+        "too_short", None, "language", "mojibake", "symbols", "repeated_lines", "symbols"]
+    costly = rules.check_costly(TextBatch(["治疗" * 30, "高血压的治疗方法很多\n版权所有 保留所有权利 联系我们", "高血压"]))
+    assert costly == ["repeated_ngrams", "boilerplate", None]
+
+
+def test_repeated_share_by_hand_and_scripts_of_a_sample() -> None:
+    b = TextBatch(["abab", "abcd", ""])
+    assert repeated_share(*b.ngram_hashes(2), 3).round(3).tolist() == [0.333, 0.0, 0.0]  # ab ba [ab]
+    assert dominant_scripts(TextBatch(["高血压 patient", "高血压患者"])) == frozenset({"han", "latin"})
+    assert dominant_scripts(TextBatch(["高血压患者都要注意饮食 a"])) == frozenset({"han"})  # 1 of 12 letters
+
+
+def test_ngram_relevance_separates_and_calibrates(pool) -> None:
+    rng = random.Random(5)
+    sample = [doc(MEDICAL, rng) for _ in range(40)]
+    reference = [doc(GENERAL, rng) for _ in range(200)] + [doc(MEDICAL, rng) for _ in range(20)]
+    cal = calibrate(NgramLearner(bits=16), sample, reference, seed=1)
+    scores = cal.scorer.score(TextBatch([doc(MEDICAL, rng), doc(GENERAL, rng)]))
+    assert scores[0] > cal.threshold > scores[1]
+    assert cal.reference_general <= 200 + 2  # the medical part of the reference was set aside before refitting
+    assert cal.heldout_recall == 1.0 and cal.reference_pass < 0.02
+    assert cal.general_q99 < cal.threshold < cal.heldout_q01
+    fixed = calibrate(NgramLearner(bits=16), sample, reference, seed=1, threshold=0.5)
+    assert fixed.threshold == 0.5
+
+
+def test_minhash_signatures_are_datasketchs() -> None:
+    datasketch = pytest.importorskip("datasketch")
+    texts = ["高血压患者应当按时服药定期复查血压", "the patient should take the drug"]
+    batch = TextBatch(texts)
+    signatures = MinHasher().signatures(batch, [0, 1])
+    from vocabx.select.relevance import normalized_keep
+
+    hashes, docs = batch.ngram_hashes(5, normalized_keep(batch), fold_case=True)
+    for row in (0, 1):
+        m = datasketch.MinHash(num_perm=128, seed=1, hashfunc=int)
+        m.update_batch(np.unique((hashes[docs == row] >> np.uint64(32)).astype(np.uint32)).tolist())
+        assert np.array_equal(signatures[row], m.hashvalues)
+
+
+def test_deduplicator_keeps_the_first_of_a_group() -> None:
+    texts = ["高血压患者应当按时服药，定期复查血压，注意饮食清淡，少吃盐，多运动，保持心情舒畅，戒烟限酒。" * 2,
+             "【转载】高血压患者应当按时服药，定期复查血压，注意饮食清淡，少吃盐，多运动，保持心情舒畅，戒烟限酒。" * 2,
+             "糖尿病患者需要监测血糖，按医嘱注射胰岛素，控制主食，规律作息，定期检查眼底和肾功能。" * 2]
+    signatures = MinHasher().signatures(TextBatch(texts), [0, 1, 2])
+    dedup = Deduplicator(0.7)
+    assert [dedup.near_duplicate_of(signatures[i]) for i in range(3)] == [None, "0", None]
+    assert not dedup.exact_seen(exact_key("a  b")) and dedup.exact_seen(exact_key(" a b\n"))
+
+
+def test_balance_budget_cap_and_replay() -> None:
+    c = Candidates()
+    for score, chars, pool in [(3.0, 50, 0), (2.0, 40, 0), (1.0, 30, 1), (0.5, 20, 1)]:
+        c.add(score, chars, pool)
+    keep, counts = choose(c, 2, budget=100, share=None)
+    assert keep.tolist() == [True, True, False, False] and counts["budget_cut_docs"] == 2
+    keep, counts = choose(c, 2, budget=None, share=0.5)  # input 0 may give at most half: 50 of 100
+    assert keep.tolist() == [True, False, True, True] and counts["source_cap_cut_chars"] == 40
+    with pytest.raises(UsageError, match="cannot be met"):
+        choose(c, 2, budget=None, share=0.3)
+    from array import array
+
+    sizes = array("q", [10] * 100)
+    picked = choose_replay(sizes, domain_chars=400, share=0.2, seed=0)
+    assert int(picked.sum()) == 10  # 0.2 / 0.8 of 400 characters = 100 characters of general text
+
+
+# --- a whole selection
+
+
+def test_select_end_to_end(pool, tmp_path) -> None:
+    report, rows = run(pool, tmp_path / "out", replay_share=0.2)
+    chosen = {r["text"] for r in rows}
+    assert chosen <= pool["medical"]  # nothing general, no copy, no junk
+    assert len(chosen) >= 0.95 * len(pool["medical"] - {m for m in pool["medical"] if m[:20] in
+                                                          {j[:20] for j in pool["junk"]}})
+    assert not chosen & pool["copies"] and not chosen & pool["junk"]
+    docs = report["outcomes"]["docs"]
+    assert docs["near_duplicate"] == 10 and docs["candidate"] == len(rows) == report["selected_docs"]
+    pairs = (tmp_path / "out" / "near_duplicates.tsv").read_text(encoding="utf-8").split("\n")
+    assert pairs[0] == "removed\tkept" and len([p for p in pairs[1:] if p]) == 10
+    assert sum(docs.values()) == report["outcomes"]["read"]["docs"] == 120 + 240 + 60 + 10 + 4
+    assert {"repeated_lines", "mojibake", "language"} <= set(docs)
+    replay = read_jsonl(tmp_path / "out" / "replay.jsonl")
+    replay_chars = sum(len(r["text"]) for r in replay)
+    assert abs(replay_chars / (replay_chars + report["selected_chars"]) - 0.2) < 0.02
+    assert not {r["text"] for r in replay} & pool["medical"]
+    assert {r["pool"] for r in rows} == {"a", "b"} and all(r["source"].endswith(tuple("0123456789")) for r in rows)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["command"] == "select" and manifest["counts"]["selected_docs"] == len(rows)
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no spill left behind
+
+
+def test_two_workers_give_the_same_selection(pool, tmp_path) -> None:
+    _, one = run(pool, tmp_path / "one")
+    cfg = SelectConfig(pool=tuple(str(f) for f in pool["files"]), domain=(str(pool["sample"]),),
+                       out=str(tmp_path / "two"), workers=2, reference_docs=400)
+    select_documents(cfg)
+    two = read_jsonl(tmp_path / "two" / "domain.jsonl")
+    assert one == two
+
+
+def test_budget_takes_the_best_scores(pool, tmp_path) -> None:
+    report, rows = run(pool, tmp_path / "out", budget_chars=2000)
+    assert 2000 - 80 < sum(len(r["text"]) for r in rows) <= 2000
+    full, all_rows = run(pool, tmp_path / "all")
+    best = sorted((r["score"] for r in all_rows), reverse=True)[: len(rows)]
+    assert sorted(r["score"] for r in rows) == sorted(best)
+    assert report["balance"]["budget_cut_docs"] == len(all_rows) - len(rows)
+
+
+# --- bad input: one error, nothing written
+
+
+def test_pool_without_the_domain_writes_nothing(pool, tmp_path) -> None:
+    rng = random.Random(9)
+    general = write_jsonl(tmp_path / "general.jsonl", [doc(GENERAL, rng) for _ in range(200)])
+    out = tmp_path / "out"
+    cfg = SelectConfig(pool=(str(general),), domain=(str(pool["sample"]),), out=str(out), workers=1)
+    with pytest.raises(CorpusError, match="no document of the pool .* was selected as domain"):
+        select_documents(cfg)
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["general.jsonl"]
+
+
+def test_small_sample_names_the_minimum(pool, tmp_path) -> None:
+    small = write_jsonl(tmp_path / "small.jsonl", [doc(MEDICAL, random.Random(1)) for _ in range(12)])
+    cfg = SelectConfig(pool=(str(pool["files"][0]),), domain=(str(small),), out=str(tmp_path / "out"), workers=1)
+    with pytest.raises(CorpusError, match="has 12 documents .* at least 30 documents"):
+        select_documents(cfg)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_records_are_counted_or_stop(pool, tmp_path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(pool["files"][0].read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    cfg = dict(pool=(str(bad),), domain=(str(pool["sample"]),), workers=1, reference_docs=400)
+    with pytest.raises(CorpusError, match="skip-bad-records"):
+        select_documents(SelectConfig(out=str(tmp_path / "stop"), **cfg))
+    assert not (tmp_path / "stop").exists()
+    report = select_documents(SelectConfig(out=str(tmp_path / "skip"), skip_bad_records=True, **cfg))
+    assert report["pool"][0]["skipped"] == {"malformed_json": 1}
+
+
+def test_existing_out_is_refused(pool, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(OutputError, match="already exists"):
+        run(pool, out)
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_config_errors_name_the_flag() -> None:
+    with pytest.raises(UsageError, match="no domain sample"):
+        SelectConfig(pool=("p",), out="o")
+    with pytest.raises(UsageError, match="unknown writing system"):
+        SelectConfig(pool=("p",), domain=("d",), out="o", scripts="han,klingon")
+    with pytest.raises(UsageError, match="replay_share"):
+        SelectConfig(pool=("p",), domain=("d",), out="o", replay_share=1.0)
