@@ -145,12 +145,12 @@ class DistillConfig(RunConfig):
         "stage, then LoRA adapters / all weights under the same losses.", "rows")
     teacher: str | None = _help("Base model the student was extended from; default: the one recorded in MODEL's "
                                 "manifest.json by `vocabx extend`.")
-    rows_steps: int | None = _help("Steps of the rows stage when --method is lora or full; default: half of all steps.")
+    rows_steps: int | None = _help("Steps of the rows stage when --method is lora or full (0: none, the new rows "
+                                   "train with the body from the start); default: half of all steps.")
     rows_lr: float = _help("Learning rate of the rows stage.", 2e-3)
     untie: bool = _help("Give the new tokens output rows of their own (unties a tied head; costs vocab x hidden "
                         "parameters).", False)
     block_size: int = _help("Extended tokens per training window (cut where both tokenizations have a boundary).", 256)
-    max_chars: int | None = _help("Budget: domain characters read (the teacher reads them once).")
     max_minutes: float | None = _help("Budget: stop training after this many minutes of wall time (the model at "
                                       "that point is written; not reproducible, unlike --max-steps).")
     top_k: int = _help("Teacher tokens kept by name at each position (the rest of their mass is kept as a lump).", 32)
@@ -177,9 +177,8 @@ class DistillConfig(RunConfig):
             self.method = method
         for name in ("block_size", "top_k", "teacher_batch_size"):
             _positive(name, getattr(self, name))
-        for name in ("rows_steps", "max_chars"):
-            if getattr(self, name) is not None:
-                _positive(name, getattr(self, name))
+        if self.rows_steps is not None:
+            _positive("rows_steps", self.rows_steps, allow_zero=True)
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UsageError(f"max_minutes must be > 0, got {self.max_minutes}", hint="e.g. --max-minutes 15")
         if self.temperature <= 0:

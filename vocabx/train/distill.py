@@ -154,7 +154,9 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
 
 def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMap):
     """The training order: domain windows (and replay windows at --replay-ratio), with the counts of what was read."""
-    domain = read_windows(cfg.data, cfg.text_field, cfg.max_chars, teacher_tok, loaded.tokenizer, vmap, cfg.block_size)
+    max_windows = None if cfg.max_tokens is None else max(1, cfg.max_tokens // cfg.block_size)
+    domain = read_windows(cfg.data, cfg.text_field, cfg.max_chars, teacher_tok, loaded.tokenizer, vmap, cfg.block_size,
+                          max_windows=max_windows)
     if not domain.windows:
         raise CorpusError(f"--data {', '.join(cfg.data)} gave no text", hint="check the paths and --text-field")
     replay_windows: list = []
@@ -248,7 +250,7 @@ def _eval_hook(cfg: DistillConfig, loaded: Loaded):
 
 def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, callbacks, progress):
     """The rows stage, then (for --method lora|full) the body stage; returns the final plain model."""
-    rows_steps = total if cfg.method == "rows" else (cfg.rows_steps or total // 2)
+    rows_steps = total if cfg.method == "rows" else total // 2 if cfg.rows_steps is None else cfg.rows_steps
     rows_steps = min(rows_steps, total)
     in_a = torch.zeros(loaded.model.get_input_embeddings().weight.shape[0], dtype=torch.bool)
     in_a[: vmap.base_size] = torch.from_numpy(~vmap.starts_new)
