@@ -45,6 +45,12 @@ class OutputError(VocabxError):
     """An output location that exists, sits inside an input, or cannot be written."""
 
 
+class Interrupted(VocabxError):
+    """Ctrl-C (SIGINT) or SIGTERM during a run; the message says what was kept. Exit 130, as shells expect."""
+
+    exit_code = 130
+
+
 class MissingDependencyError(VocabxError):
     """An optional package that the requested feature needs is not installed."""
 
