@@ -31,9 +31,10 @@ class RunText:
         names = list(runs)
         freq = np.fromiter(runs.values(), dtype=np.int64, count=len(names))
         lengths = np.fromiter((len(r) + 1 for r in names), dtype=np.int64, count=len(names))
-        cps = np.frombuffer(("\n".join(names) + "\n").encode("utf-32-le"), dtype=np.uint32)
+        # No Han run at all (an English corpus): empty arrays, not one lone separator.
+        cps = np.frombuffer(("\n".join(names) + "\n" if names else "").encode("utf-32-le"), dtype=np.uint32)
         run_id = np.repeat(np.arange(len(names), dtype=np.int32), lengths)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        starts = (np.cumsum(lengths) - lengths).astype(np.int64)
         remaining = (np.repeat(lengths, lengths) - (np.arange(len(cps)) - np.repeat(starts, lengths)) - 1)
         run_id[starts + lengths - 1] = -1
         weight = (freq[np.maximum(run_id, 0)] * (run_id >= 0)).astype(np.float64)

@@ -106,7 +106,7 @@ def write_outputs(run: Run, columns: dict[str, list[Any]], terms_text: str) -> A
         "segmenter": segmenter_name(run.lang),
         "timings_s": run.timings,
     }
-    with atomic_output_dir(config.out, force=config.force) as tmp:
+    with atomic_output_dir(config.out, force=config.force, inputs=[*config.corpus, *config.reference]) as tmp:
         (tmp / "terms.tsv").write_text(terms_text, encoding="utf-8", newline="")
         write_json(tmp / "report.json", run.report)
         manifest = build_manifest("analyze", config, counts=counts, outputs=["terms.tsv", "report.json"], extra=extra)

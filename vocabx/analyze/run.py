@@ -30,6 +30,7 @@ from vocabx.analyze.occurrences import RunText
 from vocabx.analyze.pieces import fallback_flags
 from vocabx.analyze.report import build_report, render_terms, write_outputs
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
+from vocabx.analyze.phrases import phrase_candidates
 from vocabx.analyze.segment import cuts_without_hmm, detect_lang, han_texts, segment
 from vocabx.analyze.select import merge_ranked, select
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
@@ -40,6 +41,8 @@ from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.outputs import check_output_dir, host_platform, versions
 
 log = logging.getLogger(__name__)
+
+CORPUS_FLAGS = (("text_field", "--text-field {}"), ("skip_bad_records", "--skip-bad-records"))
 
 PRUNE_BELOW = 2  # per-shard n-gram pruning (see NgramCounts): drops singletons, bounds the error by the shards
 
@@ -102,7 +105,7 @@ class Run:
             raise UsageError("analyze needs a corpus, a tokenizer and an output directory",
                              hint="vocabx analyze CORPUS... --tokenizer TOK --out DIR")
         check_output_dir(c.out, force=c.force, inputs=[*c.corpus, *c.reference])
-        corpus_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records)
+        corpus_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records, flags=CORPUS_FLAGS)
         with self.stage("load"):
             self.corpus = open_corpus(list(c.corpus), corpus_config)
             self.reference = open_corpus(list(c.reference), corpus_config) if c.reference else None
@@ -168,6 +171,10 @@ class Run:
                                                  c.min_cohesion, c.min_entropy, label))
         merged = cands.concat(parts)
         found = cands.filter_for_tokenizer(merged, self.adapter, self.counter, self.skipped)
+        if self.lang != "zh":  # words joined by spaces, where the tokenizer can make them one token
+            found = cands.concat([found, phrase_candidates(self.corpus.texts(), self.adapter, c.min_freq,
+                                                           c.min_cohesion, c.min_entropy, self.skipped,
+                                                           c.sample_chars)])
         # Where the Han terms occur in the runs (a compiled pass) is needed by the selection only: a thread finds
         # it while the domain scores are computed here.
         self.han = han_texts(found.terms)

@@ -93,11 +93,13 @@ class Corpus:
 
     def _empty_error(self, stats: CorpusStats) -> CorpusError:
         what = ", ".join(self.specs)
+        field = self.config.option("text_field", "NAME")
+        check = f"the text field ({field})" if field else "the text field"
         if stats.skipped:
             skipped = ", ".join(f"{reason}: {count}" for reason, count in sorted(stats.skipped.items()))
-            hint = f"everything read was skipped ({skipped}); check --text-field, --encoding and the log"
+            hint = f"everything read was skipped ({skipped}); check {check}, the encoding and the log (-v)"
         else:
-            hint = "the inputs hold no non-blank text; check the paths, --text-field and --split"
+            hint = f"the inputs hold no non-blank text; check the paths and {check}"
         return CorpusError(f"corpus {what} yielded no text", hint=hint)
 
 

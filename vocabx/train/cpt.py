@@ -35,11 +35,14 @@ def build_mix(cfg: CPTConfig, tokenizer: Any, block_size: int, global_batch: int
     if cfg.max_steps is not None:
         need = math.ceil(cfg.max_steps * global_batch * (1.0 - ratio))
         wanted = need if wanted is None else min(wanted, need)
-    domain_texts = open_corpus(cfg.data, CorpusConfig(text_field=cfg.text_field, max_chars=cfg.max_chars)).texts()
+    data_flags = (("text_field", "--text-field {}"), ("max_chars", "--max-chars {}"))
+    domain_texts = open_corpus(cfg.data, CorpusConfig(text_field=cfg.text_field, max_chars=cfg.max_chars,
+                                                      flags=data_flags)).texts()
     domain = pack_texts(domain_texts, tokenizer, block_size, wanted, name="--data")
     replay = None
     if cfg.replay and ratio > 0:
-        replay_texts = open_corpus(cfg.replay, CorpusConfig(text_field=cfg.replay_text_field)).texts()
+        replay_config = CorpusConfig(text_field=cfg.replay_text_field, flags=(("text_field", "--replay-text-field {}"),))
+        replay_texts = open_corpus(cfg.replay, replay_config).texts()
         needed = max(1, replay_blocks_needed(len(domain), ratio))
         replay = pack_texts(replay_texts, tokenizer, block_size, needed, name="--replay")
     per_pass = len(domain) + (replay_blocks_needed(len(domain), ratio) if replay is not None else 0)
@@ -131,7 +134,8 @@ def _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, cal
 def _eval_hook(cfg: CPTConfig, loaded: Loaded):
     if not cfg.eval_data:
         return None
-    texts = list(open_corpus(cfg.eval_data, CorpusConfig(max_docs=cfg.eval_max_docs)).texts())
+    config = CorpusConfig(max_docs=cfg.eval_max_docs, flags=(("max_docs", "--eval-max-docs {}"),))
+    texts = list(open_corpus(cfg.eval_data, config).texts())
     return bpc_hook(texts, loaded.tokenizer)
 
 

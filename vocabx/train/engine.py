@@ -18,7 +18,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-from vocabx.errors import OutputError
+from vocabx.errors import OutputError, first_line
 from vocabx.outputs import disk_full, write_text_atomic
 from vocabx.train.checkpoints import checkpoint_step, discard_incomplete, is_complete, last_complete
 from vocabx.train.config import RunConfig
@@ -133,12 +133,6 @@ class EvalHook(TrainerCallback):
             figures = self.evaluate(model)
             if figures:
                 self.journal.record(state.global_step, figures)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's text, at most 200 characters (library errors can run to pages)."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
 
 
 def _float_or_none(value: Any) -> float | None:
