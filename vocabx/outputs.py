@@ -50,6 +50,10 @@ def check_output_dir(out: str | Path, *, force: bool = False, inputs: Sequence[s
     inside an input, or exists (unless `force`, and then only when it is a previous vocabx output)."""
     out = Path(out).expanduser().resolve()
     refuse_clobbering(out, inputs)
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise OutputError(f"cannot create output {out}: {blocking} is a file, not a directory",
+                          hint="choose an --out whose parent directories are directories")
     if out.exists() and not force:
         raise OutputError(f"output {out} already exists", hint="choose a new --out, or pass --force to replace it")
     if out.exists():

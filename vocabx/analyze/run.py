@@ -43,6 +43,7 @@ from vocabx.outputs import check_output_dir, host_platform, versions
 log = logging.getLogger(__name__)
 
 CORPUS_FLAGS = (("text_field", "--text-field {}"), ("skip_bad_records", "--skip-bad-records"))
+REFERENCE_FLAGS = (("text_field", "--reference SPEC#{}"), ("skip_bad_records", "--skip-bad-records"))
 
 PRUNE_BELOW = 2  # per-shard n-gram pruning (see NgramCounts): drops singletons, bounds the error by the shards
 
@@ -108,7 +109,9 @@ class Run:
         corpus_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records, flags=CORPUS_FLAGS)
         with self.stage("load"):
             self.corpus = open_corpus(list(c.corpus), corpus_config)
-            self.reference = open_corpus(list(c.reference), corpus_config) if c.reference else None
+            # The reference is other text: the corpus's --text-field is not its field (`--reference SPEC#FIELD` is).
+            reference_config = CorpusConfig(skip_bad_records=c.skip_bad_records, flags=REFERENCE_FLAGS)
+            self.reference = open_corpus(list(c.reference), reference_config) if c.reference else None
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
             segment("预热", self.lang)  # load the segmenter's dictionary once, before the workers fork
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)

@@ -176,14 +176,8 @@ def read_corpus(
 
 
 def read_general(specs: Sequence[str], max_docs: int) -> dict[str, list[str]]:
-    """Each `--general SPEC[#FIELD]` corpus, by its spec as given (see `vocabx.corpus.split_field`)."""
-    from vocabx.corpus import split_field
-
-    out = {}
-    for spec in specs:
-        path, text_field = split_field(spec)
-        out[spec] = read_corpus([path], max_docs=max_docs, text_field=text_field, flags=GENERAL_FLAGS)
-    return out
+    """Each `--general SPEC[#FIELD]` corpus, by its spec as given (`open_corpus` reads the `#FIELD`)."""
+    return {spec: read_corpus([spec], max_docs=max_docs, flags=GENERAL_FLAGS) for spec in specs}
 
 
 def _all_skips(term_list: TermList | None, extension: Extension) -> dict[str, list[str]]:
