@@ -91,7 +91,7 @@ def last_line(proc: subprocess.CompletedProcess) -> str:
     lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines()
              if line.strip() and "%|" not in line and not line.startswith(("[transformers]", "WARNING", "  model:"))]
     wrote = [line for line in lines if line.startswith("wrote ")]
-    return (wrote[-1] if proc.returncode == 0 and wrote else lines[-1] if lines else "")[:300]
+    return wrote[-1] if proc.returncode == 0 and wrote else lines[-1] if lines else ""
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -120,7 +120,8 @@ CASES: list[tuple[str, str, str, Callable[[Case], tuple[str, str]], tuple[str, .
 
 
 def case(name: str, issue: str, command: str, replaces: tuple[str, ...] = ()):
-    """Register a case: `replaces` are paths the case may legitimately remove or rewrite (its OUT)."""
+    """Register a case: `replaces` are paths the case itself changes on purpose (a file it corrupts or moves to set
+    the case up, the OUT it tells vocabx to replace); any other file that changes counts as lost."""
     def register(func: Callable[[Case], tuple[str, str]]) -> Callable[[Case], tuple[str, str]]:
         CASES.append((name, issue, command, func, replaces))
         return func
@@ -192,7 +193,7 @@ def run_case(tmp: Path, fixtures: Path, name: str, issue: str, command: str,
     except Exception as exc:  # the harness's own failure is a result too, shown as such
         code, result = "harness", f"{type(exc).__name__}: {exc}"[:200]
     seconds = time.perf_counter() - started
-    result = result.replace(f"{c.dir}/", "").replace(str(c.dir), ".")  # paths relative to the scratch dir
+    result = result.replace(f"{c.dir}/", "").replace(str(c.dir), ".")[:400]  # paths relative to the scratch dir
     after = snapshot(c.dir)
     lost = sorted(p for p, digest in before.items()
                   if after.get(p) != digest and not any(p == r or p.startswith(r + "/") for r in replaces))

@@ -213,7 +213,7 @@ FAULTS = [
 def _fault_case(args: list[str], baseline: str, fault: str, at: int):
     def run(c: Case) -> tuple[str, str]:
         first = c.run(*args, fault=fault, at=at)
-        said = "" if first.returncode < 0 else f"said: {last_line(first)[7:120]}...; "
+        said = "" if first.returncode < 0 else f"said: {last_line(first).removeprefix('Error: ')}; "
         return resumed(c, first, args, baseline, said)
     return run
 

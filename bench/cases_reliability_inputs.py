@@ -114,25 +114,28 @@ def _truncated(c: Case) -> None:
     os.truncate(weights, weights.stat().st_size // 2)
 
 
-@case("extend-truncated-model", "8", "extend model (model.safetensors cut in half)")
+@case("extend-truncated-model", "8", "extend model (model.safetensors cut in half)",
+      replaces=("model/model.safetensors",))
 def _(c):
     _truncated(c)
     return one(c, "extend", "model", "--terms", "terms_model.txt", "--budget", "5", "--out", "x")
 
 
-@case("train-truncated-model", "8", "train cpt model (model.safetensors cut in half)")
+@case("train-truncated-model", "8", "train cpt model (model.safetensors cut in half)",
+      replaces=("model/model.safetensors",))
 def _(c):
     _truncated(c)
     return one(c, *CPT_BASE, "--out", "x", *TRAIN)
 
 
-@case("eval-truncated-model", "8+", "eval model (model.safetensors cut in half)")
+@case("eval-truncated-model", "8+", "eval model (model.safetensors cut in half)",
+      replaces=("model/model.safetensors",))
 def _(c):
     _truncated(c)
     return one(c, "eval", "model", "--domain", "zh.txt")
 
 
-@case("model-config-json-garbage", "8+", "extend model (config.json not JSON)")
+@case("model-config-json-garbage", "8+", "extend model (config.json not JSON)", replaces=("model/config.json",))
 def _(c):
     _write(c, "model/config.json", "{not json")
     return one(c, "extend", "model", "--terms", "terms_model.txt", "--budget", "5", "--out", "x")
@@ -150,7 +153,8 @@ def _(c):
 # -- checks that must fail, and seams -------------------------------------------------------------------------
 
 
-@case("verify-swapped-new-ids", "11", "swap two new ids in xmodel/tokenizer.json; verify model xmodel")
+@case("verify-swapped-new-ids", "11", "swap two new ids in xmodel/tokenizer.json; verify model xmodel",
+      replaces=("xmodel/tokenizer.json",))
 def _(c):
     path = c.dir / "xmodel" / "tokenizer.json"
     spec = json.loads(path.read_text(encoding="utf-8"))
@@ -193,7 +197,7 @@ def _(c):
 
 
 @case("readme-flow-from-another-directory", "14, 15", "cd data && analyze dialogues.csv --text-field ...; "
-      "cd elsewhere && extend base --terms ../data/analysis", replaces=("data", "elsewhere"))
+      "cd elsewhere && extend base --terms ../data/analysis", replaces=("data", "elsewhere", "dialogues.csv"))
 def _(c):
     (c.dir / "data").mkdir()
     (c.dir / "elsewhere").mkdir()

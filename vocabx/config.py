@@ -39,7 +39,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except Exception as exc:
-        raise UsageError(f"config file {path} does not parse: {exc}", hint="fix the syntax, or use .yaml/.json/.toml") from exc
+        where = " ".join(str(exc).split())[:300]  # YAML's message spans lines, with a caret drawing: one line here
+        raise UsageError(f"config file {path} does not parse: {where}", hint="fix the syntax, or use .yaml/.json/.toml") from None
     if not isinstance(data, dict):
         raise UsageError(f"config file {path} must hold a mapping of field names to values", hint="e.g. `budget: 5000`")
     return {str(k).replace("-", "_"): v for k, v in data.items()}

@@ -118,8 +118,9 @@ class JsonlLog(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs:
             return
+        extra = {k: float(v) for k, v in logs.items() if k.startswith("loss_")}  # a stage's loss parts
         self.record(state.global_step, {"loss": float(logs["loss"]), "lr": float(logs.get("learning_rate", 0.0)),
-                                        "grad_norm": _float_or_none(logs.get("grad_norm"))})
+                                        "grad_norm": _float_or_none(logs.get("grad_norm")), **extra})
 
 
 class EvalHook(TrainerCallback):
@@ -166,9 +167,9 @@ class CheckpointWriteError(OutputError):
     """A checkpoint could not be written (most often a full disk); the incomplete folder has been removed."""
 
 
-class VocabxTrainer(Trainer):
-    """The Trainer, with a checkpoint write that fails cleanly: the incomplete folder is removed at once (it would
-    only hold space) and the error says which checkpoint --resume will continue from."""
+class CleanCheckpoints:
+    """Mixed into every stage's Trainer: a checkpoint write that fails (most often a full disk) removes its
+    incomplete folder at once (it would only hold space) and says which checkpoint --resume continues from."""
 
     def _save_checkpoint(self, model, trial):  # the Trainer's own hook (transformers 4.x-5.x); see class docstring
         try:
@@ -185,6 +186,13 @@ class VocabxTrainer(Trainer):
                                        hint=f"free space, then rerun the same command with --resume ({resume})") from exc
 
 
+def with_clean_checkpoints(trainer_cls: type[Trainer]) -> type[Trainer]:
+    """`trainer_cls` with `CleanCheckpoints` mixed in (any stage's own Trainer subclass keeps its loss)."""
+    if issubclass(trainer_cls, CleanCheckpoints):
+        return trainer_cls
+    return type(f"Clean{trainer_cls.__name__}", (CleanCheckpoints, trainer_cls), {})
+
+
 def run_stage(
     model: torch.nn.Module,
     dataset: torch.utils.data.Dataset,
@@ -197,8 +205,12 @@ def run_stage(
     callbacks: Sequence[TrainerCallback] = (),
     evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     progress: bool = False,
+    trainer_cls: type[Trainer] = Trainer,
 ) -> Trainer:
-    """Train one stage to `stage.steps`, resuming from its last checkpoint when one exists; return the Trainer."""
+    """Train one stage to `stage.steps`, resuming from its last checkpoint when one exists; return the Trainer.
+
+    `trainer_cls` is a `Trainer` subclass for stages with their own loss (distillation).
+    """
     ckpt_dir = run_dir / "checkpoints" / stage.name
     args = training_arguments(cfg, stage, ckpt_dir, progress)
     global_batch = cfg.batch_size * cfg.grad_accum * args.world_size
@@ -214,8 +226,8 @@ def run_stage(
     hooks: list[TrainerCallback] = [journal]
     if evaluate is not None and cfg.eval_steps:
         hooks.append(EvalHook(cfg.eval_steps, evaluate, journal))
-    trainer = VocabxTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                      callbacks=[*hooks, *callbacks])
+    trainer = with_clean_checkpoints(trainer_cls)(model=model, args=args, train_dataset=dataset,
+                                                  data_collator=collator, callbacks=[*hooks, *callbacks])
     # Library code never prints: drop the Trainer's stdout printer, keep a bar only when asked for progress.
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)

@@ -24,7 +24,7 @@ def write_final(out: Path, model: torch.nn.Module, tokenizer: Any, cfg: RunConfi
     """Move the final model into OUT. LoRA runs whose embeddings stage changed the base also keep that base."""
 
     def write(tmp: Path) -> list[str]:
-        if cfg.method == "full":
+        if not hasattr(model, "peft_config"):  # a plain model (full training, or merged already)
             return save_model_dir(model, tokenizer, tmp)
         # With --merge, OUT is the merged model and the adapter sits in OUT/adapter; else OUT is the adapter.
         # The adapter names its base by the path it will have once the run is in place (a staged run moves).
