@@ -326,3 +326,25 @@ def test_lossless_checks_random_unicode_and_reports_base_losses_apart() -> None:
     assert "the base itself does not round-trip" in check.summary
     worse = check_lossless(BmpOnly(), LosesMore(), texts)
     assert worse.passed is False and worse.figures["failed"] > 0  # the extension's own losses, counted apart
+
+
+# -- 18. what a training run reports ---------------------------------------------------------------------------
+
+
+def test_short_run_reports_its_loss_and_lists_only_the_files_it_wrote(work: Path) -> None:
+    write_tiny_model(work / "m")
+    result = run("train", "cpt", "m", "--data", "corpus.txt", "--out", "r", "--block-size", "16", "--batch-size", "2",
+                 "--max-steps", "3", "--log-steps", "10", "--method", "full", "--embed-steps", "0")
+    assert result.exit_code == 0, result.output
+    assert "final loss " in result.output and "n/a" not in result.output
+    manifest = json.loads((work / "r" / "manifest.json").read_text(encoding="utf-8"))
+    assert "log.jsonl" in manifest["outputs"] and (work / "r" / "log.jsonl").is_file()
+    assert all((work / "r" / name).exists() for name in manifest["outputs"])
+
+
+def test_sft_names_the_line_of_a_broken_record(work: Path) -> None:
+    write_tiny_model(work / "m")
+    good = json.dumps({"instruction": "a", "output": "b"})
+    (work / "bad.jsonl").write_text(f"{good}\n\n{good}\n{{oops\n", encoding="utf-8")
+    result = run("train", "sft", "m", "--data", "bad.jsonl", "--out", "s")
+    assert "bad.jsonl:4: line 4 is not valid JSON" in one_line_error(result)
