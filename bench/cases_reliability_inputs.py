@@ -52,7 +52,27 @@ def _(c):
 def _(c):
     proc = c.run("analyze", "en.txt", "-t", str(SHARED / "tokenizers/llama2/tokenizer.model"), "--min-freq", "3",
                  "-o", "out", "--workers", "1")
-    return code(proc), f"top terms: {_terms(c)}"
+    if proc.returncode:
+        return code(proc), last_line(proc)
+    import csv
+
+    rows = list(csv.reader((c.dir / "out" / "terms.tsv").open(encoding="utf-8"), delimiter="\t"))[1:]
+    return code(proc), f"top terms: {_terms(c)}; multi-word: {', '.join(r[0] for r in rows if ' ' in r[0]) or 'none'}"
+
+
+@case("analyze-wikipedia-english-sentencepiece", "7", "analyze wiki.txt (300 kB of general-en/wiki_demo.txt) "
+      "-t llama2/tokenizer.model", replaces=("out",))
+def _(c):
+    import csv
+
+    _write(c, "wiki.txt", (SHARED / "corpora/general-en/wiki_demo.txt").read_bytes()[:300_000].decode("utf-8", "ignore"))
+    proc = c.run("analyze", "wiki.txt", "-t", str(SHARED / "tokenizers/llama2/tokenizer.model"), "--min-freq", "3",
+                 "-o", "out")
+    if proc.returncode:
+        return code(proc), last_line(proc)
+    rows = list(csv.reader((c.dir / "out" / "terms.tsv").open(encoding="utf-8"), delimiter="\t"))[1:]
+    phrases = [r[0] for r in rows if " " in r[0]]
+    return code(proc), f"{len(phrases)} multi-word terms of {len(rows)}, first: {', '.join(phrases[:8])}"
 
 
 @case("analyze-russian", "7+", "analyze ru.txt -t base", replaces=("out",))
@@ -85,7 +105,7 @@ def _(c):
 
 @case("analyze-utf16-file", "+", "analyze u16.txt (UTF-16 with BOM) -t base", replaces=("out",))
 def _(c):
-    return _analyze(c, _write(c, "u16.txt", ("\n".join(["高血压患者的血压很高。"] * 40)).encode("utf-16")))
+    return _analyze(c, _write(c, "u16.txt", (c.dir / "zh.txt").read_text(encoding="utf-8").encode("utf-16")))
 
 
 @case("analyze-path-with-spaces-and-unicode", "+", "analyze '病历 2024/all notes.txt' -t base", replaces=("out",))
@@ -93,17 +113,19 @@ def _(c):
     return _analyze(c, _write(c, "病历 2024/all notes.txt", (c.dir / "zh.txt").read_text(encoding="utf-8")))
 
 
-@case("analyze-sigint", "5+", "analyze ... ; SIGINT while scanning")
+@case("analyze-sigint", "5+", "analyze dialogues.csv x3 (15 MB) ... & kill -INT $! after 3 s")
 def _(c):
-    big = _write(c, "big.txt", (c.dir / "zh.txt").read_text(encoding="utf-8") * 200)
-    proc = c.start("analyze", big, *ANALYZE)
     import time
 
-    time.sleep(4)
+    for i in range(3):
+        shutil.copy(SHARED / "corpora/medical-zh/dialogues.csv", c.dir / f"big{i}.csv")
+    proc = c.start("analyze", "big0.csv", "big1.csv", "big2.csv", "--text-field", "title,ask,answer", *ANALYZE)
+    time.sleep(3)
     proc.send_signal(2)
     rc = c.finish(proc)
     left = [p.name for p in c.dir.iterdir() if p.name.startswith((".out", "out"))]
-    return code(rc), f"{c.outputs[-1].strip().splitlines()[-1] if c.outputs[-1].strip() else '(killed)'}; left: {left or 'nothing'}"
+    said = c.outputs[-1].strip().splitlines()
+    return code(rc), f"{said[-1] if said else '(nothing said)'}; left behind: {left or 'nothing'}"
 
 
 # -- corrupt models and config files -----------------------------------------------------------------------------
@@ -209,19 +231,26 @@ def _(c):
     return code(first, second), last_line(second) if second.returncode else "extend read the CSV with the analysis's --text-field"
 
 
-@case("analysis-corpus-moved", "15", "mv dialogues.csv moved.csv; extend base --terms analysis",
-      replaces=("dialogues.csv", "moved.csv"))
+def _own_analysis(c: Case) -> None:
+    c.run("analyze", "dialogues.csv", "--text-field", "title,ask,answer", "-t", "base", "--min-freq", "3", "-o", "an",
+          "--workers", "1")
+
+
+@case("analysis-corpus-moved", "15", "analyze dialogues.csv ... -o an; mv dialogues.csv moved.csv; "
+      "extend base --terms an", replaces=("dialogues.csv", "moved.csv", "an"))
 def _(c):
+    _own_analysis(c)
     os.rename(c.dir / "dialogues.csv", c.dir / "moved.csv")
-    return one(c, "extend", "base", "--terms", "analysis", "--budget", "20", "--out", "x")
+    return one(c, "extend", "base", "--terms", "an", "--budget", "20", "--out", "x")
 
 
-@case("analysis-corpus-changed", "15", "append to dialogues.csv; extend base --terms analysis",
-      replaces=("dialogues.csv", "x"))
+@case("analysis-corpus-changed", "15", "analyze dialogues.csv ... -o an; append a row; extend base --terms an",
+      replaces=("dialogues.csv", "x", "an"))
 def _(c):
+    _own_analysis(c)
     with open(c.dir / "dialogues.csv", "a", encoding="utf-8") as fh:
         fh.write("内科,新问题,新的提问,新的回答\n")
-    proc = c.run("extend", "base", "--terms", "analysis", "--budget", "20", "--out", "x")
+    proc = c.run("extend", "base", "--terms", "an", "--budget", "20", "--out", "x")
     note = next((line.strip() for line in proc.stdout.splitlines() if "changed since" in line), last_line(proc))
     return code(proc), note
 

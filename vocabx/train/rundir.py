@@ -108,7 +108,7 @@ def _resumable(out: Path, cfg: RunConfig, command: str) -> Path:
     run_dir = staged if _in_progress(staged) else out
     saved_path = run_dir / CONFIG_NAME
     if not saved_path.is_file():
-        raise UsageError(f"{out} holds no run to resume (no {CONFIG_NAME})", hint="drop --resume to start a new run")
+        raise UsageError(f"there is no run to resume in {out} (no {CONFIG_NAME})", hint="drop --resume to start a new run")
     if (run_dir / MANIFEST_NAME).is_file():
         raise UsageError(f"the run in {out} already finished", hint="choose a new --out for another run")
     try:
