@@ -324,3 +324,10 @@ def _one_command(args: list[str], files: dict[str, bytes | str]):
 
 for _name, _issue, _args, _files in ONE_COMMAND:
     case(_name, _issue, " ".join(_args))(_one_command(_args, _files))
+
+
+@case("lossless-random-unicode-every-plane", "13", "verify smollm2 smollm2 (random Unicode: all planes, controls, "
+      "combining marks)")
+def _(c):
+    proc = c.run("verify", "smollm2", "smollm2", "--check-docs", "10")
+    return code(proc), next((line.strip() for line in proc.stdout.splitlines() if "lossless" in line), last_line(proc))
