@@ -75,8 +75,12 @@ def test_existing_out_is_refused_unless_force(workdir: Path) -> None:
     assert result.exit_code == 1 and "already exists" in result.output and "--force" in result.output
     assert (workdir / "out" / "keep.txt").read_text(encoding="utf-8") == "mine"
     result = run("ab.json", "--corpus", "abc.txt", "--out", "out", "--force", "--no-charts")
+    assert result.exit_code == 1 and "not a vocabx output" in result.output  # --force deletes only vocabx's own
+    assert (workdir / "out" / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert run("ab.json", "--corpus", "abc.txt", "--out", "out2", "--no-charts").exit_code == 0
+    result = run("ab.json", "--corpus", "abc.txt", "--out", "out2", "--force", "--no-charts")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (workdir / "out").iterdir()) == ["bench.json", "bench.md", "manifest.json"]
+    assert sorted(p.name for p in (workdir / "out2").iterdir()) == ["bench.json", "bench.md", "manifest.json"]
 
 
 @pytest.mark.parametrize(

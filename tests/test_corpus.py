@@ -35,7 +35,12 @@ def jsonl(path: Path, records: list[object]) -> Path:
     return write(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
+# As a command offering every reading option would declare them (hints name only the flags a command has).
+ALL_FLAGS = (("text_field", "--text-field {}"), ("skip_bad_records", "--skip-bad-records"), ("encoding", "--encoding {}"))
+
+
 def read(spec, **options) -> list[Document]:
+    options.setdefault("flags", ALL_FLAGS)
     return list(open_corpus(spec, CorpusConfig(**options)))
 
 
@@ -444,3 +449,17 @@ def test_hub_card_offline_is_a_corpus_error(offline_hub):
     with pytest.raises(CorpusError) as err:
         open_corpus("wiki-zh")
     assert "wikimedia/wikipedia" in err.value.message and "HF_HUB_OFFLINE" in err.value.hint
+
+
+def test_hints_name_only_the_flags_the_command_declares(tmp_path):
+    path = write(tmp_path / "bad.jsonl", '{"text": "ok"}\nnot json\n'.encode())
+    with pytest.raises(CorpusError) as err:
+        read(path, flags=(("text_field", "--replay-text-field {}"),))
+    assert "--" not in err.value.hint
+    records = write(tmp_path / "r.jsonl", '{"sentence": "你好"}\n'.encode())
+    with pytest.raises(CorpusError) as err:
+        read(records, flags=(("text_field", "--replay-text-field {}"),))
+    assert "--replay-text-field sentence" in err.value.hint
+    with pytest.raises(CorpusError) as err:
+        read(records, flags=())
+    assert "--" not in err.value.hint and "text" in err.value.hint

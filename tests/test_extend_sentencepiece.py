@@ -106,10 +106,19 @@ def test_bad_terms_are_counted_skips(base) -> None:
     terms = ["高血压", "", "高 血压", "a\x07b", "高血压", "高", " 糖尿病", "血压123"]
     ext = SentencePieceExtender().extend(base, terms, budget=5)
     assert ext.skipped["invalid"] == ["", "a\x07b", " 糖尿病"]
-    assert ext.skipped["crosses_pretoken_boundary"] == ["高 血压", "血压123"]  # split_digits: digits stay alone
+    # split_digits: digits stay alone. `高 血压` is two words joined by a space, which one piece may cover.
+    assert ext.skipped["crosses_pretoken_boundary"] == ["血压123"]
     assert ext.skipped["duplicate"] == ["高血压"]
     assert ext.skipped["already_present"] == ["高"]
     assert ext.counts["skipped_invalid"] == 3
+
+
+def test_multiword_terms_become_one_piece_the_encoder_uses(base) -> None:
+    text = "the patient has high blood pressure"
+    ext = SentencePieceExtender().extend(base, ["blood pressure"], budget=20, corpus=[text] * 5)
+    assert {e.token: e.kind for e in ext.added}.get("▁blood▁pressure") == "term"
+    assert ext.extended.token_to_id("▁blood▁pressure") in ext.extended.encode(text)
+    assert len(ext.extended.encode(text)) < len(base.encode(text))
 
 
 def test_unigram_and_non_sentencepiece_bases_are_refused(base) -> None:

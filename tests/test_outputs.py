@@ -24,10 +24,17 @@ def test_atomic_dir_appears_whole_or_not_at_all(tmp_path) -> None:
     assert (out / "done.txt").read_text() == "ok"
 
 
+def _vocabx_output(out, *names: str) -> None:
+    """A finished vocabx output holding `names`, listed in its manifest."""
+    out.mkdir()
+    for name in names:
+        (out / name).write_text(name)
+    write_json(out / "manifest.json", build_manifest("t", {}, outputs=list(names), deterministic=True))
+
+
 def test_existing_output_needs_force_and_replace_keeps_one_copy(tmp_path) -> None:
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    _vocabx_output(out, "old.txt")
     with pytest.raises(OutputError, match="already exists") as info:
         check_output_dir(out)
     assert "--force" in (info.value.hint or "")
@@ -76,3 +83,89 @@ def test_build_config_precedence_and_errors(tmp_path) -> None:
     assert "budget" in (info.value.hint or "")
     with pytest.raises(UsageError, match="does not exist"):
         read_config_file(tmp_path / "missing.yaml")
+
+
+def test_force_never_deletes_an_input_or_the_working_directory(tmp_path, monkeypatch) -> None:
+    victim = tmp_path / "v"
+    _vocabx_output(victim, "terms.tsv")
+    (victim / "corpus.txt").write_text("data")
+    for inputs in ([victim / "corpus.txt"], [f"label={victim / 'corpus.txt'}"], [f"{victim / 'corpus.txt'}#text"]):
+        with pytest.raises(OutputError, match="holds the input"):
+            check_output_dir(victim, force=True, inputs=inputs)
+        with pytest.raises(OutputError, match="holds the input"):
+            check_output_dir(tmp_path, force=True, inputs=inputs)  # an ancestor of the input too
+    monkeypatch.chdir(victim)
+    for out in (victim, tmp_path, "."):
+        with pytest.raises(OutputError, match="working directory"):
+            check_output_dir(out, force=True)
+    assert (victim / "corpus.txt").read_text() == "data"
+
+
+def test_force_replaces_only_a_vocabx_output(tmp_path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputError, match="not a vocabx output"):
+        check_output_dir(mine, force=True)
+    with pytest.raises(OutputError, match="not a vocabx output"):
+        with atomic_output_dir(mine, force=True) as tmp:
+            (tmp / "x").write_text("x")
+    ours = tmp_path / "ours"
+    _vocabx_output(ours, "terms.tsv")
+    (ours / "notes.txt").write_text("mine")  # a user's file added to an earlier output
+    with pytest.raises(OutputError, match=r"did not write \(notes.txt\)"):
+        check_output_dir(ours, force=True)
+    (tmp_path / "file").write_text("f")
+    with pytest.raises(OutputError, match="not a directory"):
+        check_output_dir(tmp_path / "file", force=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert check_output_dir(empty, force=True) == empty
+    assert (mine / "thesis.tex").is_file() and (ours / "notes.txt").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "mine", "ours"]  # no temporaries left
+
+
+def test_an_out_that_appears_during_the_run_is_refused_or_replaced_only_with_force(tmp_path) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(OutputError, match="appeared while this run was working"):
+        with atomic_output_dir(out) as tmp:
+            (tmp / "new.txt").write_text("new")
+            out.mkdir()
+            (out / "theirs.txt").write_text("theirs")
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+    with pytest.raises(OutputError, match="not a vocabx output"):
+        with atomic_output_dir(tmp_path / "run2", force=True) as tmp:
+            (tmp / "new.txt").write_text("new")
+            (tmp_path / "run2").mkdir()
+            (tmp_path / "run2" / "theirs.txt").write_text("theirs")
+    assert [p.name for p in (tmp_path / "run2").iterdir()] == ["theirs.txt"]
+    with atomic_output_dir(tmp_path / "run3", force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        _vocabx_output(tmp_path / "run3", "old.txt")
+    assert [p.name for p in (tmp_path / "run3").iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run2", "run3"]
+
+
+def test_of_two_runs_racing_for_one_out_exactly_one_wins(tmp_path) -> None:
+    import threading
+
+    out, barrier, results = tmp_path / "out", threading.Barrier(2), {}
+
+    def run(name: str) -> None:
+        try:
+            with atomic_output_dir(out) as tmp:
+                (tmp / "who.txt").write_text(name)
+                barrier.wait()  # both have checked OUT and are about to publish
+        except OutputError as exc:
+            results[name] = str(exc)
+        else:
+            results[name] = "wrote"
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results.values())[1] == "wrote" and "appeared" in sorted(results.values())[0]
+    winner = next(n for n, r in results.items() if r == "wrote")
+    assert (out / "who.txt").read_text() == winner and [p.name for p in tmp_path.iterdir()] == ["out"]

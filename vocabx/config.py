@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +24,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"config file {path} does not exist", hint="pass --config with an existing .yaml/.json/.toml")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"config file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                         hint="save it as UTF-8 YAML, JSON or TOML and pass it to --config again") from None
     try:
         if path.suffix in (".yaml", ".yml"):
             import yaml
@@ -34,7 +39,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except Exception as exc:
-        raise UsageError(f"config file {path} does not parse: {exc}", hint="fix the syntax, or use .yaml/.json/.toml") from exc
+        where = " ".join(str(exc).split())[:300]  # YAML's message spans lines, with a caret drawing: one line here
+        raise UsageError(f"config file {path} does not parse: {where}", hint="fix the syntax, or use .yaml/.json/.toml") from None
     if not isinstance(data, dict):
         raise UsageError(f"config file {path} must hold a mapping of field names to values", hint="e.g. `budget: 5000`")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
@@ -46,6 +52,7 @@ def build_config(cls: type[T], file_values: Mapping[str, Any] | None = None, **f
     Flags whose value is None are treated as not given. Unknown keys are an error naming the valid fields.
     """
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for source in (file_values or {}, {k: v for k, v in flags.items() if v is not None}):
         unknown = sorted(set(source) - set(fields))
@@ -55,7 +62,9 @@ def build_config(cls: type[T], file_values: Mapping[str, Any] | None = None, **f
                 hint=f"valid fields: {', '.join(sorted(fields))}",
             )
         values.update(source)
-    hints = typing.get_type_hints(cls)
+    for name, value in (file_values or {}).items():
+        if name in values and values[name] is value:  # a flag given on the command line was typed by click
+            values[name] = _typed(name, value, hints[name])
     for name, value in values.items():
         if isinstance(value, list) and "tuple" in str(hints.get(name, "")):
             values[name] = tuple(value)
@@ -63,6 +72,43 @@ def build_config(cls: type[T], file_values: Mapping[str, Any] | None = None, **f
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"invalid {cls.__name__}: {exc}", hint="check the option values") from exc
+
+
+def _typed(name: str, value: Any, hint: Any) -> Any:
+    """A config-file value checked against its field's annotation: `5` for an int, `[a, b]` or `a` for a tuple of
+    strings, `0.5` or `1` for a float; anything else is a UsageError that names the field and what it expects."""
+    options = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) in (
+        typing.Union, types.UnionType) else [hint]
+    if value is None and type(None) in typing.get_args(hint):
+        return None
+    for option in options:
+        origin = typing.get_origin(option)
+        if origin is typing.Literal and value in typing.get_args(option):
+            return value
+        if origin is tuple and isinstance(value, (list, tuple, str)):
+            items = [value] if isinstance(value, str) else list(value)
+            if all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in items):
+                kind = (typing.get_args(option) or (str,))[0]
+                return tuple(str(v) if kind is str else v for v in items)
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    expected = " or ".join(_describe(o) for o in options)
+    raise UsageError(f"config field {name!r} must be {expected}, got {type(value).__name__} {value!r}"[:300],
+                     hint=f"fix {name} in the --config file")
+
+
+def _describe(option: Any) -> str:
+    if typing.get_origin(option) is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(option))
+    if typing.get_origin(option) is tuple:
+        return "a list of values"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(option, str(option))
 
 
 def documented(text: str, default: Any = None, **kwargs: Any) -> Any:

@@ -41,8 +41,18 @@ class ModelError(VocabxError):
     """A model directory or checkpoint that cannot be read, resized or saved."""
 
 
+class GuaranteeError(VocabxError):
+    """An extension that fails one of its guarantees (ids kept, lossless, never longer, ...): nothing is written."""
+
+
 class OutputError(VocabxError):
     """An output location that exists, sits inside an input, or cannot be written."""
+
+
+class Interrupted(VocabxError):
+    """Ctrl-C (SIGINT) or SIGTERM during a run; the message says what was kept. Exit 130, as shells expect."""
+
+    exit_code = 130
 
 
 class MissingDependencyError(VocabxError):
@@ -54,6 +64,12 @@ class MissingDependencyError(VocabxError):
             hint=f"pip install {package}",
         )
         self.package = package
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's text, cut at `limit` characters (library errors can run to pages)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else ""
 
 
 def package_dir(module: str, feature: str, package: str | None = None) -> Path:

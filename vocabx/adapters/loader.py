@@ -44,7 +44,7 @@ def load_tokenizer(spec: str | Path) -> TokenizerAdapter:
 
 
 def _looks_like_path(text: str) -> bool:
-    return text.startswith((".", "/", "~")) or text.count("/") != 1 or Path(text).suffix != ""
+    return text.startswith((".", "/", "~")) or text.endswith("/") or text.count("/") != 1 or Path(text).suffix != ""
 
 
 def _from_directory(path: Path) -> TokenizerAdapter:

@@ -94,3 +94,12 @@ class SentencePieceAdapter(TokenizerAdapter):
 
     def term_to_token(self, term: str) -> str:
         return term.replace(" ", "▁")
+
+    def crosses_boundary(self, term: str) -> bool:
+        """Words joined by single spaces (`blood pressure`) do not cross a boundary: split_by_whitespace binds
+        SentencePiece's trainer only, and its BPE encoder merges `▁blood` + `▁pressure` wherever that piece exists.
+        Within each word the trainer's script and digit runs still count, as pieces were learned inside them."""
+        words = term.split(" ")
+        if len(words) > 1 and (not all(words) or self.family != "sentencepiece-bpe"):
+            return True  # leading, trailing or double spaces; Unigram models are not extended as real pieces
+        return any(len(self.pretokenize(word)) > 1 for word in words)

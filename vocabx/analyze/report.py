@@ -150,7 +150,7 @@ def write_outputs(run: Run, columns: dict[str, list[Any]], terms_text: str) -> A
         "timings_s": run.timings,
     }
     outputs = [PLAN_FILE, "terms.tsv", "report.json"]
-    with atomic_output_dir(config.out, force=config.force) as tmp:
+    with atomic_output_dir(config.out, force=config.force, inputs=[*config.corpus, *config.reference]) as tmp:
         (tmp / PLAN_FILE).write_text(render_plan(run.plan), encoding="utf-8", newline="")
         (tmp / "terms.tsv").write_text(terms_text, encoding="utf-8", newline="")
         write_json(tmp / "report.json", run.report)

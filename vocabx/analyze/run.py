@@ -27,6 +27,7 @@ from vocabx.analyze.pieces import fallback_flags
 from vocabx.analyze.plan import fingerprint
 from vocabx.analyze.report import build_report, render_terms, word_fertility, write_outputs
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
+from vocabx.analyze.phrases import phrase_candidates
 from vocabx.analyze.segment import cuts_without_hmm, detect_lang, segment
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood
@@ -36,6 +37,9 @@ from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.outputs import check_output_dir, host_platform, versions
 
 log = logging.getLogger(__name__)
+
+CORPUS_FLAGS = (("text_field", "--text-field {}"), ("skip_bad_records", "--skip-bad-records"))
+REFERENCE_FLAGS = (("text_field", "--reference SPEC#{}"), ("skip_bad_records", "--skip-bad-records"))
 
 PRUNE_BELOW = 2  # per-shard n-gram pruning (see NgramCounts): drops singletons, bounds the error by the shards
 
@@ -92,10 +96,12 @@ class Run:
             raise UsageError("analyze needs a corpus, a tokenizer and an output directory",
                              hint="vocabx analyze CORPUS... --tokenizer TOK --out DIR")
         check_output_dir(c.out, force=c.force, inputs=[*c.corpus, *c.reference])
-        corpus_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records)
+        corpus_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records, flags=CORPUS_FLAGS)
         with self.stage("load"):
             self.corpus = open_corpus(list(c.corpus), corpus_config)
-            self.reference = open_corpus(list(c.reference), corpus_config) if c.reference else None
+            # The reference is other text: the corpus's --text-field is not its field (`--reference SPEC#FIELD` is).
+            reference_config = CorpusConfig(skip_bad_records=c.skip_bad_records, flags=REFERENCE_FLAGS)
+            self.reference = open_corpus(list(c.reference), reference_config) if c.reference else None
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
             segment("预热", self.lang)  # load the segmenter's dictionary once, before the workers fork
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
@@ -162,7 +168,12 @@ class Run:
         if self.scan.ngrams.tables:
             parts.insert(0, cands.han_candidates(self.scan.ngrams, self.scan.words, c.min_freq, c.max_len,
                                                  c.min_cohesion, c.min_entropy, label))
-        return cands.filter_for_tokenizer(cands.concat(parts), self.adapter, self.counter, self.skipped, self.noted)
+        found = cands.filter_for_tokenizer(cands.concat(parts), self.adapter, self.counter, self.skipped, self.noted)
+        if self.lang != "zh":  # words joined by spaces, where the tokenizer can make them one token
+            found = cands.concat([found, phrase_candidates(self.corpus.texts(), self.adapter, c.min_freq,
+                                                           c.min_cohesion, c.min_entropy, self.skipped,
+                                                           c.sample_chars)])
+        return found
 
     def _domain_scores(self) -> np.ndarray:
         """Log-odds delta against the --reference corpora, else (Chinese) jieba's dictionary, where phrases it

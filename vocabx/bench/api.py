@@ -17,13 +17,15 @@ from typing import TypeVar
 from vocabx.adapters import SUPPORTED, TokenizerAdapter, load_tokenizer
 from vocabx.bench.labels import corpus_label, split_label, unique_labels
 from vocabx.bench.metrics import CorpusSample, PairMetrics, measure, relate
-from vocabx.bench.result import BenchResult, CorpusEntry, TokenizerEntry, merge_eval
+from vocabx.bench.result import BenchResult, CorpusEntry, TokenizerEntry, merge_eval, read_eval
 from vocabx.bench.throughput import MODES, measure_throughput, threads_used
 from vocabx.bench.words import DESCRIPTION
 from vocabx.errors import CorpusError, TokenizerError, UsageError, VocabxError
 from vocabx.outputs import check_output_dir
 
 log = logging.getLogger(__name__)
+
+CORPUS_FLAGS = (("text_field", "--text-field {}"), ("max_chars", "--max-chars {}"), ("max_docs", "--max-docs {}"))
 T = TypeVar("T")
 
 
@@ -121,7 +123,8 @@ def read_corpora(config: BenchConfig) -> tuple[list[CorpusSample], list[dict]]:
     samples, details = [], []
     for i, (label, (_, spec)) in enumerate(zip(labels, parsed)):
         field = fields[i] if fields and fields[i] != "auto" else None
-        corpus = open_corpus(spec, CorpusConfig(text_field=field, max_chars=config.max_chars, max_docs=config.max_docs))
+        corpus = open_corpus(spec, CorpusConfig(text_field=field, max_chars=config.max_chars, max_docs=config.max_docs,
+                                                flags=CORPUS_FLAGS))
         docs = list(corpus)
         samples.append(CorpusSample.from_texts(label, spec, [d.text for d in docs], [d.source for d in docs]))
         details.append({"inputs": corpus.describe(), "stats": corpus.stats.as_dict()})
@@ -226,6 +229,7 @@ def bench(config: BenchConfig, progress: bool = False) -> BenchResult:
     if config.out is not None:
         inputs = [split_label(t)[1] for t in (*config.tokenizers, *config.corpora)]
         out = check_output_dir(config.out, force=config.force, inputs=inputs)
+    eval_records = read_eval(config.eval) if config.eval is not None else None  # a bad file fails before measuring
     tokenizers = load_tokenizers(config.tokenizers)
     labels, specs = [t[0] for t in tokenizers], [t[1] for t in tokenizers]
     resolve_reference(config.reference, labels, specs)  # a wrong --reference fails before any corpus is read
@@ -235,8 +239,8 @@ def bench(config: BenchConfig, progress: bool = False) -> BenchResult:
         context=config.context, repeats=config.repeats, specs=specs, corpus_details=details,
         progress=progress,
     )
-    if config.eval is not None:
-        counts = merge_eval(result, config.eval)
+    if eval_records is not None:
+        counts = merge_eval(result, eval_records)
         log.info("merged eval columns into %d rows (%d records matched no row)", counts["merged"], counts["unmatched"])
     if out is not None:
         from vocabx.bench.writer import write_report

@@ -109,6 +109,17 @@ def _eval_records(data: Any) -> list[Mapping[str, Any]]:
     return data
 
 
+def read_eval(path: str | Path) -> list[Mapping[str, Any]]:
+    """The per-pair records of an eval.json, checked before any measuring: a file that is not JSON, not UTF-8 or
+    not a list of records is a UsageError naming it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"eval file {path} is not readable JSON ({exc})"[:300],
+                         hint="pass to --eval the eval.json that `vocabx eval` wrote") from None
+    return _eval_records(data)
+
+
 def merge_eval(result: BenchResult, data: Any) -> dict[str, int]:
     """Add the scalar fields of eval records as extra columns of the matching rows; return merge counts.
 
@@ -116,9 +127,7 @@ def merge_eval(result: BenchResult, data: Any) -> dict[str, int]:
     labels of this run: `{"tokenizer": "base", "corpus": "medical", "bits_per_char": 1.31}` adds a
     `bits_per_char` column. Records that match no row are counted and logged, not fatal, unless none match.
     """
-    if isinstance(data, (str, Path)):
-        data = json.loads(Path(data).read_text(encoding="utf-8"))
-    records = _eval_records(data)
+    records = read_eval(data) if isinstance(data, (str, Path)) else _eval_records(data)
     merged = unmatched = 0
     for record in records:
         key = (_first(record, TOKENIZER_KEYS), _first(record, CORPUS_KEYS))

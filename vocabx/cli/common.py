@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 import click
 
 from vocabx.config import build_config, read_config_file
-from vocabx.errors import VocabxError
-from vocabx.outputs import to_jsonable
+from vocabx.errors import VocabxError, first_line
+from vocabx.outputs import disk_full, to_jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
+VERBOSE_KEY = "vocabx.verbose"  # click context meta: how many -v the root command was given
 T = TypeVar("T")
 
 
@@ -29,7 +30,8 @@ class VocabxClickError(click.ClickException):
 
 
 def handle_errors(func: F) -> F:
-    """Turn `VocabxError` (and a missing file system entry, and Ctrl-C) into a one-line message and exit code."""
+    """Turn `VocabxError`, a file system error, a full disk, Ctrl-C and, as a last resort, any other exception
+    into a one-line message and an exit code: never a traceback, unless -vv asked for one."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -38,11 +40,24 @@ def handle_errors(func: F) -> F:
         except VocabxError as exc:
             raise VocabxClickError(exc) from None
         except KeyboardInterrupt:
+            # Commands that keep partial work (training checkpoints) raise `Interrupted` saying so instead.
             click.echo("Interrupted; no partial output was kept.", err=True)
             sys.exit(130)
+        except click.ClickException:
+            raise
         except OSError as exc:
             # A full disk or a permission problem midway: outputs are atomic, so nothing half-written remains.
-            raise click.ClickException(f"{exc.strerror or exc} ({exc.filename or ''}); no partial output was kept") from None
+            what = "disk full" if disk_full(exc) else exc.strerror or str(exc)
+            raise click.ClickException(f"{what} ({exc.filename or ''}); no partial output was kept") from None
+        except Exception as exc:
+            if disk_full(exc):
+                raise click.ClickException(f"disk full ({first_line(exc)}); no partial output was kept") from None
+            context = click.get_current_context(silent=True)
+            if context is not None and context.find_root().meta.get(VERBOSE_KEY, 0) >= 2:
+                raise  # -vv: the traceback, for a bug report
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {first_line(exc)} (a vocabx bug: rerun with -vv for the "
+                "traceback and please report it; outputs are atomic, so no partial output was kept)") from None
 
     return wrapper  # type: ignore[return-value]
 

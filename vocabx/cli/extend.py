@@ -28,6 +28,8 @@ _MARK = {True: "ok  ", False: "FAIL", None: "n/a "}
 @click.option("--init-output", default=None, help="Output-side (lm_head) init when it differs from --init (unties a tied head). Best measured without training: --init subword-last --init-output subword-first; also logit-match.")
 @click.option("--pad-to-multiple-of", type=int, default=None, help="Pad embedding rows to a multiple of this (model bases), e.g. 64: matmul shapes that GPU tensor cores and kernels handle at full speed.")
 @click.option("--check-docs", type=int, default=1000, show_default=True, help="Documents per corpus the checks encode.")
+@click.option("--allow-failed", multiple=True, type=click.Choice(["reachable", "never_longer"]),
+              help="Write OUT even if this guarantee fails (repeatable); it is recorded as failed. Other failures always stop extend.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @json_option
 @config_option
@@ -47,6 +49,7 @@ def extend(as_json: bool, config_file: str | None, **flags: Any) -> None:
     from vocabx.extend.api import ExtendConfig
     from vocabx.extend.api import extend as run_extend
 
+    flags["allow_failed"] = flags.get("allow_failed") or None  # none given: the config file or the default
     if flags.get("out") is None and not config_file:
         raise click.UsageError("missing --out (the directory to write)")
     config = make_config(ExtendConfig, config_file, **flags)

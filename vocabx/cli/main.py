@@ -8,6 +8,7 @@ import logging
 import click
 
 from vocabx import __version__
+from vocabx.cli.common import VERBOSE_KEY
 from vocabx.lazy import import_target
 
 # name -> "module:attribute"; a module is imported only when its command runs or its help is shown.
@@ -52,3 +53,5 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    click.get_current_context().meta[VERBOSE_KEY] = verbose
+

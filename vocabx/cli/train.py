@@ -3,6 +3,7 @@ call, a summary (or JSON). Runs the same under `torchrun` / `accelerate launch` 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -117,6 +118,11 @@ def _render(result: dict[str, Any], as_json: bool, detail: str) -> None:
         emit_json(result)
         return
     loss = result.get("final_loss")
-    loss_text = f"final loss {loss:.4f}" if loss is not None else "final loss n/a"
+    loss_text = f"final loss {loss:.4f}" if loss is not None else "no loss logged"
     click.echo(f"{result['steps']:,} steps, {result['tokens']:,} tokens, {result['chars']:,} chars; {detail}; {loss_text}")
-    click.echo(f"wrote {result['out']} (model, log.jsonl, manifest.json) in {result.get('seconds', 0):.1f} s")
+    if result.get("already_finished"):
+        click.echo(f"the run in {result['out']} had already finished; nothing to resume")
+        return
+    files = ", ".join(["model", *(["log.jsonl"] if (Path(result["out"]) / "log.jsonl").is_file() else []),
+                       "manifest.json"])
+    click.echo(f"wrote {result['out']} ({files}) in {result.get('seconds', 0):.1f} s")

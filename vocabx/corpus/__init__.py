@@ -5,6 +5,7 @@ from vocabx.corpus.cards import Card, list_cards, load_card
 from vocabx.corpus.config import CorpusConfig
 from vocabx.corpus.document import CorpusStats, Document
 from vocabx.corpus.reader import Corpus, iter_texts, open_corpus
+from vocabx.corpus.specs import split_field
 
 __all__ = [
     "Card",
@@ -16,4 +17,5 @@ __all__ = [
     "list_cards",
     "load_card",
     "open_corpus",
+    "split_field",
 ]

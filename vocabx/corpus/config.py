@@ -37,15 +37,25 @@ class CorpusConfig:
     max_chars: int | None = None
     """Stop after this many characters; the document that crosses the limit is cut to fit (budgets)."""
 
+    flags: tuple[tuple[str, str], ...] = ()
+    """How the running command lets its user set each field for this corpus, `{}` standing for the value:
+    `(("text_field", "--replay-text-field {}"),)` for train's replay data. Error hints name only these, so they never
+    point at a flag the command lacks; with none, they say what to change without naming a flag."""
+
+    def option(self, name: str, value: str = "") -> str | None:
+        """The flag that sets field `name`, with `value` filled in (`--text-field title`), or None."""
+        form = dict(self.flags).get(name)
+        return form.replace("{}", value).strip() if form is not None else None
+
     def __post_init__(self) -> None:
         if self.split not in SPLIT_MODES:
             raise UsageError(f"unknown split mode {self.split!r}", hint=f"use one of: {', '.join(SPLIT_MODES)}")
         for name in ("max_docs", "max_chars"):
             value = getattr(self, name)
             if value is not None and value < 0:
-                raise UsageError(
-                    f"{name} must be >= 0, got {value}", hint=f"drop --{name.replace('_', '-')} for no limit"
-                )
+                flag = self.option(name)
+                raise UsageError(f"{name} must be >= 0, got {value}",
+                                 hint=f"drop {flag.split()[0]} for no limit" if flag else "use 0 or more")
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)
@@ -55,6 +65,5 @@ class CorpusConfig:
                     hint="use a Python codec name such as gb18030, utf-16, latin-1",
                 ) from None
         if self.text_field is not None and not [f for f in self.text_field.split(",") if f.strip()]:
-            raise UsageError(
-                f"empty text field {self.text_field!r}", hint="name a key or column, e.g. --text-field text"
-            )
+            raise UsageError(f"empty text field {self.text_field!r}",
+                             hint=f"name a key or column, e.g. {self.option('text_field', 'text') or 'text'}")

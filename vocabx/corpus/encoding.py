@@ -32,9 +32,6 @@ BOMS = (
 GUESSES = ("utf-8", "gb18030")  # strict UTF-8 first: valid UTF-8 is almost never GB18030 by accident
 ALLOWED_CONTROLS = frozenset("\t\n\r\f\v\x1b")
 
-ENCODING_HINT = "pass --encoding NAME if it is text in another encoding, or remove the file from the corpus"
-
-
 @dataclass(frozen=True)
 class TextFile:
     """A text file whose encoding is known: `sample` is its decoded start, for format sniffing."""
@@ -115,7 +112,10 @@ def _undecodable(label: str, message: str, config: CorpusConfig, stats: CorpusSt
     if config.skip_bad_records:
         stats.skip("undecodable_file", label, message)
         return
-    raise CorpusError(message, hint=f"{ENCODING_HINT}; or pass --skip-bad-records to skip such files")
+    encoding, skip = config.option("encoding", "NAME"), config.option("skip_bad_records")
+    hint = (f"pass {encoding} if it is text in another encoding" if encoding else "convert it to UTF-8")
+    hint += ", or remove the file from the corpus" + (f", or pass {skip} to skip such files" if skip else "")
+    raise CorpusError(message, hint=hint)
 
 
 def iter_chunks(text_file: TextFile, config: CorpusConfig, stats: CorpusStats) -> Iterator[str]:

@@ -43,7 +43,8 @@ class TextFields:
 
 
 def resolve_fields(
-    keys: Sequence[str], text_field: str | None, where: str, record: Mapping[str, Any] | None = None
+    keys: Sequence[str], text_field: str | None, where: str, record: Mapping[str, Any] | None = None,
+    flag: str | None = None,
 ) -> TextFields:
     """Choose the text fields for records with `keys`, from `--text-field` or the defaults.
 
@@ -57,7 +58,7 @@ def resolve_fields(
         names = tuple(name.strip() for name in text_field.split(",") if name.strip())
         missing = [name for name in names if name not in available]
         if missing:
-            raise missing_field_error(where, missing, available, record)
+            raise missing_field_error(where, missing, available, record, flag)
         return TextFields(names)
     for name in SINGLE_DEFAULTS:
         if name in available:
@@ -69,18 +70,25 @@ def resolve_fields(
             return TextFields((name,))
     raise CorpusError(
         f"{where}: found no text field (tried {DEFAULTS_TRIED}); the records have: {_listing(available)}",
-        hint=f"pass --text-field with one of them (commas join several), e.g. --text-field {_example(available, record)}",
+        hint=_field_hint(available, record, flag, "one of them (commas join several)"),
     )
 
 
 def missing_field_error(
-    where: str, missing: Sequence[str], available: Sequence[str], record: Mapping[str, Any] | None = None
+    where: str, missing: Sequence[str], available: Sequence[str], record: Mapping[str, Any] | None = None,
+    flag: str | None = None,
 ) -> CorpusError:
     names = ", ".join(repr(name) for name in missing)
-    return CorpusError(
-        f"{where}: no field {names}; the record has: {_listing(available)}",
-        hint=f"pass --text-field with one of the fields present, e.g. --text-field {_example(available, record)}",
-    )
+    return CorpusError(f"{where}: no field {names}; the record has: {_listing(available)}",
+                       hint=_field_hint(available, record, flag, "one of the fields present"))
+
+
+def _field_hint(available: Sequence[str], record: Mapping[str, Any] | None, flag: str | None, which: str) -> str:
+    """Name the text field as `flag` (a form such as `--text-field {}`) says; without one, say what is expected."""
+    example = _example(available, record)
+    if flag is None:
+        return f"this input needs records with a {' or '.join(SINGLE_DEFAULTS)} field, or Alpaca/ShareGPT records"
+    return f"name {which} as the text field, e.g. {flag.replace('{}', example)}"
 
 
 def as_text(value: Any) -> str:
@@ -115,13 +123,14 @@ class RecordTexts:
             message = f"{where}: expected a JSON object (a record), got {type(record).__name__}"
             return reject("not_a_record", where, message, self.config, self.stats)
         if self.fields is None:
-            self.fields = resolve_fields(list(record), self.config.text_field, where, record)
+            self.fields = resolve_fields(list(record), self.config.text_field, where, record,
+                                         dict(self.config.flags).get("text_field"))
         missing = self.fields.missing(record)
         if missing:
             if self.config.skip_bad_records:
                 self.stats.skip("missing_field", where, f"no field {', '.join(missing)}")
                 return None
-            raise missing_field_error(where, missing, list(record), record)
+            raise missing_field_error(where, missing, list(record), record, dict(self.config.flags).get("text_field"))
         return Document(self.fields.extract(record), where)
 
 
@@ -130,9 +139,9 @@ def reject(reason: str, where: str, message: str, config: CorpusConfig, stats: C
     if config.skip_bad_records:
         stats.skip(reason, where, message)
         return
-    raise CorpusError(
-        message, hint="fix or remove that record, or pass --skip-bad-records to skip (and count) such records"
-    )
+    skip = config.option("skip_bad_records")
+    raise CorpusError(message, hint="fix or remove that record" + (
+        f", or pass {skip} to skip (and count) such records" if skip else ""))
 
 
 def _listing(available: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from vocabx.corpus.config import CorpusConfig
 from vocabx.corpus.document import CorpusStats, Document
 from vocabx.corpus.sources import Source
-from vocabx.corpus.specs import resolve_spec
+from vocabx.corpus.specs import resolve_spec, split_field
 from vocabx.errors import CorpusError, UsageError
 
 log = logging.getLogger(__name__)
@@ -93,11 +93,13 @@ class Corpus:
 
     def _empty_error(self, stats: CorpusStats) -> CorpusError:
         what = ", ".join(self.specs)
+        field = self.config.option("text_field", "NAME")
+        check = f"the text field ({field})" if field else "the text field"
         if stats.skipped:
             skipped = ", ".join(f"{reason}: {count}" for reason, count in sorted(stats.skipped.items()))
-            hint = f"everything read was skipped ({skipped}); check --text-field, --encoding and the log"
+            hint = f"everything read was skipped ({skipped}); check {check}, the encoding and the log (-v)"
         else:
-            hint = "the inputs hold no non-blank text; check the paths, --text-field and --split"
+            hint = f"the inputs hold no non-blank text; check the paths and {check}"
         return CorpusError(f"corpus {what} yielded no text", hint=hint)
 
 
@@ -105,12 +107,19 @@ def open_corpus(specs: Specs, config: CorpusConfig | None = None) -> Corpus:
     """Resolve every spec now (missing paths, empty directories, unknown cards and datasets raise here).
 
     A spec is a file, a directory (read recursively), a glob, `hf:org/name[:config][@split]` or a corpus card
-    (`card:NAME` or a bare `NAME`).
+    (`card:NAME` or a bare `NAME`); `SPEC#FIELD` reads that spec's text from FIELD (`tnews.json#sentence`), so
+    corpora with different fields mix in one command (see `split_field` for paths that hold a `#`).
     """
     names = [os.fspath(specs)] if isinstance(specs, (str, os.PathLike)) else [os.fspath(spec) for spec in specs]
     if not names:
         raise CorpusError("no corpus given", hint="pass a file, directory, glob, hf:org/name or a corpus card name")
-    sources = [resolve_spec(name) for name in names]
+    sources = []
+    for name in names:
+        spec, field = split_field(name)
+        source = resolve_spec(spec)
+        if field is not None:  # local files and datasets take a field of their own; a card passes it to its source
+            getattr(source, "inner", source).text_field = field
+        sources.append(source)
     return Corpus(names, config or CorpusConfig(), sources)
 
 

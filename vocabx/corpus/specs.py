@@ -13,6 +13,18 @@ from vocabx.corpus.sources import Source, local_source
 from vocabx.errors import CorpusError
 
 
+def split_field(spec: str) -> tuple[str, str | None]:
+    """`SPEC#FIELD` -> (SPEC, FIELD). A spec that names an existing path is that path, `#` and all; otherwise the
+    text after the last `#` is the field: `gen#1.txt` (a file) -> (`gen#1.txt`, None); `gen#1.txt#text` -> (`gen#1.txt`,
+    `text`); `tnews.json#sentence` -> (`tnews.json`, `sentence`)."""
+    from pathlib import Path
+
+    if "#" not in spec or Path(spec).expanduser().exists():
+        return spec, None
+    path, field = spec.rsplit("#", 1)
+    return path, field or None
+
+
 def resolve_spec(spec: str) -> Source:
     """The source behind one spec, checked now: missing paths, empty directories and unknown cards raise here."""
     if not spec.strip():

@@ -60,7 +60,7 @@ def read_parquet(path: Path, label: str, config: CorpusConfig, stats: CorpusStat
     parquet = require("pyarrow.parquet", "reading .parquet corpora", package="pyarrow")
     try:
         table = parquet.ParquetFile(path)
-        fields = resolve_fields(table.schema_arrow.names, config.text_field, label)
+        fields = resolve_fields(table.schema_arrow.names, config.text_field, label, flag=dict(config.flags).get("text_field"))
         columns = [name for name in fields.names if name in table.schema_arrow.names]
         records = RecordTexts(config, stats, fields=fields)
         row = 0
@@ -73,7 +73,7 @@ def read_parquet(path: Path, label: str, config: CorpusConfig, stats: CorpusStat
     except (pyarrow.ArrowException, OSError) as exc:
         message = f"cannot read {label} as parquet: {exc}"
         if not config.skip_bad_records:
-            raise CorpusError(
-                message, hint="check the file is complete, or pass --skip-bad-records to skip it"
-            ) from None
+            skip = config.option("skip_bad_records")
+            raise CorpusError(message, hint="check the file is complete" + (
+                f", or pass {skip} to skip it" if skip else "")) from None
         stats.skip("unreadable_file", label, message)

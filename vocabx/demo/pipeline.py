@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from vocabx.demo.config import DemoConfig
-from vocabx.demo.stages import STAGE_DIRS, STAGES, TRAINED_ONLY, Workspace
+from vocabx.demo.stages import FIELD_FLAGS, STAGE_DIRS, STAGES, TRAINED_ONLY, Workspace
 from vocabx.errors import ModelError, VocabxError
-from vocabx.outputs import MANIFEST_NAME, build_manifest, check_output_dir, write_json
+from vocabx.outputs import IN_PROGRESS_NAME, MANIFEST_NAME, build_manifest, check_output_dir, write_json
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,10 @@ def validate(config: DemoConfig) -> Path:
     from vocabx.model.api import is_model
 
     out = check_output_dir(config.out, force=config.force, inputs=[*config.corpus, *config.general, config.model])
-    for specs, text_field in ((config.corpus, config.text_field), (config.general, config.general_text_field)):
-        corpus = open_corpus(list(specs), CorpusConfig(text_field=text_field, max_docs=1))
+    roles = (("domain", config.corpus, config.text_field), ("general", config.general, config.general_text_field))
+    for role, specs, text_field in roles:
+        flags = (("text_field", FIELD_FLAGS[role]),)
+        corpus = open_corpus(list(specs), CorpusConfig(text_field=text_field, max_docs=1, flags=flags))
         next(iter(corpus), None)  # reads one document: an unreadable file or a wrong field fails now
     if not is_model(config.model):
         raise ModelError(f"{config.model!r} is not a model (no weights found)",
@@ -85,8 +87,10 @@ def run_demo(config: DemoConfig, progress: bool = False,
     started = time.perf_counter()
     out = validate(config)
     if out.exists():
-        shutil.rmtree(out)  # --force: validated above
+        shutil.rmtree(out)  # --force, and validated above as a previous vocabx output
     out.mkdir(parents=True)
+    # Marks OUT as vocabx's own until the manifest is written, so that --force may replace a killed or failed run.
+    write_json(out / IN_PROGRESS_NAME, {"command": "demo", "config": config})
     ws = Workspace(config, out, progress)
     records: list[StageRecord] = []
     for name in stage_names(config)[:-1]:
@@ -95,6 +99,7 @@ def run_demo(config: DemoConfig, progress: bool = False,
     figures = records[-1].summary.pop("figures")  # kept once in the manifest, not twice
     seconds = round(time.perf_counter() - started, 2)
     _write_manifest(ws, records, figures, seconds)
+    (out / IN_PROGRESS_NAME).unlink()
     return DemoResult(out, records, figures, out / "report.md", out / "report.html", seconds)
 
 

@@ -43,12 +43,13 @@ def is_heldout(index: int, every: int) -> bool:
 
 def split_corpus(
     name: str, specs: Sequence[str], directory: Path, *, every: int, text_field: str | None = None,
-    max_chars: int | None = None,
+    max_chars: int | None = None, field_flag: str = "--text-field {}",
 ) -> Split:
     """Read `specs` once, in order, and write `NAME-train.jsonl` and `NAME-heldout.jsonl` into `directory`."""
     from vocabx.corpus import CorpusConfig, open_corpus
 
-    corpus = open_corpus(list(specs), CorpusConfig(text_field=text_field, max_chars=max_chars))
+    flags = (("text_field", field_flag), ("max_chars", "--max-chars {}"))
+    corpus = open_corpus(list(specs), CorpusConfig(text_field=text_field, max_chars=max_chars, flags=flags))
     paths = {part: directory / f"{name}-{part}.jsonl" for part in ("train", "heldout")}
     docs = {part: 0 for part in paths}
     chars = {part: 0 for part in paths}

@@ -17,6 +17,8 @@ from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, wri
 
 log = logging.getLogger(__name__)
 
+FIELD_FLAGS = {"domain": "--text-field {}", "general": "--general-text-field {}"}  # how the demo names each corpus's field
+
 # stage name -> its directory under OUT, in the order the stages run
 STAGE_DIRS: dict[str, str] = {
     "split": "data", "analyze": "analysis", "extend": "model", "train": "train", "eval": "eval",
@@ -73,7 +75,7 @@ def run_split(ws: Workspace) -> dict[str, Any]:
         roles = (("domain", c.corpus, c.text_field), ("general", c.general, c.general_text_field))
         for role, specs, text_field in roles:
             ws.splits[role] = split_corpus(role, specs, tmp, every=c.holdout_every, text_field=text_field,
-                                           max_chars=c.max_chars)
+                                           max_chars=c.max_chars, field_flag=FIELD_FLAGS[role])
         summary = {role: s.as_dict() for role, s in ws.splits.items()}
         outputs = sorted(p.name for p in tmp.iterdir())
         rule = {"every": c.holdout_every, "max_chars": c.max_chars, "rule": "index % every == 0 is held out"}

@@ -41,7 +41,9 @@ def read_heldout(config: EvalConfig) -> list[CorpusText]:
     labels = unique_labels([name or corpus_label(spec) for _, name, spec, _ in parsed])
     out = []
     for label, (role, _, spec, field) in zip(labels, parsed):
-        corpus = open_corpus([spec], CorpusConfig(text_field=field, max_docs=config.max_docs, max_chars=config.max_chars))
+        flags = (("text_field", f"--{role}-text-field {{}}"), ("max_docs", "--max-docs {}"), ("max_chars", "--max-chars {}"))
+        corpus = open_corpus([spec], CorpusConfig(text_field=field, max_docs=config.max_docs, max_chars=config.max_chars,
+                                                  flags=flags))
         texts = list(corpus.texts())  # an empty corpus raises CorpusError naming it and the likely fix
         out.append(CorpusText(label, spec, role, texts, {"skipped": corpus.stats.skipped,
                                                         "stopped_at": corpus.stats.stopped_at}))

@@ -44,17 +44,19 @@ def screen_terms(
     terms: Sequence[str],
     is_present: Callable[[str], bool],
     extra: Callable[[str], str | None] | None = None,
+    joins_words: Callable[[str], bool] | None = None,
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Split `terms` into the usable ones (input order kept) and skips by reason.
 
     `["高血压", "", "高血压", "a b"]` -> `(["高血压"], {"invalid": [""], "duplicate": ["高血压"],
-    "crosses_pretoken_boundary": ["a b"]})`. `extra` may name a family-specific reason for one term.
+    "crosses_pretoken_boundary": ["a b"]})`. `extra` may name a family-specific reason for one term;
+    `joins_words(term)` says whether one token of the family can cover words joined by spaces (default: never).
     """
     kept: list[str] = []
     skipped: dict[str, list[str]] = {}
     seen: set[str] = set()
     for term in terms:
-        reason = _reason(term, seen, is_present, extra)
+        reason = _reason(term, seen, is_present, extra, joins_words)
         if reason is None:
             kept.append(term)
             seen.add(term)
@@ -64,13 +66,14 @@ def screen_terms(
 
 
 def _reason(
-    term: str, seen: set[str], is_present: Callable[[str], bool], extra: Callable[[str], str | None] | None
+    term: str, seen: set[str], is_present: Callable[[str], bool], extra: Callable[[str], str | None] | None,
+    joins_words: Callable[[str], bool] | None = None,
 ) -> str | None:
     if not isinstance(term, str) or not term or term != term.strip():
         return "invalid"
     if any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in term):
         return "invalid"
-    if any(ch.isspace() for ch in term):
+    if any(ch.isspace() for ch in term) and (joins_words is None or not joins_words(term)):
         return "crosses_pretoken_boundary"
     if term in seen:
         return "duplicate"

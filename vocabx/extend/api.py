@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vocabx.adapters import load_tokenizer
 from vocabx.adapters.base import TokenizerAdapter
-from vocabx.errors import TokenizerError, UsageError
+from vocabx.errors import GuaranteeError, UsageError
 from vocabx.extend.base import Extender, Extension
 from vocabx.extend.entries import read_entries, write_entries
 from vocabx.extend.registry import MODES, get_extender
+from vocabx.extend.rows import check_embeddings, new_rows_record
 from vocabx.extend.terms import TermList, read_terms
 from vocabx.extend.verify import Check, VerifyInputs, VerifyReport, new_ids, verify
 from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, check_output_dir, write_json
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Checks whose failure means a corrupt tokenizer: nothing is written. Reachability and never-longer are reported.
-FATAL_CHECKS = ("ids_kept", "lossless", "fast_slow_agree")
+# A failed guarantee stops extend (nothing written). These two may be allowed by name (--allow-failed): a term
+# no text produces, or a document some extension makes longer, leaves a tokenizer that still works. The others
+# (ids_kept, lossless, fast_slow_agree, deterministic, embeddings) mean a broken output and are never allowed.
+ALLOWABLE = ("reachable", "never_longer")
 # Every manifest carries these counts, zero or not, so runs compare key by key.
 SKIP_KEYS = ("already_present", "crosses_pretoken_boundary", "unreachable", "over_budget", "invalid", "duplicate")
 
@@ -52,9 +55,15 @@ class ExtendConfig:
     init_output: str | None = field(default=None, metadata={"help": "Output-side (lm_head) init when it differs from --init (unties a tied head); best measured: --init subword-last --init-output subword-first; also logit-match."})
     pad_to_multiple_of: int | None = field(default=None, metadata={"help": "Pad the embedding rows to a multiple of this (model bases)."})
     check_docs: int = field(default=1000, metadata={"help": "Documents per corpus the guarantee checks encode."})
+    allow_failed: tuple[str, ...] = field(default=(), metadata={"help": "Guarantees whose failure still writes OUT (reachable, never_longer), recorded as failed in the manifest; any other failure always stops extend."})
     force: bool = field(default=False, metadata={"help": "Replace OUT if it exists."})
 
     def __post_init__(self) -> None:
+        self.allow_failed = tuple(self.allow_failed)
+        unknown = [name for name in self.allow_failed if name not in ALLOWABLE]
+        if unknown:
+            raise UsageError(f"--allow-failed {unknown[0]}: not a guarantee that may fail",
+                             hint=f"use one of: {', '.join(ALLOWABLE)}")
         if self.budget is None:
             raise UsageError("no budget given", hint="pass --budget N, the number of new vocabulary entries")
         if self.budget <= 0:
@@ -86,20 +95,27 @@ def extend(config: ExtendConfig, progress: bool = False) -> ExtendResult:
     """Extend BASE with up to `budget` entries and write OUT; see `ExtendConfig`."""
     start = time.perf_counter()
     base = load_tokenizer(config.base)
-    inputs = [config.base, base.source, *([config.terms] if config.terms else [])]
-    out = check_output_dir(config.out, force=config.force, inputs=inputs)
     term_list = read_terms(config.terms) if config.terms else None
     if term_list is None and config.mode != "train":
         raise UsageError("no terms given", hint="pass --terms (an analyze dir, terms.tsv or a list), or --mode train")
-    corpus_specs = config.corpus or (term_list.corpus if term_list else ())
-    corpus = read_corpus(corpus_specs, config.corpus_max_chars, text_field=config.text_field)
+    # Without --corpus, the analysis run's corpus, read as it was read there (its --text-field and all).
+    recorded = term_list.corpus if term_list is not None and not config.corpus else None
+    corpus_specs = config.corpus or (recorded.specs if recorded else ())
+    inputs = [config.base, base.source, *([config.terms] if config.terms else []), *corpus_specs, *config.general]
+    out = check_output_dir(config.out, force=config.force, inputs=inputs)
+    reading = {"specs": list(corpus_specs), "from": "analysis" if recorded else "--corpus" if config.corpus else None,
+               "text_field": config.text_field or (recorded.text_field if recorded else None),
+               "skip_bad_records": bool(recorded and recorded.skip_bad_records)}
+    corpus = read_corpus(corpus_specs, config.corpus_max_chars, text_field=reading["text_field"],
+                         skip_bad_records=reading["skip_bad_records"])
     extender = get_extender(base.family, config.mode, progress)
     plan = matching_plan(config.terms, base) if config.mode == "terms" and config.terms else None
     if plan is not None:  # the analysis learned this tokenizer's entries: add exactly those (as it projected)
         extension = extender.extend_plan(base, plan, config.budget)  # type: ignore[arg-type]
     else:
         extension = extender.extend(base, term_list.terms if term_list else [], config.budget, corpus or None)  # type: ignore[arg-type]
-    result = _write(out, config, extender, extension, term_list, corpus_specs, corpus, progress)
+    extension.notes.extend(recorded.notes if recorded else [])
+    result = _write(out, config, extender, extension, term_list, corpus, progress, inputs, reading)
     result.seconds = round(time.perf_counter() - start, 2)
     return result
 
@@ -121,25 +137,30 @@ def matching_plan(terms: str, base: TokenizerAdapter) -> Plan | None:
 
 def _write(
     out: Path, config: ExtendConfig, extender: Extender, extension: Extension, term_list: TermList | None,
-    corpus_specs: Sequence[str], corpus: list[str], progress: bool,
+    corpus: list[str], progress: bool, inputs: Sequence[str], reading: dict[str, Any],
 ) -> ExtendResult:
     """Save, check the files as written, grow the model when BASE has weights, and record the manifest; atomically."""
     skipped = _all_skips(term_list, extension)
     counts = _counts(extension, term_list, skipped)
-    with atomic_output_dir(out, force=config.force) as tmp:
+    with atomic_output_dir(out, force=config.force, inputs=inputs) as tmp:
         files = sorted([*extender.save(extension, tmp), write_entries(extension.added, tmp)])
         report = _check(extension, tmp, corpus, config)
         report.checks.append(_check_deterministic(extender, extension, tmp, files))
-        _refuse_if_broken(report)
-        model = _extend_model(config, extension, tmp, corpus, progress) if _is_model(config.base) else None
+        model = None
+        if _is_model(config.base):
+            model = _extend_model(config, extension, tmp, corpus, progress)
+            written = load_like(extension.base, tmp)
+            model["new_rows"] = new_rows_record(tmp, written, extension.base.vocab_size)
+            report.checks.append(check_embeddings(tmp, written, model["new_rows"]))
+        _refuse_if_broken(report, config.allow_failed)
         files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
         # Where OUT is and whether it was replaced do not shape its content: left out, so reruns are byte-identical.
         recorded = {k: v for k, v in asdict(config).items() if k not in ("out", "force")}
         manifest = build_manifest(
-            "extend", recorded, inputs=_inputs(extension.base, config, term_list, corpus_specs), counts=counts,
+            "extend", recorded, inputs=_inputs(extension.base, config, term_list, reading["specs"]), counts=counts,
             outputs=[*files, MANIFEST_NAME], deterministic=True,
             extra={"family": extension.family, "notes": extension.notes, "guarantees": report.as_dict(), "model": model,
-                   "llama_cpp": _llama_cpp_pre(extension.base)},
+                   "llama_cpp": _llama_cpp_pre(extension.base), "corpus": reading},
         )
         write_json(tmp / MANIFEST_NAME, manifest)
     return ExtendResult(
@@ -164,16 +185,29 @@ def _is_model(spec: str) -> bool:
     return bool(is_model(spec))
 
 
+# How `extend` and `verify` let the user set the reading options of --corpus, and of each --general.
+TEXT_FIELD_FLAGS = (("text_field", "--text-field {}"),)
+CORPUS_FLAGS = (*TEXT_FIELD_FLAGS, ("max_chars", "--corpus-max-chars {}"))
+GENERAL_FLAGS = (("text_field", "--general SPEC#{}"),)
+
+
 def read_corpus(
-    specs: Sequence[str], max_chars: int | None = None, max_docs: int | None = None, text_field: str | None = None
+    specs: Sequence[str], max_chars: int | None = None, max_docs: int | None = None, text_field: str | None = None,
+    skip_bad_records: bool = False, flags: tuple[tuple[str, str], ...] = CORPUS_FLAGS,
 ) -> list[str]:
     """The non-empty document texts of corpus specs (files, dirs, globs, hf ids, card names)."""
     if not specs:
         return []
     from vocabx.corpus import CorpusConfig, open_corpus
 
-    config = CorpusConfig(text_field=text_field, max_chars=max_chars, max_docs=max_docs)
+    config = CorpusConfig(text_field=text_field, max_chars=max_chars, max_docs=max_docs,
+                          skip_bad_records=skip_bad_records, flags=flags)
     return [t for t in open_corpus(list(specs), config).texts() if t]
+
+
+def read_general(specs: Sequence[str], max_docs: int) -> dict[str, list[str]]:
+    """Each `--general SPEC[#FIELD]` corpus, by its spec as given (`open_corpus` reads the `#FIELD`)."""
+    return {spec: read_corpus([spec], max_docs=max_docs, flags=GENERAL_FLAGS) for spec in specs}
 
 
 def _all_skips(term_list: TermList | None, extension: Extension) -> dict[str, list[str]]:
@@ -183,15 +217,21 @@ def _all_skips(term_list: TermList | None, extension: Extension) -> dict[str, li
     return skipped
 
 
-def _field(spec: str) -> str | None:
-    """The `#FIELD` suffix of a corpus spec (`tnews.json#sentence`), if any."""
-    return spec.split("#", 1)[1] if "#" in spec else None
+def load_like(base: TokenizerAdapter, directory: Path) -> TokenizerAdapter:
+    """The tokenizer of `directory` in the same form as `base`: its tokenizer.model when the base is a SentencePiece
+    model, so the guarantees compare one implementation with itself (their tokenizer.json twins can differ where
+    pieces tie in score), else what `load_tokenizer` picks."""
+    from vocabx.adapters.sentencepiece import SentencePieceAdapter
+
+    if isinstance(base, SentencePieceAdapter) and (directory / "tokenizer.model").is_file():
+        return SentencePieceAdapter.from_file(directory / "tokenizer.model", name=directory.name)
+    return load_tokenizer(directory)
 
 
 def _check(extension: Extension, tmp: Path, corpus: list[str], config: ExtendConfig) -> VerifyReport:
     """Verify the files as written (loaded back from OUT's temporary twin), not the objects in memory."""
-    extended = load_tokenizer(tmp)
-    general = {s: read_corpus([s.split("#")[0]], max_docs=config.check_docs, text_field=_field(s)) for s in config.general}
+    extended = load_like(extension.base, tmp)
+    general = read_general(config.general, config.check_docs)
     terms = {e.id: e.text for e in extension.added if e.kind == "term"}
     inputs = VerifyInputs(domain=corpus[: config.check_docs], general=general, terms=terms, extended_dir=tmp)
     return verify(extension.base, extended, inputs)
@@ -211,14 +251,19 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
-def _refuse_if_broken(report: VerifyReport) -> None:
-    for name in (*FATAL_CHECKS, "deterministic"):
-        check = report.get(name)
-        if check is not None and check.passed is False:
-            raise TokenizerError(
-                f"the extended tokenizer fails the {name} check ({check.summary}); nothing was written",
-                hint=f"examples: {check.figures.get('examples', [])[:2]}; please report this with the command line",
-            )
+def _refuse_if_broken(report: VerifyReport, allowed: Sequence[str] = ()) -> None:
+    """A failed guarantee stops extend before OUT exists, unless it is one the user allowed by name."""
+    failed = [c for c in report.checks if c.passed is False and c.name not in allowed]
+    if not failed:
+        return
+    check = failed[0]
+    names = ", ".join(c.name for c in failed)
+    examples = f"examples: {check.figures.get('examples', [])[:2]}; "
+    if all(c.name in ALLOWABLE for c in failed):
+        hint = examples + " ".join(f"--allow-failed {c.name}" for c in failed) + " writes it anyway"
+    else:
+        hint = examples + "please report this with the command line"
+    raise GuaranteeError(f"the extension fails {names} ({check.summary}); nothing was written", hint=hint)
 
 
 def _extend_model(
@@ -265,17 +310,20 @@ class VerifyConfig:
 
 def verify_pair(config: VerifyConfig) -> VerifyReport:
     """Load both tokenizers and the corpora, then run every check (`vocabx.extend.verify`)."""
-    base, extended = load_tokenizer(config.base), load_tokenizer(config.extended)
+    base = load_tokenizer(config.base)
     directory = Path(config.extended) if Path(config.extended).is_dir() else None
+    extended = load_like(base, directory) if directory is not None else load_tokenizer(config.extended)
     entries = read_entries(directory) if directory else None
     if entries is not None:
         terms = {e.id: e.text for e in entries if e.kind == "term"}
     else:  # no vocabx listing: every new entry that stands for whole characters should be reachable on its own
         terms = {i: t for i in new_ids(base, extended) if "\ufffd" not in (t := extended.decode([i]))}
-    domain = read_corpus(config.corpus, max_docs=config.check_docs, text_field=config.text_field)
-    general = {s: read_corpus([s.split("#")[0]], max_docs=config.check_docs, text_field=_field(s)) for s in config.general}
+    domain = read_corpus(config.corpus, max_docs=config.check_docs, text_field=config.text_field,
+                         flags=TEXT_FIELD_FLAGS)
+    general = read_general(config.general, config.check_docs)
     report = verify(base, extended, VerifyInputs(domain=domain, general=general, terms=terms, extended_dir=directory))
     report.checks += _deployment_checks(config, base, extended, directory, {"domain": domain, **general})
+    report.checks.append(check_embeddings(directory, extended))
     reachable = report.get("reachable")
     if entries is None and reachable is not None and reachable.passed is False:
         # Without new_entries.tsv, intermediates cannot be told from terms: report, do not fail.

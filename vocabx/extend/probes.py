@@ -37,11 +37,24 @@ _RANGES: tuple[tuple[int, int, int], ...] = (
     (0x1F300, 0x1FAFF, 1),  # emoji
     (0x20000, 0x2A6DF, 1),  # CJK extension B (4-byte UTF-8)
     (0x0, 0x1F, 1),  # control characters, newline and tab
+    (0x7F, 0x9F, 1),  # DEL and the C1 controls
+    (0x1AB0, 0x1AFF, 1),  # more combining marks (extended), and below: for symbols, half marks
+    (0x20D0, 0x20FF, 1),
+    (0xFE20, 0xFE2F, 1),
+    (0x200B, 0x206F, 1),  # zero-width and bidi format characters, line/paragraph separators
+    (0xE000, 0xF8FF, 1),  # private use
+    (0xFFF0, 0xFFFF, 1),  # specials, the replacement character, non-characters
+    (0x10000, 0x1FFFF, 1),  # the rest of plane 1: historic scripts, symbols, music, maths
+    (0xE0000, 0xE01EF, 1),  # tags and variation selectors (plane 14)
+    (0xF0000, 0x10FFFF, 1),  # supplementary private use (planes 15, 16)
+    (0x0, 0xD7FF, 1),  # anything in the BMP below the surrogates, assigned or not
+    (0xE000, 0x10FFFF, 1),  # anything above them, in every plane
 )
 
 
 def random_unicode(n: int, seed: int = 0, max_len: int = 40) -> list[str]:
-    """`n` seeded random strings mixing the ranges above (deterministic for a seed)."""
+    """`n` seeded random strings mixing the ranges above, every plane included, surrogates never (deterministic
+    for a seed)."""
     rng = random.Random(seed)
     weights = [w for _, _, w in _RANGES]
     out = []

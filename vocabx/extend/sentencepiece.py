@@ -69,22 +69,27 @@ class SentencePieceExtender(Extender):
         """Add up to `budget` pieces (terms and the intermediates they need); see the module docstring."""
         sp_base = _require_bpe(base)
         spec = sp_base.proto
-        kept, skipped = screen_terms(terms, lambda t: sp_base.token_to_id(t) is not None, _digits_check(spec))
+        kept, skipped = screen_terms(terms, lambda t: sp_base.token_to_id(sp_base.term_to_token(t)) is not None,
+                                     _digits_check(spec), joins_words=lambda t: not sp_base.crosses_boundary(t))
         words = self._words(kept, corpus, spec.normalizer_spec.add_dummy_prefix)
         learner = ContinuedBPE(
             base_pieces=_piece_ranks(spec),
             max_piece_chars=self.max_piece_chars,
             forbid_digits=spec.trainer_spec.split_digits,
             min_frequency=self.min_frequency if corpus is not None else 1,
+            # Multi-word terms (`blood pressure`): the encoder merges across ▁ where a piece exists. Only the terms'
+            # own occurrences are learned on in this scope, so no other piece spans words.
+            join_words=self.scope == "terms",
         )
         segmented, pending = _segment_words(sp_base, words)
         new_pieces = learner.learn(segmented, max(budget, 0), pending=pending, progress=self.progress)
         model_bytes = build_model(spec, new_pieces)
         extended = SentencePieceAdapter(model_bytes, name=f"{base.name}+vocabx", source=f"{base.source} (extended)")
         added, unreachable = _classify(sp_base, extended, new_pieces, set(kept))
-        produced = {e.token for e in added if e.kind == "term"}
+        produced = {_term_text(e.token) for e in added if e.kind == "term"}
         skipped["unreachable"] = unreachable
-        skipped["over_budget"] = [t for t in kept if t not in produced and t not in unreachable]
+        missed = produced | {_term_text(p) for p in unreachable}
+        skipped["over_budget"] = [t for t in kept if t not in missed]
         notes = [
             (
                 f"{len(new_pieces)} pieces learned by continued BPE (scope={self.scope}) on {sum(words.values())} "
@@ -268,6 +273,11 @@ def build_model(proto, new_pieces: Sequence[str]) -> bytes:
     return model.SerializeToString(deterministic=True)
 
 
+def _term_text(piece: str) -> str:
+    """The term a piece stands for: `▁blood▁pressure` -> `blood pressure`, `高血压` -> `高血压`."""
+    return piece.removeprefix("▁").replace("▁", " ")
+
+
 def _classify(
     base: SentencePieceAdapter, extended: SentencePieceAdapter, new_pieces: Sequence[str], terms: set[str]
 ) -> tuple[list[NewEntry], list[str]]:
@@ -276,9 +286,11 @@ def _classify(
     first = base.vocab_size
     added: list[NewEntry] = []
     unreachable: list[str] = []
+    # A term's piece is its text with ▁ for spaces, word-initial (`▁hypertension`, `▁blood▁pressure`) or not.
+    pieces_of = {variant: t for t in terms for variant in (t.replace(" ", "▁"), "▁" + t.replace(" ", "▁"))}
     for offset, piece in enumerate(new_pieces):
         text = piece.replace("▁", " ")
-        kind = "term" if piece in terms else "intermediate"
+        kind = "term" if piece in pieces_of else "intermediate"
         if kind == "term" and plain.encode(text) != [first + offset]:
             unreachable.append(piece)
             kind = "intermediate"

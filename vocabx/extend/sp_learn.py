@@ -35,10 +35,12 @@ class ContinuedBPE:
         max_piece_chars: int = 16,
         forbid_digits: bool = False,
         min_frequency: int = 1,
+        join_words: bool = False,
     ) -> None:
         self.rank: dict[str, tuple[int, float]] = {p: (0, -s) for p, s in base_pieces.items()}
         self.max_piece_chars = max_piece_chars
         self.forbid_digits = forbid_digits
+        self.join_words = join_words  # may a piece hold ▁ inside (`▁blood▁pressure`): when the words are terms
         self.min_frequency = max(1, min_frequency)
 
     def learn(self, words: Sequence[Word], budget: int, pending: set[str] | None = None, progress: bool = False) -> list[str]:
@@ -125,8 +127,8 @@ class ContinuedBPE:
 
     def _allowed(self, a: str, b: str) -> bool:
         merged = a + b
-        if len(merged) > self.max_piece_chars or "▁" in merged[1:]:
-            return False  # like SentencePiece: whitespace only as a word-initial marker
+        if len(merged) > self.max_piece_chars or ("▁" in merged[1:] and not self.join_words):
+            return False  # like SentencePiece's trainer: whitespace only as a word-initial marker
         return not (self.forbid_digits and any(ch.isdigit() for ch in merged))
 
     def _merge_at(self, i: int, limit: tuple[int, float], touched: set[tuple[str, str]]) -> None:

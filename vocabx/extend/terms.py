@@ -4,13 +4,13 @@ with validation that counts what it skips (whitespace, control characters, empty
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vocabx.errors import UsageError
+from vocabx.extend.recorded import RecordedCorpus, recorded_corpus
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class TermList:
     source: Path
     skipped: dict[str, list[str]] = field(default_factory=dict)  # "invalid" | "duplicate" -> terms, input order
     invalid_reasons: dict[str, int] = field(default_factory=dict)  # "whitespace" | "control" | "empty" -> count
-    corpus: tuple[str, ...] = ()  # corpus specs from the analyze manifest, when TERMS is an analyze directory
+    corpus: RecordedCorpus | None = None  # the analyze run's corpus, when TERMS is an analyze directory
 
     @property
     def counts(self) -> dict[str, int]:
@@ -40,10 +40,10 @@ class TermList:
 def read_terms(spec: str | Path) -> TermList:
     """Load TERMS: a directory with `terms.tsv` (and `manifest.json`), a `.tsv` with a `term` column, or a list.
 
-    `高血压\\n\\n高血压\\na b\\n` -> terms `["高血压"]`; skipped invalid `["", "a b"]`, duplicate `["高血压"]`.
+    `高血压\\n\\n高血压\\na  b\\n` -> terms `["高血压"]`; skipped invalid `["", "a  b"]`, duplicate `["高血压"]`.
     """
     path = Path(spec).expanduser()
-    corpus: tuple[str, ...] = ()
+    corpus: RecordedCorpus | None = None
     if path.is_dir():
         if not (path / TERMS_FILE).is_file():
             raise UsageError(f"{path} has no {TERMS_FILE}", hint="pass an analyze output dir (vocabx analyze ... --out DIR)")
@@ -100,31 +100,17 @@ def validate_terms(raw: list[str]) -> TermList:
 
 
 def term_problem(term: str) -> str | None:
-    """Why a term can never be one vocabulary entry: `empty`, `whitespace` or `control`; None when fine."""
+    """Why a term can never be one vocabulary entry: `empty`, `whitespace` or `control`; None when fine.
+
+    Words joined by single spaces (`blood pressure`) are fine here: whether one token can cover them is the
+    tokenizer family's question (SentencePiece BPE can; byte-level BPE and WordPiece pre-tokenizers split there)."""
     if not term:
         return "empty"
-    if any(ch.isspace() for ch in term):
+    words = term.split(" ")
+    if not all(words) or any(ch.isspace() for word in words for ch in word):
         return "whitespace"
     for ch in term:
         category = unicodedata.category(ch)
         if category in ("Cc", "Cs", "Co", "Cn") or (category == "Cf" and ch not in _ALLOWED_FORMAT):
             return "control"
     return None
-
-
-def recorded_corpus(analyze_dir: Path) -> tuple[str, ...]:
-    """The corpus specs an analyze run recorded in its manifest (config `corpus`, else its corpus inputs)."""
-    manifest = analyze_dir / "manifest.json"
-    if not manifest.is_file():
-        return ()
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        log.warning("cannot read %s; no default corpus", manifest)
-        return ()
-    value = (data.get("config") or {}).get("corpus")
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    return ()

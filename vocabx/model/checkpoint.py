@@ -72,9 +72,22 @@ def read_header(path: Path) -> tuple[dict[str, Any], int]:
             raise ModelError(f"{path} is not a safetensors file (header of {length} bytes)", hint="re-save the model")
         try:
             header = json.loads(fh.read(length))
-        except ValueError as exc:
+            ends = [int(info["data_offsets"][1]) for name, info in header.items() if name != "__metadata__"]
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise ModelError(f"{path} has a corrupt safetensors header: {exc}", hint="re-download or re-save it") from exc
+    expected, size = 8 + length + max(ends, default=0), path.stat().st_size
+    if size < expected:  # a copy or download cut short: the header is whole, the tensors are not
+        raise ModelError(f"{path} is truncated: {size:,} of {expected:,} bytes",
+                         hint="re-download or re-save the model; the file was cut short")
     return header, 8 + length
+
+
+def check_weight_files(path: str | Path) -> None:
+    """Raise `ModelError` unless every safetensors file of the model directory is whole (headers read only)."""
+    path = Path(path)
+    files, _ = _shard_files(path)
+    for name in files:
+        read_header(path / name)
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:

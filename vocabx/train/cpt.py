@@ -7,7 +7,6 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +21,7 @@ from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, bpc_hook, load_for_training
 from vocabx.train.lora import wrap_lora
 from vocabx.train.newrows import NewRowsOnly
-from vocabx.train.rundir import disk_full_as_error, prepare_run_dir
+from vocabx.train.rundir import final_out, finished_run, guarded_run, open_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +35,14 @@ def build_mix(cfg: CPTConfig, tokenizer: Any, block_size: int, global_batch: int
     if cfg.max_steps is not None:
         need = math.ceil(cfg.max_steps * global_batch * (1.0 - ratio))
         wanted = need if wanted is None else min(wanted, need)
-    domain_texts = open_corpus(cfg.data, CorpusConfig(text_field=cfg.text_field, max_chars=cfg.max_chars)).texts()
+    data_flags = (("text_field", "--text-field {}"), ("max_chars", "--max-chars {}"))
+    domain_texts = open_corpus(cfg.data, CorpusConfig(text_field=cfg.text_field, max_chars=cfg.max_chars,
+                                                      flags=data_flags)).texts()
     domain = pack_texts(domain_texts, tokenizer, block_size, wanted, name="--data")
     replay = None
     if cfg.replay and ratio > 0:
-        replay_texts = open_corpus(cfg.replay, CorpusConfig(text_field=cfg.replay_text_field)).texts()
+        replay_config = CorpusConfig(text_field=cfg.replay_text_field, flags=(("text_field", "--replay-text-field {}"),))
+        replay_texts = open_corpus(cfg.replay, replay_config).texts()
         needed = max(1, replay_blocks_needed(len(domain), ratio))
         replay = pack_texts(replay_texts, tokenizer, block_size, needed, name="--replay")
     per_pass = len(domain) + (replay_blocks_needed(len(domain), ratio) if replay is not None else 0)
@@ -70,8 +72,13 @@ def train_cpt(cfg: CPTConfig, *, progress: bool = False, callbacks: Sequence[Tra
         return _train_cpt(cfg, progress, callbacks)
 
 
+COMMAND = "train cpt"
+
+
 def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
     state = distributed_state()
+    if (finished := finished_run(cfg, COMMAND, tidy=state.is_main_process)) is not None:
+        return finished
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     loaded = load_for_training(cfg)
@@ -82,20 +89,18 @@ def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallba
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
     mix, total = build_mix(cfg, loaded.tokenizer, block_size, global_batch)
     embed = _embed_steps(cfg, loaded, total)
-    out = Path(cfg.out).expanduser().resolve()
-    if state.is_main_process:
-        prepare_run_dir(cfg, "train cpt", [loaded.model_dir, *cfg.data, *cfg.replay])
-    state.wait_for_everyone()
     evaluate = _eval_hook(cfg, loaded)
-    with disk_full_as_error(out):
-        model, embed_ckpt = _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, callbacks, progress)
-    counts = _counts(cfg, mix, total, embed, global_batch, loaded, out, block_size, state.num_processes)
-    if state.is_main_process:
-        if evaluate is not None:
-            counts.update(evaluate(model))
-        complete_run("train cpt", out, model, loaded, cfg, counts, started, embed_ckpt)
+    run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, *cfg.data, *cfg.replay])
+    with guarded_run(run_dir):
+        model, embed_ckpt = _run_stages(cfg, loaded, mix, run_dir, embed, total, global_batch, evaluate, callbacks,
+                                        progress)
+        counts = _counts(cfg, mix, total, embed, global_batch, loaded, run_dir, block_size, state.num_processes)
+        if state.is_main_process:
+            if evaluate is not None:
+                counts.update(evaluate(model))
+            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started, embed_ckpt)
     state.wait_for_everyone()
-    return {"out": str(out), **counts}
+    return {"out": str(final_out(run_dir)), **counts}
 
 
 def _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, callbacks, progress):
@@ -129,7 +134,8 @@ def _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, cal
 def _eval_hook(cfg: CPTConfig, loaded: Loaded):
     if not cfg.eval_data:
         return None
-    texts = list(open_corpus(cfg.eval_data, CorpusConfig(max_docs=cfg.eval_max_docs)).texts())
+    config = CorpusConfig(max_docs=cfg.eval_max_docs, flags=(("max_docs", "--eval-max-docs {}"),))
+    texts = list(open_corpus(cfg.eval_data, config).texts())
     return bpc_hook(texts, loaded.tokenizer)
 
 

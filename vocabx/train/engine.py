@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from typing import Any, Protocol
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
-from transformers.trainer_utils import get_last_checkpoint
 
+from vocabx.errors import OutputError, first_line
+from vocabx.outputs import disk_full, write_text_atomic
+from vocabx.train.checkpoints import checkpoint_step, discard_incomplete, is_complete, last_complete
 from vocabx.train.config import RunConfig
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,10 @@ class JsonlLog(TrainerCallback):
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
         return entry
 
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            control.should_log = True  # a last record at the end, so a run shorter than --log-steps has a loss too
+
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs:
             return
@@ -134,13 +141,56 @@ def _float_or_none(value: Any) -> float | None:
 
 
 def last_logged_elapsed(path: Path, up_to_step: int) -> float:
-    """Rewrite log.jsonl keeping records up to `up_to_step` (a resumed run redoes later steps); their last elapsed."""
+    """Rewrite log.jsonl keeping records up to `up_to_step` (a resumed run redoes later steps); their last elapsed.
+
+    A line torn by a kill or a full disk is dropped; the file is replaced atomically."""
     if not path.is_file():
         return 0.0
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line)["step"] <= up_to_step]
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-    return float(json.loads(kept[-1]).get("elapsed", 0.0)) if kept else 0.0
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        record = _record(line)
+        if record is not None and record.get("step", up_to_step + 1) <= up_to_step:
+            kept.append((line, record))
+    write_text_atomic(path, "".join(line + "\n" for line, _ in kept))
+    return float(kept[-1][1].get("elapsed", 0.0)) if kept else 0.0
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("step"), int) else None
+
+
+class CheckpointWriteError(OutputError):
+    """A checkpoint could not be written (most often a full disk); the incomplete folder has been removed."""
+
+
+class CleanCheckpoints:
+    """Mixed into every stage's Trainer: a checkpoint write that fails (most often a full disk) removes its
+    incomplete folder at once (it would only hold space) and says which checkpoint --resume continues from."""
+
+    def _save_checkpoint(self, model, trial):  # the Trainer's own hook (transformers 4.x-5.x); see class docstring
+        try:
+            super()._save_checkpoint(model, trial)
+        except Exception as exc:
+            stage_dir = Path(self.args.output_dir)
+            folder = stage_dir / f"checkpoint-{self.state.global_step}"
+            if self.args.should_save:
+                shutil.rmtree(folder, ignore_errors=True)
+            kept = last_complete(stage_dir)
+            cause = "disk full" if disk_full(exc) else f"{type(exc).__name__}: {first_line(exc)}"
+            resume = f"--resume continues from {kept.name}" if kept else "--resume starts this stage over"
+            raise CheckpointWriteError(f"cannot write {folder} ({cause}); the incomplete checkpoint was removed",
+                                       hint=f"free space, then rerun the same command with --resume ({resume})") from exc
+
+
+def with_clean_checkpoints(trainer_cls: type[Trainer]) -> type[Trainer]:
+    """`trainer_cls` with `CleanCheckpoints` mixed in (any stage's own Trainer subclass keeps its loss)."""
+    if issubclass(trainer_cls, CleanCheckpoints):
+        return trainer_cls
+    return type(f"Clean{trainer_cls.__name__}", (CleanCheckpoints, trainer_cls), {})
 
 
 def run_stage(
@@ -164,8 +214,11 @@ def run_stage(
     ckpt_dir = run_dir / "checkpoints" / stage.name
     args = training_arguments(cfg, stage, ckpt_dir, progress)
     global_batch = cfg.batch_size * cfg.grad_accum * args.world_size
-    resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-    done = _checkpoint_step(resume_from) if resume_from else 0
+    if args.process_index == 0:
+        discard_incomplete(run_dir / "checkpoints")  # a kill mid-save leaves one; resume from the last whole one
+    last = last_complete(ckpt_dir)
+    resume_from = str(last) if last is not None else None
+    done = (checkpoint_step(last) or 0) if last is not None else 0
     elapsed = 0.0
     if args.process_index == 0:
         elapsed = last_logged_elapsed(run_dir / "log.jsonl", stage.first_step + done)
@@ -173,8 +226,8 @@ def run_stage(
     hooks: list[TrainerCallback] = [journal]
     if evaluate is not None and cfg.eval_steps:
         hooks.append(EvalHook(cfg.eval_steps, evaluate, journal))
-    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                          callbacks=[*hooks, *callbacks])
+    trainer = with_clean_checkpoints(trainer_cls)(model=model, args=args, train_dataset=dataset,
+                                                  data_collator=collator, callbacks=[*hooks, *callbacks])
     # Library code never prints: drop the Trainer's stdout printer, keep a bar only when asked for progress.
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
@@ -201,14 +254,10 @@ def library_bars(progress: bool) -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _checkpoint_step(path: str) -> int:
-    return int(Path(path).name.rsplit("-", 1)[-1])
-
-
 def stage_is_done(run_dir: Path, stage: Stage) -> Path | None:
     """The checkpoint a finished stage left (the Trainer saves at its last step), or None."""
     ckpt = run_dir / "checkpoints" / stage.name / f"checkpoint-{stage.steps}"
-    return ckpt if (ckpt / "trainer_state.json").is_file() else None
+    return ckpt if is_complete(ckpt) else None
 
 
 def steps_for(examples: int, global_batch: int, max_steps: int | None, epochs: int) -> tuple[int, int]:

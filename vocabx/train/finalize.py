@@ -11,7 +11,7 @@ import torch
 
 from vocabx.train.config import RunConfig
 from vocabx.train.merge import merged_model, save_model_dir
-from vocabx.train.rundir import publish_final
+from vocabx.train.rundir import final_out, publish_final
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,9 @@ def write_final(out: Path, model: torch.nn.Module, tokenizer: Any, cfg: RunConfi
 
 
 def complete_run(command: str, out: Path, model: torch.nn.Module, loaded: Any, cfg: RunConfig,
-                 counts: dict[str, Any], started: float, embed_ckpt: Path | None = None) -> None:
-    """The main process's last step of `train cpt`/`train sft`: final model into OUT, then manifest.json."""
+                 counts: dict[str, Any], started: float, embed_ckpt: Path | None = None) -> Path:
+    """The main process's last step of a training command: final model into the run directory `out`, then
+    manifest.json, then (for a staged --force run) the swap into OUT; returns the final OUT."""
     import time
 
     from vocabx.outputs import build_manifest
@@ -54,8 +55,8 @@ def complete_run(command: str, out: Path, model: torch.nn.Module, loaded: Any, c
     names = write_final(out, model, loaded.tokenizer, cfg, loaded.model_dir, embed_ckpt)
     counts["seconds"] = round(time.perf_counter() - started, 2)
     inputs = [loaded.model_dir, *cfg.data, *cfg.replay]
-    finish_run(out, build_manifest(command, cfg, inputs, counts, names + ["log.jsonl", "manifest.json"]),
-               cfg.keep_checkpoints)
+    written = [*names, *(["log.jsonl"] if (out / "log.jsonl").is_file() else []), "manifest.json"]
+    return finish_run(out, build_manifest(command, cfg, inputs, counts, written), cfg.keep_checkpoints)
 
 
 def last_loss(log_path: Path) -> float | None:

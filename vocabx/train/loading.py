@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from vocabx.errors import ModelError
+from vocabx.errors import ModelError, first_line
 from vocabx.train.config import RunConfig
 from vocabx.train.newrows import check_vocab_fits, new_row_start
 
@@ -51,12 +51,16 @@ def load_for_training(cfg: RunConfig) -> Loaded:
     """Load the model in float32 (bf16 is autocast by the Trainer where supported) and check its vocabulary."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from vocabx.model.checkpoint import check_weight_files
+
     model_dir = resolve_model_dir(cfg.model)
+    check_weight_files(model_dir)  # a truncated or corrupt file: a clear error, not the loader's traceback
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load {model_dir}: {exc}", hint="check that it holds weights and a tokenizer") from exc
+    except Exception as exc:  # noqa: BLE001 - any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
+        raise ModelError(f"cannot load {model_dir}: {type(exc).__name__}: {first_line(exc)}",
+                         hint="check that it holds config.json, weights and tokenizer files") from exc
     rows = check_vocab_fits(model, len(tokenizer), model_dir)
     start = new_row_start(model_dir, rows, cfg.new_from)
     context = int(getattr(model.config, "max_position_embeddings", 0) or 2048)

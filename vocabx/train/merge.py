@@ -51,7 +51,7 @@ def save_model_dir(model: torch.nn.Module, tokenizer: Any, out: Path) -> list[st
     rows = model.get_input_embeddings().weight.shape[0]
     if rows < len(tokenizer):
         raise ModelError(f"the merged model has {rows} rows for {len(tokenizer)} tokenizer ids",
-                         hint="merge the adapter into the extended model it was trained on (--base)")
+                         hint="merge the adapter into the extended model it was trained on (vocabx train merge --base)")
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return sorted(p.name for p in out.iterdir())
@@ -74,7 +74,7 @@ def merge_adapter(cfg: MergeConfig, progress: bool = False) -> dict[str, Any]:
     model = merged_model(peft.PeftModel.from_pretrained(base, adapter_dir))
     counts = {"vocab_size": len(tokenizer), "embedding_rows": int(model.get_input_embeddings().weight.shape[0]),
               "parameters": sum(p.numel() for p in model.parameters())}
-    with atomic_output_dir(out, force=cfg.force) as tmp:
+    with atomic_output_dir(out, force=cfg.force, inputs=[adapter_dir, base_dir]) as tmp:
         names = save_model_dir(model, tokenizer, tmp)
         write_json(tmp / "manifest.json", build_manifest("train merge", cfg, [adapter_dir, base_dir], counts, names))
     log.info("merged %s into %s -> %s", adapter_dir, base_dir, out)

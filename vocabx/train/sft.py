@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,7 +17,7 @@ from vocabx.train.engine import Stage, distributed_state, library_bars, run_stag
 from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, load_for_training
 from vocabx.train.lora import wrap_lora
-from vocabx.train.rundir import disk_full_as_error, prepare_run_dir
+from vocabx.train.rundir import final_out, finished_run, guarded_run, open_run_dir
 from vocabx.train.sft_data import PadCollator, SFTDataset, SFTMix, encode_all, mix_samples, read_records
 
 log = logging.getLogger(__name__)
@@ -63,29 +62,31 @@ def train_sft(cfg: SFTConfig, *, progress: bool = False, callbacks: Sequence[Tra
         return _train_sft(cfg, progress, callbacks)
 
 
+COMMAND = "train sft"
+
+
 def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
     state = distributed_state()
+    if (finished := finished_run(cfg, COMMAND, tidy=state.is_main_process)) is not None:
+        return finished
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     loaded = load_for_training(cfg)
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
     mix, steps, data_counts = build_sft_mix(cfg, loaded, global_batch)
-    out = Path(cfg.out).expanduser().resolve()
-    if state.is_main_process:
-        prepare_run_dir(cfg, "train sft", [loaded.model_dir, *cfg.data, *cfg.replay])
-    state.wait_for_everyone()
-    model = wrap_lora(loaded.model, cfg, loaded.new_start) if cfg.method == "lora" else loaded.model
+    run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, *cfg.data, *cfg.replay])
     stage = Stage(cfg.method, steps, cfg.lr, cfg.weight_decay)
-    with disk_full_as_error(out):
-        run_stage(model, SFTDataset(mix), cfg, stage, out, mix, collator=PadCollator(loaded.tokenizer.pad_token_id),
-                  callbacks=callbacks, progress=progress)
-    seen = mix.consumed(steps * global_batch)
-    counts = {"steps": steps, "global_batch": global_batch, "world_size": state.num_processes,
-              "examples": seen["examples"], "tokens": seen["tokens"], "chars": int(seen["chars"]),
-              "replay_examples": seen["replay_examples"], "replay_share": round(seen["replay_share"], 4),
-              "replay_ratio": cfg.replay_ratio, "new_rows_from": loaded.new_start,
-              "final_loss": last_loss(out / "log.jsonl"), **data_counts}
-    if state.is_main_process:
-        complete_run("train sft", out, model, loaded, cfg, counts, started)
+    with guarded_run(run_dir):
+        model = wrap_lora(loaded.model, cfg, loaded.new_start) if cfg.method == "lora" else loaded.model
+        run_stage(model, SFTDataset(mix), cfg, stage, run_dir, mix,
+                  collator=PadCollator(loaded.tokenizer.pad_token_id), callbacks=callbacks, progress=progress)
+        seen = mix.consumed(steps * global_batch)
+        counts = {"steps": steps, "global_batch": global_batch, "world_size": state.num_processes,
+                  "examples": seen["examples"], "tokens": seen["tokens"], "chars": int(seen["chars"]),
+                  "replay_examples": seen["replay_examples"], "replay_share": round(seen["replay_share"], 4),
+                  "replay_ratio": cfg.replay_ratio, "new_rows_from": loaded.new_start,
+                  "final_loss": last_loss(run_dir / "log.jsonl"), **data_counts}
+        if state.is_main_process:
+            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started)
     state.wait_for_everyone()
-    return {"out": str(out), **counts}
+    return {"out": str(final_out(run_dir)), **counts}

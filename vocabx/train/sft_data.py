@@ -37,17 +37,30 @@ def read_records(specs: Sequence[str]) -> Iterator[dict[str, Any]]:
 
 
 def _file_records(file: Path) -> Iterator[dict[str, Any]]:
-    text = file.read_text(encoding="utf-8-sig")
     try:
-        if file.suffix == ".jsonl":
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{file} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                          hint="re-save it as UTF-8 JSON or JSON lines") from None
+    if file.suffix == ".jsonl":
+        records = [_json_line(file, number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    else:
+        try:
             data = json.loads(text)
-            records = data if isinstance(data, list) else data.get("data", [data])
-    except json.JSONDecodeError as exc:
-        raise CorpusError(f"{file} is not valid JSON{'L' if file.suffix == '.jsonl' else ''}: {exc}",
-                          hint="fix the file, or convert it to a JSON array / one JSON object per line") from exc
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{file} is not valid JSON: {exc}",
+                              hint="fix the file, or convert it to a JSON array / one JSON object per line") from exc
+        records = data if isinstance(data, list) else data.get("data", [data]) if isinstance(data, dict) else []
     yield from (r for r in records if isinstance(r, dict))
+
+
+def _json_line(file: Path, number: int, line: str) -> Any:
+    """One JSON lines record; a broken one names its line of the file (json's own count restarts every line)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{file}:{number}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})",
+                          hint="fix or remove that line") from None
 
 
 def to_messages(record: dict[str, Any], system: str | None = None) -> list[dict[str, str]] | None:
