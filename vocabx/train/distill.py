@@ -24,11 +24,12 @@ from vocabx.train.finalize import complete_run
 from vocabx.train.loading import Loaded, bpc_hook, load_for_training, resolve_model_dir
 from vocabx.train.lora import wrap_lora
 from vocabx.train.newrows import NewRowsOnly
-from vocabx.train.rundir import disk_full_as_error, prepare_run_dir
+from vocabx.train.rundir import finished_run, final_out, guarded_run, open_run_dir
 from vocabx.train.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
+COMMAND = "train distill"
 TEACHER_DIR = "teacher"  # OUT/teacher/: the cached targets, kept until the run completes
 
 
@@ -106,6 +107,8 @@ def train_distill(cfg: DistillConfig, *, progress: bool = False,
 
 def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
     state = distributed_state()
+    if (finished := finished_run(cfg, COMMAND, tidy=state.is_main_process)) is not None:
+        return finished
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     loaded = load_for_training(cfg)
@@ -122,34 +125,31 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
     if total == 0:
         raise CorpusError(f"the data gives {len(order)} windows, fewer than one batch of {global_batch}",
                           hint="add data (--max-chars), or lower --batch-size / --block-size")
-    out = Path(cfg.out).expanduser().resolve()
-    if state.is_main_process:
-        prepare_run_dir(cfg, "train distill", [loaded.model_dir, teacher_dir, *cfg.data, *cfg.replay])
-    state.wait_for_everyone()
-    dataset = _lazy_targets(cfg, out, teacher_dir, order, total * global_batch, vmap)
     counts["new_token_share"] = round(_new_token_share(order, base_size), 4)
-    if cfg.untie:
-        _untie(loaded.model)
-    clock = WallClock(started, cfg.max_minutes)
-    evaluate = _eval_hook(cfg, loaded)
-    before = _fingerprint(loaded.model, loaded.new_start) if cfg.method == "rows" else None
-    with disk_full_as_error(out):
-        model = _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate,
+    run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, teacher_dir, *cfg.data, *cfg.replay])
+    with guarded_run(run_dir):
+        dataset = _lazy_targets(cfg, run_dir, teacher_dir, order, total * global_batch, vmap)
+        if cfg.untie:
+            _untie(loaded.model)
+        clock = WallClock(started, cfg.max_minutes)
+        evaluate = _eval_hook(cfg, loaded)
+        before = _fingerprint(loaded.model, loaded.new_start) if cfg.method == "rows" else None
+        model = _run_stages(cfg, loaded, vmap, dataset, run_dir, total, global_batch, evaluate,
                             [clock, *callbacks], progress)
-    counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
-                  new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
-                  teacher=str(teacher_dir), teacher_windows_computed=dataset.teacher_windows,
-                  teacher_seconds=round(dataset.teacher_seconds, 2))
-    if before is not None:
-        counts["body_and_old_rows_identical"] = _fingerprint(model, loaded.new_start) == before
-        if not counts["body_and_old_rows_identical"]:
-            raise ModelError("the rows stage changed a frozen weight", hint="report this as a vocabx bug")
-    if state.is_main_process:
-        if evaluate is not None:
-            counts.update(evaluate(model))
-        complete_run("train distill", out, model, loaded, cfg, counts, started)
+        counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
+                      new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
+                      teacher=str(teacher_dir), teacher_windows_computed=dataset.teacher_windows,
+                      teacher_seconds=round(dataset.teacher_seconds, 2))
+        if before is not None:
+            counts["body_and_old_rows_identical"] = _fingerprint(model, loaded.new_start) == before
+            if not counts["body_and_old_rows_identical"]:
+                raise ModelError("the rows stage changed a frozen weight", hint="report this as a vocabx bug")
+        if state.is_main_process:
+            if evaluate is not None:
+                counts.update(evaluate(model))
+            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started)
     state.wait_for_everyone()
-    return {"out": str(out), **counts}
+    return {"out": str(final_out(run_dir)), **counts}
 
 
 def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMap):

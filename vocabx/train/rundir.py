@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAME = RUN_CONFIG_NAME  # the resolved config of a run in progress; compared on --resume
 FINAL_TMP = ".final.tmp"
+# What a run keeps only to resume: checkpoints, and distillation's cached teacher targets.
+RESUME_STATE = ("checkpoints", "teacher")
 STAGING_SUFFIX = ".next"
 _LOCKS: dict[Path, int] = {}  # run dir -> the open, locked descriptor of its config (released at exit)
 
@@ -278,6 +280,7 @@ def finish_run(out: Path, manifest: dict[str, Any], keep_checkpoints: bool) -> P
 
 def _tidy(run_dir: Path, keep_checkpoints: bool) -> None:
     if not keep_checkpoints:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        for scratch in RESUME_STATE:
+            shutil.rmtree(run_dir / scratch, ignore_errors=True)
     shutil.rmtree(run_dir / FINAL_TMP, ignore_errors=True)
     (run_dir / CONFIG_NAME).unlink(missing_ok=True)
