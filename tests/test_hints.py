@@ -20,11 +20,12 @@ from vocabx.cli.main import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1] / "vocabx"
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*[a-z0-9]")
-OTHER_COMMAND = re.compile(r"vocabx (train (?:cpt|sft|merge)|[a-z]+)")
+OTHER_COMMAND = re.compile(r"vocabx (train (?:cpt|sft|merge|distill)|export (?:gguf|patch)|[a-z]+)")
 
-TRAINING = ("train cpt", "train sft")
-CORPUS_READERS = ("analyze", "extend", "verify", "train cpt", "eval", "bench", "demo")
-WRITERS = ("analyze", "extend", "train cpt", "train sft", "train merge", "eval", "bench", "demo")
+TRAINING = ("train cpt", "train sft", "train distill")
+CORPUS_READERS = ("analyze", "extend", "verify", "train cpt", "train distill", "eval", "bench", "demo", "select")
+WRITERS = ("analyze", "extend", "train cpt", "train sft", "train merge", "train distill", "eval", "bench", "demo",
+           "select", "export gguf", "export patch", "apply")
 EVERY = (*CORPUS_READERS, "train sft", "train merge", "corpora", "tokenizers")
 TOKENIZER_USERS = ("analyze", "extend", "verify", "bench", "eval", "demo", "tokenizers")
 
@@ -55,6 +56,23 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "train/config.py:SFTConfig": ("train sft",),
     "train/config.py:MergeConfig": ("train merge",),
     "train/sft.py": ("train sft",),
+    "train/distill.py": ("train distill",),
+    "train/distill_data.py": ("train distill",),
+    "train/teacher.py": ("train distill",),
+    "train/align.py": ("train distill",),
+    "train/config.py:DistillConfig": ("train distill",),
+    "select/": ("select",),
+    "export/": ("export gguf",),
+    "export/conformance.py": ("verify",),
+    "export/runtime.py": ("export gguf", "verify"),
+    "export/serving.py": ("export gguf", "verify"),
+    "export/config.py:GGUFExportConfig": ("export gguf",),
+    "export/config.py:PatchExportConfig": ("export patch",),
+    "export/config.py:ApplyConfig": ("apply",),
+    "export/to_gguf.py:check_output_file": ("export gguf",),
+    "export/patch.py": ("export patch",),
+    "export/delta.py": ("export patch", "apply"),
+    "export/apply.py": ("apply",),
     "train/sft_data.py": ("train sft",),
     "train/merge.py": ("train merge", "train cpt", "train sft"),
     "train/merge.py:merge_adapter": ("train merge",),

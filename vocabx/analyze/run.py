@@ -171,8 +171,7 @@ class Run:
         found = cands.filter_for_tokenizer(cands.concat(parts), self.adapter, self.counter, self.skipped, self.noted)
         if self.lang != "zh":  # words joined by spaces, where the tokenizer can make them one token
             found = cands.concat([found, phrase_candidates(self.corpus.texts(), self.adapter, c.min_freq,
-                                                           c.min_cohesion, c.min_entropy, self.skipped,
-                                                           c.sample_chars)])
+                                                           c.min_cohesion, c.min_entropy, self.skipped)])
         return found
 
     def _domain_scores(self) -> np.ndarray:

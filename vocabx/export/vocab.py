@@ -129,7 +129,7 @@ def appended_to(reader: Any, extended: GGUFVocab) -> GGUFVocab:
         i = differ[0] if differ else len(extended.tokens)
         raise TokenizerError(
             f"the tokenizer does not extend the base GGUF's vocabulary (first difference at id {i})",
-            hint="export with the base GGUF that `vocabx extend` started from, or --outtype f32 (llama.cpp's converter)")
+            hint="export with the GGUF of the base this model was extended from, or --outtype f32 (llama.cpp's converter)")
     merged = GGUFVocab(extended.model, extended.pre, tokens + extended.tokens[n:],
                        arrays["tokenizer.ggml.token_type"] + [NORMAL] * (len(extended.tokens) - n), n_base=n)
     if "tokenizer.ggml.merges" in arrays:

@@ -25,6 +25,7 @@ from vocabx.select.config import SelectConfig
 from vocabx.select.dedup import Deduplicator, MinHasher
 from vocabx.select.inputs import (
     Chunk,
+    corpus_flags,
     PoolInput,
     Unit,
     UnitRead,
@@ -102,7 +103,8 @@ def prepare(cfg: SelectConfig, tmp: Path) -> tuple[list[PoolInput], list[Chunk],
         raise CorpusError(f"the pool {', '.join(cfg.pool)} yielded no text ({[i.stats for i in inputs]})",
                           hint="check the paths, --text-field and --skip-bad-records")
     if cfg.reference:
-        config = CorpusConfig(text_field=cfg.reference_text_field, skip_bad_records=cfg.skip_bad_records)
+        config = CorpusConfig(text_field=cfg.reference_text_field, skip_bad_records=cfg.skip_bad_records,
+                              flags=corpus_flags("--reference-text-field"))
         reference = reservoir(open_corpus(list(cfg.reference), config).texts(), cfg.reference_docs, cfg.seed)
     else:
         reference = merge_samples(reads, cfg.reference_docs, cfg.seed)

@@ -71,7 +71,7 @@ def open_pool(specs: Sequence[str], text_field: str | None, skip_bad_records: bo
 
     parsed = [split_label(s) for s in specs]
     labels = unique_labels([name or corpus_label(spec) for name, spec in parsed])
-    config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records)
+    config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records, flags=corpus_flags("--text-field"))
     inputs, units = [], []
     for index, (label, (_, spec)) in enumerate(zip(labels, parsed)):
         inputs.append(PoolInput(label, spec))
@@ -147,7 +147,8 @@ def read_chunk(chunk: Chunk) -> tuple[list[str], list[str]]:
 
 def read_sample(specs: Sequence[str], text_field: str | None, skip_bad_records: bool) -> list[str]:
     """The whole domain sample."""
-    config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records)
+    config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records,
+                          flags=corpus_flags("--domain-text-field"))
     return list(open_corpus(list(specs), config).texts())
 
 
@@ -162,3 +163,8 @@ def reservoir(texts: Iterator[str], size: int, seed: int) -> list[str]:
     for i, text in enumerate(texts):
         _reservoir_add(kept, text, i, size, rng)
     return kept
+
+
+def corpus_flags(text_flag: str) -> tuple[tuple[str, str], ...]:
+    """The `vocabx select` flags that set a corpus option, for error hints."""
+    return (("text_field", text_flag + " {}"), ("skip_bad_records", "--skip-bad-records"))
