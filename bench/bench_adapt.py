@@ -52,8 +52,6 @@ FIELD = "title,ask,answer"
 INITS = {  # name -> extend flags: the zero-training initializations compared
     "subword-mean (default, tied)": ["--init", "subword-mean"],
     "subword-last / subword-first (untied)": ["--init", "subword-last", "--init-output", "subword-first"],
-    "mean": ["--init", "mean"],
-    "subword-mean / logit-match (untied)": ["--init", "subword-mean", "--init-output", "logit-match"],
 }
 
 
@@ -105,10 +103,11 @@ def setup(work: Path, args: argparse.Namespace) -> dict[str, Path]:
                    FIELD, "--budget", str(args.budget), "--out", str(out), *flags)
         models[name] = out
     train = work / "ext-train"
-    if not (train / "manifest.json").exists():
+    if args.with_train_mode and not (train / "manifest.json").exists():
         vocabx(work / "extend-train.log", "extend", BASE, "--mode", "train", "--corpus", str(DIALOGUES),
                "--text-field", FIELD, "--budget", str(args.budget), "--out", str(train))
-    models["continued BPE (--mode train), subword-mean"] = train
+    if args.with_train_mode:
+        models["continued BPE (--mode train), subword-mean"] = train
     hf = work / "hf-add-tokens"
     if not (hf / "model.safetensors").exists():
         hf_add_tokens(models["subword-mean (default, tied)"], hf)
@@ -186,21 +185,26 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
                   schedule="constant", warmup_steps=5, max_steps=10**5, force=True)
     replay = ("news-zh", str(held["replay_en"]))
     methods = {
+        "distill, new rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
+            replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers), callbacks=cb),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
         "distill, new rows (tied)": lambda out, cb: train_distill(DistillConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             rows_lr=args.rows_lr, max_chars=args.max_chars), callbacks=cb),
-        "distill, new rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
+        "LM loss, full model, replay 0.3 (train cpt --method full)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
-            rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
-            replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers), callbacks=cb),
-        "distill, --mode train extension, new rows": lambda out, cb: train_distill(DistillConfig(
+            embed_steps=0, max_chars=args.max_chars, method="full", lr=args.full_lr, replay=replay,
+            replay_ratio=0.3), callbacks=cb),
+    }
+    if args.with_train_mode:
+        methods["distill, --mode train extension, new rows"] = lambda out, cb: train_distill(DistillConfig(
             model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
             block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars),
-            callbacks=cb),
-    }
+            callbacks=cb)
     done = {}
     for name, run in methods.items():
         if args.methods and not any(m in name for m in args.methods):
@@ -389,7 +393,10 @@ def main() -> None:
     parser.add_argument("--block-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rows-lr", type=float, default=2e-3)
-    parser.add_argument("--lora-rows-steps", type=int, default=40)
+    parser.add_argument("--lora-rows-steps", type=int, default=0)
+    parser.add_argument("--full-lr", type=float, default=None, help="Learning rate of the full-model LM run; default train cpt's.")
+    parser.add_argument("--with-train-mode", action="store_true",
+                        help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
     parser.add_argument("--lora-hidden-layers", default="-1")
     parser.add_argument("--cpt-chars", type=int, default=60_000)
     parser.add_argument("--eval-docs", type=int, default=64)

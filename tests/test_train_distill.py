@@ -17,7 +17,7 @@ from vocabx.cli import main
 from vocabx.errors import Interrupted
 from vocabx.train.align import VocabMap, align
 from vocabx.train.config import DistillConfig
-from vocabx.train.distill_loss import Targets, Weights, distill_losses, log1mexp
+from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses, log1mexp
 
 TERMS = ["患者医生", "血压治疗", "高血压糖尿病", "药物检查", "症状治疗", "治疗患者", "检查症状", "医生治疗"]
 
@@ -110,55 +110,108 @@ def test_extended_tokenization_is_a_coarsening_of_the_base(pair) -> None:
             assert tuple(b[a.base_start[j]:a.base_end[j]]) == vmap.path(int(token))
 
 
-def _targets_for(logp_t: torch.Tensor, labels: torch.Tensor, in_a: torch.Tensor, k: int) -> Targets:
-    """Targets of a student that reads the teacher's own tokens (every chunk one token)."""
-    masked = logp_t.masked_fill(~in_a[: logp_t.size(-1)], -torch.inf)
-    top_logp, top_ids = masked.topk(k, dim=-1)
-    lse_a = torch.logsumexp(masked, -1)
-    rest = lse_a + log1mexp(torch.logsumexp(top_logp, -1) - lse_a)
-    group = torch.logsumexp(logp_t.masked_fill(in_a[: logp_t.size(-1)], -torch.inf), -1)
+# A toy extension of a 12-token base: new 12 = (2, 3), 13 = (2, 4), 14 = (5, 1).
+TOY_PATHS = {12: (2, 3), 13: (2, 4), 14: (5, 1)}
+TOY = Groups(12, torch.tensor([*range(12), 2, 2, 5]), torch.tensor([0, 1, 2]), 3)
+TOY_SECONDS = {2: {3: 0, 4: 1}, 5: {1: 2}}  # b1 -> b2 -> pair index
+
+
+def _targets_for(logp_t: torch.Tensor, labels: torch.Tensor, cond: torch.Tensor, k: int) -> Targets:
+    """Targets where every chunk is one token: the teacher's distribution `logp_t` [b, s, 12] at each position and,
+    one base token later, `cond` [b, s, 12] (log p(b2 | b1))."""
+    top_logp, top_ids = logp_t.topk(k, dim=-1)
+    rest = log1mexp(torch.logsumexp(top_logp, -1))
+    shape = labels.shape
+    pair_ids = torch.full((*shape, 2), -1)
+    pair_logp = torch.full((*shape, 2), -torch.inf)
+    alone, has2 = torch.zeros(shape), torch.zeros(shape, dtype=torch.bool)
+    for index in np.ndindex(*shape):
+        b1 = int(TOY.first[labels[index]])
+        if b1 in TOY_SECONDS:
+            seconds = TOY_SECONDS[b1]
+            pair_ids[index][: len(seconds)] = torch.tensor(list(seconds.values()))
+            pair_logp[index][: len(seconds)] = cond[index][list(seconds)]
+            alone[index] = log1mexp(torch.logsumexp(cond[index][list(seconds)], 0))
+            has2[index] = True
     ones = torch.ones_like(labels, dtype=torch.bool)
-    return Targets(labels=labels, open=ones, close=ones, chunk_from=torch.arange(labels.size(1)).expand_as(labels),
-                   top_ids=top_ids, top_logp=top_logp, rest_logp=rest, group_logp=group,
-                   chunk_logp=logp_t.gather(-1, labels.clamp(max=logp_t.size(-1) - 1)[..., None]).squeeze(-1),
-                   hidden=None)
+    return Targets(labels=labels, open=ones, close=ones, chunk_from=torch.arange(shape[1]).expand_as(labels),
+                   top_ids=top_ids, top_logp=top_logp, rest_logp=rest, pair_ids=pair_ids, pair_logp=pair_logp,
+                   alone_logp=alone, has2=has2,
+                   chunk_logp=_with_new(logp_t).gather(-1, labels[..., None]).squeeze(-1), hidden=None)
 
 
-def test_losses_are_minimal_at_the_teacher() -> None:
+def _with_new(logp_t: torch.Tensor) -> torch.Tensor:
+    """The teacher's log-probabilities with the three new tokens at (almost) nothing."""
+    return torch.cat([logp_t, torch.full((*logp_t.shape[:-1], 3), -30.0)], -1)
+
+
+def _canonical_student(logp_t: torch.Tensor, labels: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    """The canonical target q as student log-probabilities: each old token keeps its teacher mass unless it starts
+    new tokens; then the observed b1 splits it by p(b2 | b1), another such b keeps half and shares half."""
+    p = torch.cat([logp_t.exp(), torch.zeros(*labels.shape, 3)], -1)
+    for index in np.ndindex(*labels.shape):
+        b1 = int(TOY.first[labels[index]])
+        for b, seconds in TOY_SECONDS.items():
+            mass = float(p[index][b])
+            if b == b1:
+                c = cond[index].exp()
+                for b2, pair in seconds.items():
+                    p[index][12 + pair] = mass * c[b2]
+                p[index][b] = mass * (1 - sum(float(c[b2]) for b2 in seconds))
+            else:
+                p[index][b] = mass / 2
+                for pair in seconds.values():
+                    p[index][12 + pair] = mass / 2 / len(seconds)
+    return p.log()
+
+
+def test_canonical_loss_is_minimal_at_the_canonical_target() -> None:
     torch.manual_seed(0)
-    vocab, new = 12, 3
-    in_a = torch.ones(vocab + new, dtype=torch.bool)
-    in_a[[2, 5]] = False
-    in_a[vocab:] = False
-    teacher_logits = torch.randn(2, 5, vocab) * 2
-    logp_t = torch.log_softmax(teacher_logits, -1)
-    labels = torch.randint(0, vocab, (2, 5))
-    t = _targets_for(logp_t, labels, in_a, k=vocab)
-    at_teacher = torch.cat([teacher_logits, torch.full((2, 5, new), -30.0)], -1)
-    w = Weights(canonical=0.0, likelihood=1.0, hidden=0.0)
-    assert distill_losses(at_teacher, [], t, in_a, w)["likelihood"].abs() < 1e-4
-    # The canonical loss: the teacher's own distribution (new tokens at ~0) scores lower than a perturbed one.
+    logp_t = torch.log_softmax(torch.randn(2, 5, 12) * 2, -1)
+    cond = torch.log_softmax(torch.randn(2, 5, 12) * 2, -1)
+    labels = torch.tensor([[2, 5, 2, 0, 13], [12, 14, 7, 2, 5]])
+    t = _targets_for(logp_t, labels, cond, k=6)
     w = Weights(canonical=1.0, likelihood=0.0, hidden=0.0)
-    best = distill_losses(at_teacher, [], t, in_a, w)["canonical"]
-    for seed in range(5):
+    q = _canonical_student(logp_t, labels, cond)
+    best = distill_losses(q, [], t, TOY, w)["canonical"]
+    for seed in range(8):
         torch.manual_seed(seed)
-        noisy = at_teacher + torch.randn_like(at_teacher) * 0.5
-        assert distill_losses(noisy, [], t, in_a, w)["canonical"] > best - 1e-3
+        assert distill_losses(q + torch.randn_like(q) * 0.3, [], t, TOY, w)["canonical"] > best
+    # the likelihood loss is zero where the student gives each chunk the teacher's probability
+    w = Weights(canonical=0.0, likelihood=1.0, hidden=0.0)
+    assert distill_losses(_with_new(logp_t), [], t, TOY, w)["likelihood"].abs() < 1e-4
 
 
-def test_new_tokens_take_mass_only_from_the_tokens_they_extend() -> None:
-    """Raising a new token's logit through the old token it extends keeps the canonical loss of A tokens flat."""
-    vocab = 6
-    in_a = torch.tensor([True, True, False, True, True, True, False])  # token 2 starts new token 6
-    logp_t = torch.log_softmax(torch.tensor([[[1.0, 0.5, 2.0, 0.0, -1.0, 0.3]]]), -1)
-    t = _targets_for(logp_t, torch.tensor([[6]]), in_a, k=4)
+def test_a_byte_fragment_keeps_only_the_mass_of_what_no_new_token_covers() -> None:
+    """Where the teacher says b1 = 2 is almost always followed by 3 (new token 12 = (2, 3)), the loss prefers the
+    student that emits 12 over one that keeps the mass on 2 (the fragment), and over one where 12 takes mass from
+    tokens it does not extend."""
+    logp_t = torch.log_softmax(torch.tensor([[[1.0, 0.5, 2.0, 0.0, -1.0, 0.3, 0, 0, 0, 0, 0, 0]]]), -1)
+    cond = torch.log_softmax(torch.tensor([[[0.0, 0, 0, 6.0, 0, 0, 0, 0, 0, 0, 0, 0]]]), -1)
+    t = _targets_for(logp_t, torch.tensor([[12]]), cond, k=4)
     w = Weights(canonical=1.0, likelihood=0.0, hidden=0.0)
-    # Student A: the teacher's mass of token 2 split between 2 and 6; student B: 6 takes mass from everybody.
-    split = torch.log(torch.cat([logp_t.exp()[..., :2], logp_t.exp()[..., 2:3] / 2, logp_t.exp()[..., 3:],
-                                 logp_t.exp()[..., 2:3] / 2], -1))
-    steal = torch.cat([logp_t, torch.tensor([[[float(logp_t[0, 0, 2])]]])], -1)
-    assert distill_losses(split, [], t, in_a, w)["canonical"] < distill_losses(steal, [], t, in_a, w)["canonical"]
-    del vocab
+    p = torch.cat([logp_t.exp(), torch.zeros(1, 1, 3)], -1)
+    uses = p.clone()
+    uses[..., 12], uses[..., 2] = p[..., 2] * 0.95, p[..., 2] * 0.05
+    fragment = p.clone()
+    fragment[..., 12], fragment[..., 2] = p[..., 2] * 0.05, p[..., 2] * 0.95
+    steal = p * 0.7
+    steal[..., 12] = 0.3
+    loss = {name: float(distill_losses(x.log(), [], t, TOY, w)["canonical"])
+            for name, x in (("uses", uses), ("fragment", fragment), ("steal", steal))}
+    assert loss["uses"] < loss["fragment"] and loss["uses"] < loss["steal"], loss
+
+
+def test_groups_follow_the_merges(pair) -> None:
+    from transformers import AutoTokenizer
+
+    base = AutoTokenizer.from_pretrained(pair["teacher"])
+    vmap = VocabMap.from_dir(pair["student"], len(base))
+    groups = Groups.from_vocab(vmap, vmap.size + 2)  # two padding rows
+    for i, path in vmap.new_paths.items():
+        assert int(groups.first[i]) == path[0]
+        assert vmap.seconds[path[0]][1][list(vmap.seconds[path[0]][0]).index(path[1])] == groups.pair[i - vmap.base_size]
+    assert int(groups.first[-1]) == vmap.base_size and int(groups.pair[-1]) == groups.n_pairs
 
 
 def _cfg(pair, out: Path, **kw) -> DistillConfig:

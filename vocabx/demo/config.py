@@ -29,8 +29,12 @@ class DemoConfig:
     max_chars: int | None = _help("Characters read from each corpus before the split (None: all).")
     train: bool = _help("Run the short continued pretraining (off: evaluate the extended model as initialized).", True)
     quick: bool = _help("A quick look (about 2 minutes): no training, and the smaller evaluation.", False)
+    distill_steps: int = _help(
+        "Steps of `vocabx train distill` (the base model teaches the extended one: LoRA + new rows, with replay) "
+        "before continued pretraining; 0 skips it.", 8)
     train_steps: int = _help("Optimiser steps of continued pretraining in all (embeddings stage + LoRA).", 16)
-    embed_steps: int | None = _help("Of those, steps that train only the new rows; default a quarter of --train-steps.")
+    embed_steps: int | None = _help(
+        "Of those, steps that train only the new rows; default 0 after distillation, else a quarter of --train-steps.")
     block_size: int = _help("Tokens per training block (small keeps a CPU run short).", 128)
     batch_size: int = _help("Blocks per optimiser step.", 4)
     lr: float | None = _help("LoRA learning rate; default the one of `vocabx train cpt` (2e-4).")
@@ -67,7 +71,7 @@ class DemoConfig:
             raise UsageError(f"holdout_every must be >= 2, got {self.holdout_every}", hint="e.g. --holdout-every 10")
         if self.block_size < 2:
             raise UsageError(f"block_size must be >= 2, got {self.block_size}", hint="e.g. --block-size 128")
-        for name in ("decode_tokens", "examples"):
+        for name in ("decode_tokens", "examples", "distill_steps"):
             if getattr(self, name) < 0:
                 raise UsageError(f"{name} must be >= 0, got {getattr(self, name)}", hint="0 skips it")
         for name in ("max_chars", "bench_max_chars"):
@@ -86,6 +90,14 @@ class DemoConfig:
         return self.train and not self.quick
 
     @property
+    def distills(self) -> bool:
+        """Whether the distillation stage runs (only when the demo trains)."""
+        return self.trains and self.distill_steps > 0
+
+    @property
     def resolved_embed_steps(self) -> int:
-        """Steps of the embeddings stage: given, or a quarter of the run (new rows first, then LoRA)."""
-        return self.embed_steps if self.embed_steps is not None else self.train_steps // 4
+        """Steps of the embeddings stage: given; else none after distillation (it trained the new rows), or a
+        quarter of the run (new rows first, then LoRA)."""
+        if self.embed_steps is not None:
+            return self.embed_steps
+        return 0 if self.distills else self.train_steps // 4

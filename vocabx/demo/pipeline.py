@@ -56,7 +56,8 @@ def _cpu_seconds() -> float:
 def stage_names(config: DemoConfig) -> list[str]:
     """The stages this config runs, in order (training and the untrained model's eval only when it trains); the
     report comes last."""
-    return [name for name in STAGES if name not in TRAINED_ONLY or config.trains] + ["report"]
+    return [name for name in STAGES if (name not in TRAINED_ONLY or config.trains)
+            and (name != "distill" or config.distills)] + ["report"]
 
 
 def validate(config: DemoConfig) -> Path:

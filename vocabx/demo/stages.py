@@ -1,4 +1,4 @@
-"""The stages of `vocabx demo`, one function each: split, analyze, extend, train, eval (trained and untrained),
+"""The stages of `vocabx demo`, one function each: split, analyze, extend, distill, train, eval (trained and untrained),
 bench, examples. Each calls one library API (never the CLI), writes into OUT/<dir>, and returns a small summary
 for the report."""
 
@@ -21,10 +21,10 @@ FIELD_FLAGS = {"domain": "--text-field {}", "general": "--general-text-field {}"
 
 # stage name -> its directory under OUT, in the order the stages run
 STAGE_DIRS: dict[str, str] = {
-    "split": "data", "analyze": "analysis", "extend": "model", "train": "train", "eval": "eval",
+    "split": "data", "analyze": "analysis", "extend": "model", "distill": "distill", "train": "train", "eval": "eval",
     "eval_initialized": "eval-initialized", "bench": "bench", "examples": "examples",
 }
-TRAINED_ONLY = ("train", "eval_initialized")  # stages that run only when the demo trains
+TRAINED_ONLY = ("distill", "train", "eval_initialized")  # stages that run only when the demo trains
 # model labels shared by eval and bench, so that eval.json folds into bench.json row by row
 BASE_LABEL, EXTENDED_LABEL, INITIALIZED_LABEL = "base", "extended", "initialized"
 QUICK_EVAL_DOCS = 8  # --quick scores fewer held-out documents and decodes from one prompt
@@ -112,14 +112,34 @@ def run_extend(ws: Workspace) -> dict[str, Any]:
     return {"family": result.family, "added": result.counts.get("added"), "counts": result.counts, "checks": checks}
 
 
+def run_distill(ws: Workspace) -> dict[str, Any]:
+    """The base model teaches the extended one on the domain text and general replay (`vocabx train distill`,
+    LoRA + new rows, merged), so that continued pretraining starts from a model that matches the base."""
+    from vocabx.train.api import train_distill
+    from vocabx.train.config import DistillConfig
+
+    c, s = ws.config, ws.splits
+    config = DistillConfig(
+        model=str(ws.dir("extend")), out=str(ws.dir("distill")), data=(str(s["domain"].train),),
+        replay=(str(s["general"].train),), replay_ratio=c.replay_ratio, text_field=TEXT_FIELD,
+        replay_text_field=TEXT_FIELD, method="lora", rows_steps=0, max_steps=c.distill_steps,
+        block_size=c.block_size, batch_size=c.batch_size, seed=c.seed, log_steps=1,
+        save_steps=max(c.distill_steps, 1), merge=True)
+    counts = train_distill(config, progress=ws.progress)
+    keep = ("steps", "global_batch", "domain_chars", "replay_share", "new_token_share", "teacher_seconds", "seconds")
+    return {k: counts.get(k) for k in keep}
+
+
 def run_train(ws: Workspace) -> dict[str, Any]:
-    """A short continued pretraining of the extended model: new rows first, then LoRA (+ new rows), merged."""
+    """A short continued pretraining of the extended (and distilled) model: new rows first unless distilled, then
+    LoRA (+ new rows), merged."""
     from vocabx.train.api import train_cpt
     from vocabx.train.config import CPTConfig
 
     c, s = ws.config, ws.splits
+    start = ws.dir("distill") if c.distills else ws.dir("extend")
     config = CPTConfig(
-        model=str(ws.dir("extend")), out=str(ws.dir("train")), data=(str(s["domain"].train),),
+        model=str(start), out=str(ws.dir("train")), data=(str(s["domain"].train),),
         replay=(str(s["general"].train),), replay_ratio=c.replay_ratio, text_field=TEXT_FIELD,
         replay_text_field=TEXT_FIELD, method="lora", lr=c.lr, max_steps=c.train_steps,
         embed_steps=c.resolved_embed_steps, block_size=c.block_size, batch_size=c.batch_size, seed=c.seed,
@@ -214,5 +234,6 @@ def run_examples(ws: Workspace) -> dict[str, Any]:
     return {"examples": len(examples)}
 
 
-STAGES = {"split": run_split, "analyze": run_analyze, "extend": run_extend, "train": run_train, "eval": run_eval,
+STAGES = {"split": run_split, "analyze": run_analyze, "extend": run_extend, "distill": run_distill,
+          "train": run_train, "eval": run_eval,
           "eval_initialized": run_eval_initialized, "bench": run_bench, "examples": run_examples}

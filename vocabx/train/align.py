@@ -74,8 +74,8 @@ def align(base_ids: np.ndarray, ext_ids: np.ndarray, byte_lengths: np.ndarray) -
 
 class VocabMap:
     """What distillation needs to know about an extension: byte length of every id, the base-token path of every
-    new token, which old tokens can start a new token (the set B; the rest is A), and the one-step extensions of
-    each path (the base tokens x for which path + [x] is a new token).
+    new token, which old tokens can start a new token (the set B; the rest is A), the first two base tokens of each
+    new token, and the one-step extensions of each path (the base tokens x for which path + [x] is a new token).
 
     Read from the extended tokenizer.json: a new BPE token is the merge of two earlier tokens, so its base path is
     the concatenation of theirs, exactly as the extended tokenizer builds it from the base tokens of a text.
@@ -149,6 +149,30 @@ class VocabMap:
         for p in self.new_paths.values():
             mask[p[0]] = True
         return mask
+
+    @cached_property
+    def first_base(self) -> np.ndarray:
+        """Per id, old and new: the base token it starts with (an old token starts with itself)."""
+        out = np.arange(self.size, dtype=np.int64)
+        for i, p in self.new_paths.items():
+            out[i] = p[0]
+        return out
+
+    @cached_property
+    def pair_of_new(self) -> np.ndarray:
+        """Per new token (id - base_size): the index of its first two base tokens among all such pairs."""
+        index: dict[tuple[int, int], int] = {}
+        return np.array([index.setdefault(p[:2], len(index)) for _, p in sorted(self.new_paths.items())],
+                        dtype=np.int64)
+
+    @cached_property
+    def seconds(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """first base token b1 -> (the base tokens b2 that follow it in some new token, the index of each pair)."""
+        found: dict[int, dict[int, int]] = {}
+        for (_, p), pair in zip(sorted(self.new_paths.items()), self.pair_of_new):
+            found.setdefault(p[0], {})[p[1]] = int(pair)
+        return {b1: (np.array(list(d), dtype=np.int64), np.array(list(d.values()), dtype=np.int64))
+                for b1, d in found.items()}
 
     @cached_property
     def extensions(self) -> dict[tuple[int, ...], list[int]]:

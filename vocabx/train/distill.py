@@ -18,7 +18,7 @@ from vocabx.errors import CorpusError, ModelError, UsageError
 from vocabx.train.align import VocabMap
 from vocabx.train.config import DistillConfig
 from vocabx.train.distill_data import LazyTargets, collate_targets, mix_windows, read_windows, teacher_function
-from vocabx.train.distill_loss import Targets, Weights, distill_losses
+from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
 from vocabx.train.engine import Stage, bf16_default, distributed_state, library_bars, run_stage, stage_is_done, steps_for
 from vocabx.train.finalize import complete_run
 from vocabx.train.loading import Loaded, bpc_hook, load_for_training, resolve_model_dir
@@ -37,7 +37,7 @@ class DistillTrainer(Trainer):
     """A Trainer whose loss is the distillation loss against the targets in each batch."""
 
     weights: Weights = Weights()
-    in_a: torch.Tensor | None = None
+    groups: Groups | None = None
     layers: Sequence[int] = ()
     rows_lr: float | None = None  # the new rows' learning rate when they train with LoRA (peft's token deltas)
 
@@ -62,10 +62,11 @@ class DistillTrainer(Trainer):
         targets = Targets(
             labels=inputs["labels"], open=inputs["open"], close=inputs["close"], chunk_from=inputs["chunk_from"],
             top_ids=inputs["top_ids"], top_logp=inputs["top_logp"], rest_logp=inputs["rest_logp"],
-            group_logp=inputs["group_logp"], chunk_logp=inputs["chunk_logp"],
+            pair_ids=inputs["pair_ids"], pair_logp=inputs["pair_logp"], alone_logp=inputs["alone_logp"],
+            has2=inputs["has2"], chunk_logp=inputs["chunk_logp"],
             hidden=hidden.transpose(0, 1) if need_hidden else None)
         student_hidden = [out.hidden_states[i] for i in self.layers] if need_hidden else []
-        parts = distill_losses(out.logits, student_hidden, targets, self.in_a.to(out.logits.device), self.weights)
+        parts = distill_losses(out.logits, student_hidden, targets, self.groups.to(out.logits.device), self.weights)
         self._parts = {f"loss_{k}": float(v.detach()) for k, v in parts.items() if k != "loss"}
         return (parts["loss"], out) if return_outputs else parts["loss"]
 
@@ -266,12 +267,11 @@ def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, 
     """The rows stage, then (for --method lora|full) the body stage; returns the final plain model."""
     rows_steps = total if cfg.method == "rows" else total // 2 if cfg.rows_steps is None else cfg.rows_steps
     rows_steps = min(rows_steps, total)
-    in_a = torch.zeros(loaded.model.get_input_embeddings().weight.shape[0], dtype=torch.bool)
-    in_a[: vmap.base_size] = torch.from_numpy(~vmap.starts_new)
+    groups = Groups.from_vocab(vmap, loaded.model.get_input_embeddings().weight.shape[0])
     trainer_cls = type("StageTrainer", (DistillTrainer,), {
         "weights": Weights(cfg.canonical_weight, cfg.likelihood_weight, cfg.hidden_weight, cfg.lm_weight,
                            cfg.temperature),
-        "in_a": in_a, "layers": _student_layers(cfg, loaded.model), "rows_lr": cfg.rows_lr})
+        "groups": groups, "layers": _student_layers(cfg, loaded.model), "rows_lr": cfg.rows_lr})
     model = loaded.model
     clock = callbacks[0]
     ledger = WindowLedger(dataset)

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 TOKENIZE_BATCH = 256
 SHARD_WINDOWS = 64  # windows per cached target file: a killed teacher pass redoes at most this many
 PAD = {"input_ids": 0, "labels": -100, "open": False, "close": False, "chunk_from": 0, "top_ids": -1,
-       "top_logp": -float("inf"), "rest_logp": -float("inf"), "group_logp": -float("inf"), "chunk_logp": 0.0}
+       "top_logp": -float("inf"), "rest_logp": -float("inf"), "pair_ids": -1, "pair_logp": -float("inf"),
+       "alone_logp": 0.0, "has2": False, "chunk_logp": 0.0}
 
 
 @dataclass
@@ -97,7 +98,7 @@ def mix_windows(domain: list[Window], replay: list[Window], ratio: float, seed: 
 
 class LazyTargets(torch.utils.data.Dataset):
     """The teacher's targets for each window of the training order, computed when training first reaches them,
-    `SHARD_WINDOWS` windows at a time, and cached as cache/shard-NNNNN.safetensors (written atomically): training
+    `SHARD_WINDOWS` windows at a time, and cached as cache/targets2-NNNNN.safetensors (written atomically): training
     starts at once, a budget that stops early pays only for the windows it used, and a resumed or repeated pass
     reads the cache instead of running the teacher again. Item i is window i % len(order) (passes repeat it)."""
 
@@ -122,7 +123,7 @@ class LazyTargets(torch.utils.data.Dataset):
     def shard(self, k: int) -> list[dict[str, torch.Tensor]]:
         from safetensors.torch import load_file, save
 
-        path = self.cache / f"shard-{k:05d}.safetensors"
+        path = self.cache / f"targets2-{k:05d}.safetensors"  # targets2: with the second level
         part = self.order[k * SHARD_WINDOWS : (k + 1) * SHARD_WINDOWS]
         if path.is_file():
             return _unflatten(load_file(path), len(part))
@@ -162,6 +163,7 @@ def collate_targets(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Ten
             rows.append(torch.cat([v, pad]))
         batch[key] = torch.stack(rows)
     batch["top_ids"] = batch["top_ids"].long()
+    batch["pair_ids"] = batch["pair_ids"].long()
     if "hidden" in items[0]:
         layers, _, dim = items[0]["hidden"].shape
         batch["hidden"] = torch.stack([

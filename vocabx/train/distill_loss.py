@@ -2,14 +2,18 @@
 extended tokenization) at every aligned position.
 
 Notation, at the boundary before extended token j: the teacher's next-token distribution p_T over base ids, the
-student's p_S over base + new ids. B is the set of old tokens that start some new token, A the rest, G = B + new.
+student's p_S over base + new ids. A new token starts with one base token b1 and goes on with a second, b2; the
+group G(b) is b with every new token that starts with b.
 
-- `canonical`: cross-entropy against the canonical target q. An old token in A keeps exactly its teacher mass
-  (no new token starts with it, so nothing of its mass moves); the group G keeps the teacher's mass of B as a
-  whole; inside G, the observed token is a sample of q(. | G):
-      L = -sum_{v in A} p_T(v) log p_S(v) - p_T(B) log p_S(G) - [x in G] log p_S(x | G)
-  Its minimum is q, so new tokens take mass only from the old tokens they extend (never from `，` or `我`). The
-  teacher's A-part is stored sparsely: its top K tokens by name, the rest of A as one lump.
+- `canonical`: cross-entropy against the canonical target, in three levels, each exact where the teacher can say:
+  1. which base token comes next: p_S(G(b)) against p_T(b) for every b (the top K by name, the rest as one lump),
+     so a new token takes mass only from the old token it starts with (never from `，` or `我`);
+  2. inside G(b1) of the observed b1, how its mass splits by the second base token: the new tokens that begin
+     (b1, b2) against p_T(b2 | b1), b1 alone against the mass of the b2 that continue no new token. A byte
+     fragment that starts thousands of characters keeps only the mass of those not in the vocabulary;
+  3. inside that, the observed token is a sample (the tokenizer's choice among tokens sharing two base tokens).
+     Level 2 counts a continuation as taken by a new token where the extended tokenizer may still stop at b1
+     (a longer new token that the text does not complete): an approximation that errs towards the new tokens.
 - `likelihood`: the student's log-probability of each chunk against the teacher's summed log-probability of the
   base tokens it covers (approximate likelihood matching), as a binary cross-entropy of the two probabilities
   with a temperature; the teacher's side drops the mass of one-token longer new tokens (where the extended
@@ -41,10 +45,13 @@ class Targets:
     open: torch.Tensor
     close: torch.Tensor
     chunk_from: torch.Tensor
-    top_ids: torch.Tensor  # [b, s, K] long: the teacher's top K tokens of A (padded with -1)
+    top_ids: torch.Tensor  # [b, s, K] long: the teacher's top K next base tokens (padded with -1)
     top_logp: torch.Tensor  # [b, s, K]
-    rest_logp: torch.Tensor  # [b, s]: log p_T(A minus top K)
-    group_logp: torch.Tensor  # [b, s]: log p_T(B)
+    rest_logp: torch.Tensor  # [b, s]: log p_T(every other base token)
+    pair_ids: torch.Tensor  # [b, s, K] long: the top K (b1, b2) pairs of the observed b1 (padded with -1)
+    pair_logp: torch.Tensor  # [b, s, K]: log p_T(b2 | b1) of each
+    alone_logp: torch.Tensor  # [b, s]: log p_T(b2 continues no new token | b1)
+    has2: torch.Tensor  # [b, s] bool: level 2 applies
     chunk_logp: torch.Tensor  # [b, s]: the teacher's log-probability of the chunk closed at t + 1
     hidden: torch.Tensor | None  # [layers, b, s, d], meaningful at opening positions
 
@@ -55,23 +62,78 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x < -0.6931, torch.log1p(-torch.exp(x)), torch.log(-torch.expm1(x)))
 
 
-def canonical_loss(logp: torch.Tensor, t: Targets, in_a: torch.Tensor) -> torch.Tensor:
-    """Summed canonical cross-entropy over opening positions. `logp` [b, s, V'] student log-probabilities (they
-    sum to 1, so log p_S(G) = log(1 - p_S(A))); `in_a` [V'] bool: the old tokens that start no new token."""
-    valid = t.top_ids >= 0
-    top_s = logp.gather(-1, t.top_ids.clamp_min(0))  # [b, s, K]
-    lse_a = torch.logsumexp(logp.masked_fill(~in_a, -torch.inf), dim=-1)  # one [b, s, V'] copy
-    lse_g = log1mexp(lse_a)
-    top_lse = torch.logsumexp(top_s.masked_fill(~valid, -torch.inf), dim=-1)
-    rest_s = lse_a + log1mexp(top_lse - lse_a)
-    top_t = t.top_logp.masked_fill(~valid, -torch.inf).exp()
-    loss = -(top_t * top_s).masked_fill(~valid, 0).sum(-1)
-    loss = loss - t.rest_logp.exp() * rest_s - t.group_logp.exp() * lse_g
-    # The observed token, when it falls in G, is a sample of q(. | G).
-    labels = t.labels.clamp_min(0)
-    in_g = ~in_a[labels] & (t.labels >= 0)
-    observed = logp.gather(-1, labels[..., None]).squeeze(-1) - lse_g
-    return loss[t.open].sum() - observed[t.open & in_g].sum()
+TINY = 1e-30
+
+
+@dataclass
+class Groups:
+    """Which group each student id belongs to: `first` [V'] the base token each id starts with (padding rows of
+    the embedding, with no token, point past the base vocabulary), `pair` [V' - V] the index of each new id's
+    first two base tokens (padding: past the last pair)."""
+
+    base_size: int
+    first: torch.Tensor
+    pair: torch.Tensor
+    n_pairs: int
+
+    @classmethod
+    def from_vocab(cls, vmap, rows: int) -> Groups:
+        """From a `VocabMap` and the student's number of embedding rows."""
+        first = torch.full((rows,), vmap.base_size, dtype=torch.long)
+        first[: vmap.size] = torch.from_numpy(vmap.first_base)
+        pairs = vmap.pair_of_new
+        n_pairs = int(pairs.max()) + 1 if pairs.size else 0
+        pair = torch.full((rows - vmap.base_size,), n_pairs, dtype=torch.long)
+        pair[: pairs.size] = torch.from_numpy(pairs)
+        return cls(vmap.base_size, first, pair, n_pairs)
+
+    def to(self, device: torch.device) -> Groups:
+        return Groups(self.base_size, self.first.to(device), self.pair.to(device), self.n_pairs)
+
+
+def canonical_loss(logp: torch.Tensor, t: Targets, groups: Groups) -> torch.Tensor:
+    """Summed canonical cross-entropy over opening positions (levels 1-3 of the module docstring). `logp`
+    [b, s, V'] student log-probabilities; group masses are sums of probabilities (float32)."""
+    o = t.open
+    lp = logp[o]  # [n, V']
+    p = lp.exp()
+    rows = torch.arange(lp.size(0), device=lp.device)
+    v = groups.base_size
+    # Level 1: the student's mass of each group G(b); one extra column gathers the padding rows.
+    g1 = torch.cat([p[:, :v], p.new_zeros(p.size(0), 1)], 1).index_add(1, groups.first[v:], p[:, v:])
+    top_ids = t.top_ids[o].long()
+    valid = top_ids >= 0
+    g_top = g1.gather(1, top_ids.clamp_min(0)).masked_fill(~valid, 0)
+    w_top = t.top_logp[o].exp().masked_fill(~valid, 0)
+    loss = -(w_top * g_top.clamp_min(TINY).log()).sum(1)
+    loss = loss - t.rest_logp[o].exp() * (1 - g_top.sum(1)).clamp_min(TINY).log()
+    # Level 2: inside G(b1) of the observed first base token.
+    labels = t.labels[o].clamp_min(0)
+    b1 = groups.first[labels].clamp(max=v)
+    g_b1 = g1[rows, b1].clamp_min(TINY)
+    alone = p[rows, b1.clamp(max=v - 1)]
+    g2 = p.new_zeros(p.size(0), groups.n_pairs + 1).index_add(1, groups.pair, p[:, v:])
+    pair_ids = t.pair_ids[o].long()
+    has_pair = pair_ids >= 0
+    g2_top = g2.gather(1, pair_ids.clamp_min(0)).masked_fill(~has_pair, 0)
+    rest2 = (g_b1 - alone - g2_top.sum(1)).clamp_min(TINY)
+    w2 = t.pair_logp[o].exp().masked_fill(~has_pair, 0)
+    w_alone = t.alone_logp[o].exp()
+    w_rest = (1 - w2.sum(1) - w_alone).clamp_min(0)
+    log_g = g_b1.log()
+    level2 = -(w2 * (g2_top.clamp_min(TINY).log() - log_g[:, None])).sum(1) \
+        - w_alone * (alone.clamp_min(TINY).log() - log_g) - w_rest * (rest2.log() - log_g)
+    has2 = t.has2[o]
+    loss = loss + level2.masked_fill(~has2, 0)
+    # Level 3: the observed token inside its smallest group (its pair where level 2 applies, else G(b1)).
+    x_lp = lp[rows, labels]
+    is_new = labels >= v
+    x_pair = groups.pair[(labels - v).clamp_min(0)]
+    in_top = (pair_ids == x_pair[:, None]).any(1)
+    own = torch.where(in_top, g2[rows, x_pair], rest2)
+    group_lp = torch.where(has2, own.clamp_min(TINY).log(), log_g)
+    level3 = torch.where(has2 & ~is_new, torch.zeros_like(x_lp), x_lp - group_lp)
+    return loss.sum() - level3.sum()
 
 
 def chunk_student_logp(token_logp: torch.Tensor, t: Targets) -> torch.Tensor:
@@ -120,7 +182,7 @@ class Weights:
     temperature: float = 1.0
 
 
-def distill_losses(logits: torch.Tensor, hidden: list[torch.Tensor], t: Targets, in_a: torch.Tensor,
+def distill_losses(logits: torch.Tensor, hidden: list[torch.Tensor], t: Targets, groups: Groups,
                    w: Weights) -> dict[str, torch.Tensor]:
     """Each enabled loss, averaged over the positions it applies to, and their weighted sum under "loss"."""
     logp = torch.log_softmax(logits.float(), dim=-1)
@@ -130,7 +192,7 @@ def distill_losses(logits: torch.Tensor, hidden: list[torch.Tensor], t: Targets,
     n_close = t.close.sum().clamp_min(1)
     parts: dict[str, torch.Tensor] = {}
     if w.canonical:
-        parts["canonical"] = canonical_loss(logp, t, in_a) / n_open
+        parts["canonical"] = canonical_loss(logp, t, groups) / n_open
     if w.likelihood:
         parts["likelihood"] = likelihood_loss(token_logp, t, w.temperature) / n_close
     if w.hidden and hidden:

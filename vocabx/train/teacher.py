@@ -18,8 +18,8 @@ from vocabx.train.align import Alignment, VocabMap, align
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("input_ids", "labels", "open", "close", "chunk_from", "top_ids", "top_logp", "rest_logp", "group_logp",
-          "chunk_logp")
+FIELDS = ("input_ids", "labels", "open", "close", "chunk_from", "top_ids", "top_logp", "rest_logp", "pair_ids",
+          "pair_logp", "alone_logp", "has2", "chunk_logp")
 
 
 @dataclass
@@ -100,17 +100,15 @@ def teacher_targets(teacher: Teacher, windows: Sequence[Window], vmap: VocabMap,
     logits, hidden = teacher(ids, mask, layers)
     logits = logits.cpu()  # [b, n, V]
     hidden = [h.cpu() for h in hidden]
-    in_a = torch.from_numpy(~vmap.starts_new)
-    return [_window_targets(w, logits[r, : w.base.size], [h[r] for h in hidden], vmap, in_a, top_k)
+    return [_window_targets(w, logits[r, : w.base.size], [h[r] for h in hidden], vmap, top_k)
             for r, w in enumerate(windows)]
 
 
-def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor], vmap: VocabMap, in_a: torch.Tensor,
+def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor], vmap: VocabMap,
                     top_k: int) -> dict[str, torch.Tensor]:
-    """Targets for one window; position t (0..m-1) of the student predicts ext[t + 1].
-
-    Only one [positions, vocab] copy is made (the A-masked logits at chunk openings); the log-normalizer of every
-    position is one logsumexp, and p(B) follows from p(A) as log(1 - p(A))."""
+    """Targets for one window; position t (0..m-1) of the student predicts ext[t + 1]: at each chunk opening the
+    teacher's top K next base tokens (and the rest as one lump), the split of the observed first base token's mass
+    by the second base token (`_second_level`), and each chunk's log-probability."""
     from vocabx.train.distill_loss import log1mexp
 
     a = w.alignment
@@ -119,14 +117,9 @@ def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor],
     lse = torch.logsumexp(logits, dim=1)  # [n + 1]
     token_lp = logits[torch.arange(n), base[1:]] - lse[:n]  # teacher log p of each base token, [n]
     opening = torch.from_numpy(a.base_start)  # teacher position predicting the chunk's first base token
-    masked = logits[opening].masked_fill_(~in_a, -torch.inf)  # [m, V]: A only
-    top_logp, top_ids = masked.topk(top_k, dim=1)
-    lse_a = torch.logsumexp(masked, dim=1)
-    del masked
+    top_logp, top_ids = logits[opening].topk(top_k, dim=1)
     top_logp = top_logp - lse[opening, None]
-    lse_a = lse_a - lse[opening]
-    rest = lse_a + log1mexp(torch.logsumexp(top_logp, dim=1) - lse_a)
-    group = log1mexp(lse_a)
+    rest = log1mexp(torch.logsumexp(top_logp, dim=1))
     csum = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(token_lp.double(), 0)])
     chunk = (csum[torch.from_numpy(a.base_end)] - csum[opening]).float()
     chunk = chunk + _stop_correction(w, logits, lse, vmap)
@@ -139,7 +132,7 @@ def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor],
         "top_ids": top_ids.to(torch.int32),
         "top_logp": top_logp,
         "rest_logp": rest,
-        "group_logp": group,
+        **_second_level(w, logits, lse, vmap, top_k),
         "chunk_logp": chunk,
     }
     if hidden:
@@ -147,6 +140,37 @@ def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor],
         # the base token before the chunk.
         out["hidden"] = torch.stack([h[opening] for h in hidden]).to(torch.float16)  # [layers, m, d]
     return out
+
+
+def _second_level(w: Window, logits: torch.Tensor, lse: torch.Tensor, vmap: VocabMap,
+                  top_k: int) -> dict[str, torch.Tensor]:
+    """Where a chunk opens with a base token b1 that starts new tokens, the teacher's distribution one base token
+    later splits b1's mass by the second base token b2: the new tokens that begin (b1, b2) share p(b2 | b1), b1
+    alone keeps the mass of every b2 that continues no new token. This is what breaks up a byte fragment that
+    carries the mass of every character it starts. Kept as the top K pairs (`pair_ids`, indices of
+    `VocabMap.pair_of_new`), their conditional log-probabilities, and `alone_logp`; `has2` marks the openings where
+    it applies (b1 starts a new token and the next distribution lies inside the window)."""
+    from vocabx.train.distill_loss import log1mexp
+
+    a, m = w.alignment, w.alignment.first.size
+    pair_ids = torch.full((m, top_k), -1, dtype=torch.int32)
+    pair_logp = torch.full((m, top_k), -torch.inf)
+    alone = torch.zeros(m)
+    has2 = torch.zeros(m, dtype=torch.bool)
+    for j in np.flatnonzero(a.first):
+        u = int(a.base_start[j]) + 1  # the teacher's position after reading b1 (u <= n: the chunk holds b1)
+        b1 = int(w.base[u])
+        if b1 not in vmap.seconds:
+            continue
+        second, pairs = vmap.seconds[b1]
+        cond = logits[u, torch.from_numpy(second)] - lse[u]
+        k = min(top_k, cond.numel())
+        best, where = cond.topk(k)
+        pair_ids[j, :k] = torch.from_numpy(pairs)[where].to(torch.int32)
+        pair_logp[j, :k] = best
+        alone[j] = log1mexp(torch.logsumexp(cond, dim=0))
+        has2[j] = True
+    return {"pair_ids": pair_ids, "pair_logp": pair_logp, "alone_logp": alone, "has2": has2}
 
 
 def _stop_correction(w: Window, logits: torch.Tensor, lse: torch.Tensor, vmap: VocabMap) -> torch.Tensor:
