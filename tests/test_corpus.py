@@ -452,7 +452,7 @@ def test_hub_card_offline_is_a_corpus_error(offline_hub):
 
 
 def test_hints_name_only_the_flags_the_command_declares(tmp_path):
-    path = write(tmp_path / "bad.jsonl", '{"text": "ok"}\nnot json\n'.encode())
+    path = write(tmp_path / "bad.jsonl", b'{"text": "ok"}\nnot json\n')
     with pytest.raises(CorpusError) as err:
         read(path, flags=(("text_field", "--replay-text-field {}"),))
     assert "--" not in err.value.hint

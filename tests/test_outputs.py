@@ -14,10 +14,9 @@ from vocabx.outputs import atomic_output_dir, build_manifest, check_output_dir, 
 
 def test_atomic_dir_appears_whole_or_not_at_all(tmp_path) -> None:
     out = tmp_path / "run"
-    with pytest.raises(RuntimeError):
-        with atomic_output_dir(out) as tmp:
-            (tmp / "half.txt").write_text("x")
-            raise RuntimeError("crash midway")
+    with pytest.raises(RuntimeError), atomic_output_dir(out) as tmp:
+        (tmp / "half.txt").write_text("x")
+        raise RuntimeError("crash midway")
     assert not out.exists() and list(tmp_path.iterdir()) == []
     with atomic_output_dir(out) as tmp:
         (tmp / "done.txt").write_text("ok")
@@ -107,9 +106,8 @@ def test_force_replaces_only_a_vocabx_output(tmp_path) -> None:
     (mine / "thesis.tex").write_text("years of work")
     with pytest.raises(OutputError, match="not a vocabx output"):
         check_output_dir(mine, force=True)
-    with pytest.raises(OutputError, match="not a vocabx output"):
-        with atomic_output_dir(mine, force=True) as tmp:
-            (tmp / "x").write_text("x")
+    with pytest.raises(OutputError, match="not a vocabx output"), atomic_output_dir(mine, force=True) as tmp:
+        (tmp / "x").write_text("x")
     ours = tmp_path / "ours"
     _vocabx_output(ours, "terms.tsv")
     (ours / "notes.txt").write_text("mine")  # a user's file added to an earlier output
@@ -127,17 +125,15 @@ def test_force_replaces_only_a_vocabx_output(tmp_path) -> None:
 
 def test_an_out_that_appears_during_the_run_is_refused_or_replaced_only_with_force(tmp_path) -> None:
     out = tmp_path / "run"
-    with pytest.raises(OutputError, match="appeared while this run was working"):
-        with atomic_output_dir(out) as tmp:
-            (tmp / "new.txt").write_text("new")
-            out.mkdir()
-            (out / "theirs.txt").write_text("theirs")
+    with pytest.raises(OutputError, match="appeared while this run was working"), atomic_output_dir(out) as tmp:
+        (tmp / "new.txt").write_text("new")
+        out.mkdir()
+        (out / "theirs.txt").write_text("theirs")
     assert [p.name for p in out.iterdir()] == ["theirs.txt"]
-    with pytest.raises(OutputError, match="not a vocabx output"):
-        with atomic_output_dir(tmp_path / "run2", force=True) as tmp:
-            (tmp / "new.txt").write_text("new")
-            (tmp_path / "run2").mkdir()
-            (tmp_path / "run2" / "theirs.txt").write_text("theirs")
+    with pytest.raises(OutputError, match="not a vocabx output"), atomic_output_dir(tmp_path / "run2", force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        (tmp_path / "run2").mkdir()
+        (tmp_path / "run2" / "theirs.txt").write_text("theirs")
     assert [p.name for p in (tmp_path / "run2").iterdir()] == ["theirs.txt"]
     with atomic_output_dir(tmp_path / "run3", force=True) as tmp:
         (tmp / "new.txt").write_text("new")

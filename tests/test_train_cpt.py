@@ -156,10 +156,8 @@ def test_disk_full_during_a_stage_is_an_output_error_and_other_os_errors_pass(tm
     from vocabx.errors import OutputError
     from vocabx.train.rundir import disk_full_as_error
 
-    with pytest.raises(OutputError, match="disk full") as info:
-        with disk_full_as_error(tmp_path):
-            raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OutputError, match="disk full") as info, disk_full_as_error(tmp_path):
+        raise OSError(errno.ENOSPC, "No space left on device")
     assert "--resume" in info.value.hint
-    with pytest.raises(PermissionError):
-        with disk_full_as_error(tmp_path):
-            raise PermissionError(errno.EACCES, "denied")
+    with pytest.raises(PermissionError), disk_full_as_error(tmp_path):
+        raise PermissionError(errno.EACCES, "denied")

@@ -38,7 +38,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             data = tomllib.loads(text)
         else:
             data = json.loads(text)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - each format has its own errors (YAMLError, TOMLDecodeError, ValueError)
         where = " ".join(str(exc).split())[:300]  # YAML's message spans lines, with a caret drawing: one line here
         raise UsageError(f"config file {path} does not parse: {where}", hint="fix the syntax, or use .yaml/.json/.toml") from None
     if not isinstance(data, dict):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from vocabx.config import field_help
-
 from vocabx.analyze.api import SCORINGS, AnalyzeConfig
 from vocabx.cli.common import config_option, emit_json, handle_errors, json_option, make_config, progress_enabled
+from vocabx.config import field_help
 
 
 @click.command("analyze")

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from vocabx.cli.common import config_option, config_options, emit_json, handle_errors, json_option, make_config, progress_enabled
+from vocabx.cli.common import (
+    config_option,
+    config_options,
+    emit_json,
+    handle_errors,
+    json_option,
+    make_config,
+    progress_enabled,
+)
 from vocabx.eval.config import EvalConfig
 
 

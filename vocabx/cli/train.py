@@ -19,6 +19,7 @@ from vocabx.cli.common import (
 )
 from vocabx.train.config import CPTConfig, DistillConfig, MergeConfig, SFTConfig
 
+
 def _given(values: dict[str, Any]) -> dict[str, Any]:
     """Flags with a value: empty repeatable options count as not given."""
     return {k: (v if v != () else None) for k, v in values.items()}

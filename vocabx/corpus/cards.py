@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +20,7 @@ from vocabx.corpus.document import CorpusStats, Document
 from vocabx.corpus.formats import reader_for
 from vocabx.corpus.hub import HubSource
 from vocabx.corpus.sources import FileSource, Source
-from vocabx.errors import CorpusError, require
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    tomllib = require("tomli", "reading corpus cards on Python 3.10")
+from vocabx.errors import CorpusError
 
 CARD_PREFIX = "card:"
 CARDS_ENV = "VOCABX_CORPORA"

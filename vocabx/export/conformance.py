@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from vocabx.adapters.base import TokenizerAdapter
-from vocabx.extend.verify import MAX_EXAMPLES, Check
 from vocabx.export.runtime import LlamaRuntime
+from vocabx.extend.verify import MAX_EXAMPLES, Check
 
 log = logging.getLogger(__name__)
 

@@ -102,9 +102,8 @@ def _manifest(model_dir: Path) -> dict[str, Any]:
 
 def recorded_base_gguf(manifest: dict[str, Any], model_dir: Path) -> Path:
     """The GGUF that `vocabx extend` started from, as its manifest records it (the built-in name or a path)."""
-    from vocabx.model.default import DEFAULT_MODEL
-
     from vocabx.adapters.builtin import BUILTIN_TOKENIZERS, builtin_path
+    from vocabx.model.default import DEFAULT_MODEL
 
     base = str((manifest.get("config") or {}).get("base", ""))
     if base == DEFAULT_MODEL:

@@ -58,7 +58,7 @@ def load_for_training(cfg: RunConfig) -> Loaded:
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    except Exception as exc:  # noqa: BLE001 - any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
+    except Exception as exc:  # any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
         raise ModelError(f"cannot load {model_dir}: {type(exc).__name__}: {first_line(exc)}",
                          hint="check that it holds config.json, weights and tokenizer files") from exc
     rows = check_vocab_fits(model, len(tokenizer), model_dir)

@@ -139,7 +139,7 @@ def open_run_dir(state: Any, cfg: RunConfig, command: str, inputs: Sequence[str 
     if state.is_main_process:
         try:
             outcome[0] = str(prepare_run_dir(cfg, command, inputs))
-        except Exception as exc:  # re-raised below, after the others have heard of it
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the others have heard of it
             error, outcome[0] = exc, f"error: {exc}"
     if state.num_processes > 1:
         from accelerate.utils import broadcast_object_list
