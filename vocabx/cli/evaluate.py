@@ -21,8 +21,7 @@ from vocabx.eval.config import EvalConfig
 
 
 @click.command("eval")
-@click.argument("model")
-@config_options(EvalConfig)
+@config_options(EvalConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors
