@@ -1,4 +1,4 @@
-"""Corpus cards: named corpora (`legal-zh`, `news-zh`, ...) described by TOML files in `corpora/`.
+"""Corpus cards: named corpora (`legal-zh`, `news-zh`, ...) described by TOML files shipped in `vocabx/corpora/`.
 
 A card says where the text lives (a file inside an installed package, or a Hugging Face dataset), how to read
 it, its license and its measured size. Cards never hold corpus text. `VOCABX_CORPORA` (paths separated by
@@ -7,6 +7,7 @@ it, its license and its measured size. Cards never hold corpus text. `VOCABX_COR
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import os
 import tomllib
@@ -24,7 +25,9 @@ from vocabx.errors import CorpusError
 
 CARD_PREFIX = "card:"
 CARDS_ENV = "VOCABX_CORPORA"
-BUILTIN_CARDS = Path(__file__).resolve().parents[2] / "corpora"  # the checkout's corpora/ (editable installs)
+# The shipped cards are package data (vocabx/corpora/*.toml, in wheels too); the checkout's top-level corpora/ is a
+# link to that directory, so people edit them where the README says and every install reads the same files.
+BUILTIN_CARDS = Path(str(importlib.resources.files("vocabx") / "corpora"))  # a real directory: vocabx is never zipped
 REQUIRED = {"package": ("package", "path", "format"), "hub": ("dataset",)}
 
 
