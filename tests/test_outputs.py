@@ -165,3 +165,30 @@ def test_of_two_runs_racing_for_one_out_exactly_one_wins(tmp_path) -> None:
     assert sorted(results.values())[1] == "wrote" and "appeared" in sorted(results.values())[0]
     winner = next(n for n, r in results.items() if r == "wrote")
     assert (out / "who.txt").read_text() == winner and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_private_files_become_ordinary_but_hard_links_to_inputs_are_left_alone(tmp_path) -> None:
+    """safetensors' save_file writes 0600 (a temp file renamed); an output file is as the umask says, like the
+    rest. A file hard-linked from an input keeps its mode: changing it would change the input."""
+    import os
+    import stat
+
+    import torch
+    from safetensors.torch import save_file
+
+    umask = os.umask(0o022)
+    try:
+        given = tmp_path / "input.bin"
+        given.write_bytes(b"x")
+        given.chmod(0o600)
+        with atomic_output_dir(tmp_path / "run") as tmp:
+            save_file({"w": torch.zeros(2)}, str(tmp / "model.safetensors"))
+            (tmp / "notes.txt").write_text("n")
+            (tmp / "script.sh").write_text("s")
+            (tmp / "script.sh").chmod(0o755)
+            os.link(given, tmp / "linked.bin")
+    finally:
+        os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "run").iterdir()}
+    assert modes == {"model.safetensors": 0o644, "notes.txt": 0o644, "script.sh": 0o755, "linked.bin": 0o600}
+    assert stat.S_IMODE(given.stat().st_mode) == 0o600

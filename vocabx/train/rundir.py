@@ -25,6 +25,7 @@ from vocabx.outputs import (
     check_output_dir,
     check_replaceable,
     disk_full,
+    ordinary_modes,
     publish_dir,
     refuse_clobbering,
     to_jsonable,
@@ -248,6 +249,7 @@ def publish_final(out: Path, write: Callable[[Path], list[str]]) -> list[str]:
     tmp.mkdir()
     try:
         names = write(tmp)
+        ordinary_modes(tmp)  # save_pretrained leaves model.safetensors 0600
         for name in sorted(os.listdir(tmp)):
             target = out / name
             if target.is_dir():
