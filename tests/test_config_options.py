@@ -27,6 +27,8 @@ class Toy:
     also: tuple[Colour, ...] = documented("More colours.", ())
     sizes: tuple[int, ...] = documented("Sizes.", (1, 2))
     loud: bool = documented("Shout.", True)
+    quiet: bool = documented("Whisper.", False)
+    retries: int = documented("Retries.", 0)
     source_list: tuple[str, ...] = documented("Renamed flag.", (), flag="source")
 
     def __post_init__(self) -> None:
@@ -63,6 +65,8 @@ def test_help_shows_choices_defaults_and_the_short_flag() -> None:
     text = run("--help").output
     assert "[ITEMS]..." in text and "-o, --out" in text and "[red|green]" in text
     assert "[default: red]" in text and "[default: 1,2]" in text and "[default: --loud]" in text
+    assert "[default: 0]" in text  # a zero is a default worth showing; an off flag is not
+    assert "--quiet / --no-quiet" in text and "Whisper. [default" not in text
     assert "--source" in text and "--source-list" not in text
 
 

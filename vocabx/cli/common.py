@@ -135,11 +135,10 @@ def _click_type(hint: Any) -> tuple[Any, bool]:
 def _default_text(f: dataclasses.Field) -> str:
     """` [default: X]` for a field's help; nothing for an empty default (None, "", (), False) or a required one."""
     value = f.default
-    if value in (None, "", (), False) or value is dataclasses.MISSING:  # a flag that is off says nothing
+    if value is None or value is False or value is dataclasses.MISSING or value in ("", ()):  # off says nothing
         return ""
     if value is True:
-        flag = f.metadata.get("flag", f.name.replace("_", "-"))
-        return f" [default: --{'' if value else 'no-'}{flag}]"
+        return f" [default: --{f.metadata.get('flag', f.name.replace('_', '-'))}]"
     return f" [default: {','.join(map(str, value)) if isinstance(value, tuple) else value}]"
 
 
