@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= runs/demo
 
-.PHONY: install install-gguf demo test bench clean
+.PHONY: install install-gguf demo lint test bench clean
 
 install: $(VENV)/.installed
 install-gguf: $(VENV)/.gguf
@@ -41,6 +41,10 @@ $(VENV)/.gguf: $(VENV)/.installed
 # a short continued pretraining with general replay, eval against the base, bench against Qwen2; OUT/report.html.
 demo: install
 	$(VENV)/bin/vocabx demo --out $(OUT) --force
+
+# The rule set is in pyproject.toml ([tool.ruff.lint]); .pre-commit-config.yaml runs the same check at commit time.
+lint: install
+	$(VENV)/bin/ruff check vocabx tests bench
 
 test: install install-gguf
 	$(PY) -m pytest -q

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_analyze import LLAMA, MACHINE, dialogues, heldout, write_jsonl  # noqa: E402
+from bench_analyze import LLAMA, MACHINE, dialogues, heldout, write_jsonl
 
 
 def run(tokenizer: str, budgets: list[int], tmp: Path) -> list[dict]:

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -190,7 +189,7 @@ def run_case(tmp: Path, fixtures: Path, name: str, issue: str, command: str,
     started = time.perf_counter()
     try:
         code, result = func(c)
-    except Exception as exc:  # the harness's own failure is a result too, shown as such
+    except Exception as exc:  # noqa: BLE001 - the harness's own failure is a result too, shown as such
         code, result = "harness", f"{type(exc).__name__}: {exc}"[:200]
     seconds = time.perf_counter() - started
     result = result.replace(f"{c.dir}/", "").replace(str(c.dir), ".")[:400]  # paths relative to the scratch dir

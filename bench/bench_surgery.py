@@ -56,7 +56,7 @@ def worker(job: str, model_dir: Path, out: Path) -> dict:
     """One measured job, in this (fresh) process; imports happen before the clock starts."""
     from transformers import AutoModelForCausalLM, LlamaForCausalLM  # noqa: F401  (lazy modules loaded here)
 
-    import vocabx.model  # noqa: F401
+    import vocabx.model.api  # noqa: F401
 
     t0 = time.perf_counter()
     if job == "copy":

@@ -7,8 +7,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-from pathlib import Path
 
 from bench_reliability import SFT, TRAIN, Case, case, last_line, same_weights
 
@@ -271,4 +269,4 @@ def _(c):
     manifest = json.loads((c.dir / "new" / "manifest.json").read_text())
     logged = (c.dir / "new" / "log.jsonl").is_file() == ("log.jsonl" in manifest["outputs"])
     return code(proc), f"{last_line(proc)}; log.jsonl listed only if written: {logged}; " \
-                       f"{[l for l in proc.stdout.splitlines() if 'loss' in l][0].split(';')[-1].strip()}"
+                       f"{[ln for ln in proc.stdout.splitlines() if 'loss' in ln][0].split(';')[-1].strip()}"

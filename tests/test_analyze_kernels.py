@@ -150,7 +150,7 @@ def _random_texts(rng, count: int) -> list[str]:
     return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(count)]
 
 
-def test_plain_sentencepiece_count_equals_encode(plain_sp, tiny_sp):  # noqa: F811
+def test_plain_sentencepiece_count_equals_encode(plain_sp, tiny_sp):
     """Counting distinct cut pieces gives `encode_batch`'s totals for a plain model; a model with another
     normalizer (the NFKC default) is not treated as plain."""
     import random

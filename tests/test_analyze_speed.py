@@ -76,7 +76,7 @@ def test_jieba_lexicon_cache_round_trip(tmp_path, monkeypatch):
         assert lex.total == sum(counts.values())
 
 
-def test_two_worker_scan_equals_one_worker(tiny_sp):  # noqa: F811
+def test_two_worker_scan_equals_one_worker(tiny_sp):
     """Shards go to the pool while this process counts their tokens; the merged result must not change, down to
     the order of every Counter (ties downstream follow it)."""
     from vocabx.analyze.pieces import fallback_flags
@@ -114,7 +114,7 @@ def test_hash_index_sorted_and_unsorted_keys_agree():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_analyze_outputs_do_not_depend_on_workers(tmp_path, tiny_bpe):  # noqa: F811
+def test_analyze_outputs_do_not_depend_on_workers(tmp_path, tiny_bpe):
     """One process or two (scan pool + projection helper): byte-identical terms.tsv and report.json."""
     import json
 

@@ -382,6 +382,23 @@ def test_builtin_cards_parse():
     assert "legal-zh" in err.value.hint
 
 
+def test_builtin_cards_are_package_data_and_the_checkout_links_to_them():
+    """A wheel carries the cards (importlib.resources finds them in the package, not in the checkout); the
+    checkout's corpora/ is the same directory, so editing it edits what ships."""
+    import importlib.resources
+    import tomllib
+    from pathlib import Path
+
+    shipped = {p.name for p in (importlib.resources.files("vocabx") / "corpora").iterdir() if p.name.endswith(".toml")}
+    assert {"legal-zh.toml", "news-zh.toml"} <= shipped
+    assert {card.path.name for card in list_cards() if card.path.parent.name == "corpora"} == shipped
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "corpora/*.toml" in pyproject["tool"]["setuptools"]["package-data"]["vocabx"]
+    checkout = Path(__file__).resolve().parents[1] / "corpora"
+    if checkout.exists():  # a source checkout (not an installed test tree)
+        assert checkout.resolve() == Path(str(importlib.resources.files("vocabx") / "corpora")).resolve()
+
+
 def test_card_with_missing_package_and_bad_card(tmp_path, monkeypatch):
     write(
         tmp_path / "cards" / "x.toml",
@@ -452,7 +469,7 @@ def test_hub_card_offline_is_a_corpus_error(offline_hub):
 
 
 def test_hints_name_only_the_flags_the_command_declares(tmp_path):
-    path = write(tmp_path / "bad.jsonl", '{"text": "ok"}\nnot json\n'.encode())
+    path = write(tmp_path / "bad.jsonl", b'{"text": "ok"}\nnot json\n')
     with pytest.raises(CorpusError) as err:
         read(path, flags=(("text_field", "--replay-text-field {}"),))
     assert "--" not in err.value.hint

@@ -172,11 +172,14 @@ def test_lora_adapter_directory_is_merged_before_measuring(eval_dirs, tmp_path):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from vocabx.quiet import quiet_loading
+
     ext, adapter = eval_dirs["ext"], tmp_path / "adapter"
     start = json.loads((ext / "manifest.json").read_text())["counts"]["base_vocab_size"]
     lora = LoraConfig(r=2, target_modules=["q_proj"],
                       trainable_token_indices={"embed_tokens": list(range(start, start + len(NEW_TERMS)))})
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(ext), lora)
+    with quiet_loading():  # peft's own FutureWarning, as in vocabx.train.lora
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(ext), lora)
     delta = next(p for n, p in model.named_parameters() if "trainable_tokens_delta" in n)
     with torch.no_grad():
         delta[:MOVED] += 0.5  # the trained rows

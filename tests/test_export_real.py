@@ -58,12 +58,12 @@ FAMILIES = {"smollm2": None, "qwen2": None, "deepseek-v3": None, "llama3-style":
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_extended_vocabularies_tokenize_identically_in_llama_cpp(tmp_path, family) -> None:
     needs_llama_cpp()
-    from vocabx.export.config import GGUFExportConfig
-    from vocabx.export.conformance import detokenize_check, tokenization_check
-    from vocabx.export.runtime import LlamaRuntime
     from vocabx.adapters import load_tokenizer
     from vocabx.errors import TokenizerError
+    from vocabx.export.config import GGUFExportConfig
+    from vocabx.export.conformance import detokenize_check, tokenization_check
     from vocabx.export.pretok import detect_pre
+    from vocabx.export.runtime import LlamaRuntime
     from vocabx.export.to_gguf import directory_tokenizer, export_gguf
     from vocabx.extend.registry import get_extender
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tests.test_model_fixtures import *  # session fixtures: tiny_tok, tiny_models
+from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
 from vocabx.eval.bpc import bits_per_character, windows
 
 TEXTS = ["The patient has a fever and a cough.", "患者发热咳嗽，血压升高。", "Take 5 mg."]
@@ -33,7 +33,9 @@ def test_uniform_model_by_hand(model, tiny_tok):
     flat = copy.deepcopy(model)
     with torch.no_grad():
         flat.lm_head.weight.zero_()
-    encode = lambda t: tiny_tok.encode(t).ids
+    def encode(t):
+        return tiny_tok.encode(t).ids
+
     res = bits_per_character(flat, encode, TEXTS, start_id=0)
     v = tiny_tok.get_vocab_size()
     assert res.tokens == sum(len(encode(t)) for t in TEXTS) and res.chars == sum(map(len, TEXTS))
@@ -41,7 +43,9 @@ def test_uniform_model_by_hand(model, tiny_tok):
 
 
 def test_sliding_window_and_batching_agree(model, tiny_tok):
-    encode = lambda t: tiny_tok.encode(t).ids
+    def encode(t):
+        return tiny_tok.encode(t).ids
+
     full = bits_per_character(model, encode, TEXTS, start_id=0, max_length=128, stride=64, batch_size=1)
     batched = bits_per_character(model, encode, TEXTS, start_id=0, max_length=128, stride=64, batch_size=3)
     assert batched.bits == pytest.approx(full.bits, rel=1e-5)

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 from tests.conftest_shared import SHARED
-from tests.test_model_fixtures import *  # session fixtures: tiny_tok, tiny_models
+from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
 from tests.test_model_fixtures import make_extension, tree_hash
 from vocabx.errors import ModelError, OutputError, UsageError
 from vocabx.model import extend_model, is_model

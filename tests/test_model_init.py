@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.test_model_fixtures import *  # session fixtures: tiny_tok, tiny_models
+from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
 from tests.test_model_fixtures import make_extension
 from vocabx.errors import UsageError
 from vocabx.model.checkpoint import read_checkpoint

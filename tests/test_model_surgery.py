@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from tests.test_model_fixtures import *  # session fixtures: tiny_tok, tiny_models
+from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
 from tests.test_model_fixtures import make_extension, tree_hash
 from vocabx.model import extend_model
 from vocabx.model.checkpoint import read_checkpoint
@@ -78,7 +78,7 @@ def test_tied_model_is_untied_for_a_different_output_method(tiny_models, tiny_to
 def test_padded_matrix_reuses_padding_rows_and_keeps_the_rest(tiny_models, tiny_tok, tmp_path):
     ext = make_extension(tiny_tok)
     base = read_checkpoint(tiny_models["padded"])
-    counts = _extend(tiny_models["padded"], ext, tmp_path / "out")
+    counts = _extend(tiny_models["padded"], ext, tmp_path / "out", init="mean")
     assert counts["rows"] == base.rows  # 10 padding rows absorb the 3 new tokens: the matrix does not grow
     assert (counts["padding_rows_reused"], counts["padding_rows_kept"], counts["padding_rows_added"]) == (3, 7, 0)
     out = read_checkpoint(tmp_path / "out")

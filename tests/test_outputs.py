@@ -14,10 +14,9 @@ from vocabx.outputs import atomic_output_dir, build_manifest, check_output_dir, 
 
 def test_atomic_dir_appears_whole_or_not_at_all(tmp_path) -> None:
     out = tmp_path / "run"
-    with pytest.raises(RuntimeError):
-        with atomic_output_dir(out) as tmp:
-            (tmp / "half.txt").write_text("x")
-            raise RuntimeError("crash midway")
+    with pytest.raises(RuntimeError), atomic_output_dir(out) as tmp:
+        (tmp / "half.txt").write_text("x")
+        raise RuntimeError("crash midway")
     assert not out.exists() and list(tmp_path.iterdir()) == []
     with atomic_output_dir(out) as tmp:
         (tmp / "done.txt").write_text("ok")
@@ -107,9 +106,8 @@ def test_force_replaces_only_a_vocabx_output(tmp_path) -> None:
     (mine / "thesis.tex").write_text("years of work")
     with pytest.raises(OutputError, match="not a vocabx output"):
         check_output_dir(mine, force=True)
-    with pytest.raises(OutputError, match="not a vocabx output"):
-        with atomic_output_dir(mine, force=True) as tmp:
-            (tmp / "x").write_text("x")
+    with pytest.raises(OutputError, match="not a vocabx output"), atomic_output_dir(mine, force=True) as tmp:
+        (tmp / "x").write_text("x")
     ours = tmp_path / "ours"
     _vocabx_output(ours, "terms.tsv")
     (ours / "notes.txt").write_text("mine")  # a user's file added to an earlier output
@@ -127,17 +125,15 @@ def test_force_replaces_only_a_vocabx_output(tmp_path) -> None:
 
 def test_an_out_that_appears_during_the_run_is_refused_or_replaced_only_with_force(tmp_path) -> None:
     out = tmp_path / "run"
-    with pytest.raises(OutputError, match="appeared while this run was working"):
-        with atomic_output_dir(out) as tmp:
-            (tmp / "new.txt").write_text("new")
-            out.mkdir()
-            (out / "theirs.txt").write_text("theirs")
+    with pytest.raises(OutputError, match="appeared while this run was working"), atomic_output_dir(out) as tmp:
+        (tmp / "new.txt").write_text("new")
+        out.mkdir()
+        (out / "theirs.txt").write_text("theirs")
     assert [p.name for p in out.iterdir()] == ["theirs.txt"]
-    with pytest.raises(OutputError, match="not a vocabx output"):
-        with atomic_output_dir(tmp_path / "run2", force=True) as tmp:
-            (tmp / "new.txt").write_text("new")
-            (tmp_path / "run2").mkdir()
-            (tmp_path / "run2" / "theirs.txt").write_text("theirs")
+    with pytest.raises(OutputError, match="not a vocabx output"), atomic_output_dir(tmp_path / "run2", force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        (tmp_path / "run2").mkdir()
+        (tmp_path / "run2" / "theirs.txt").write_text("theirs")
     assert [p.name for p in (tmp_path / "run2").iterdir()] == ["theirs.txt"]
     with atomic_output_dir(tmp_path / "run3", force=True) as tmp:
         (tmp / "new.txt").write_text("new")
@@ -169,3 +165,30 @@ def test_of_two_runs_racing_for_one_out_exactly_one_wins(tmp_path) -> None:
     assert sorted(results.values())[1] == "wrote" and "appeared" in sorted(results.values())[0]
     winner = next(n for n, r in results.items() if r == "wrote")
     assert (out / "who.txt").read_text() == winner and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_private_files_become_ordinary_but_hard_links_to_inputs_are_left_alone(tmp_path) -> None:
+    """safetensors' save_file writes 0600 (a temp file renamed); an output file is as the umask says, like the
+    rest. A file hard-linked from an input keeps its mode: changing it would change the input."""
+    import os
+    import stat
+
+    import torch
+    from safetensors.torch import save_file
+
+    umask = os.umask(0o022)
+    try:
+        given = tmp_path / "input.bin"
+        given.write_bytes(b"x")
+        given.chmod(0o600)
+        with atomic_output_dir(tmp_path / "run") as tmp:
+            save_file({"w": torch.zeros(2)}, str(tmp / "model.safetensors"))
+            (tmp / "notes.txt").write_text("n")
+            (tmp / "script.sh").write_text("s")
+            (tmp / "script.sh").chmod(0o755)
+            os.link(given, tmp / "linked.bin")
+    finally:
+        os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "run").iterdir()}
+    assert modes == {"model.safetensors": 0o644, "notes.txt": 0o644, "script.sh": 0o755, "linked.bin": 0o600}
+    assert stat.S_IMODE(given.stat().st_mode) == 0o600

@@ -80,7 +80,7 @@ def run(pool: dict, out: Path, **fields) -> tuple[dict, list[dict]]:
 def test_quality_rules_name_the_first_rule_broken() -> None:
     rules = QualityRules(min_chars=10, scripts=frozenset({"han"}))
     texts = ["短", "高血压患者应当按时服药，定期复查血压。", "The patient should take the drug daily.",
-             "高血压患者".encode("utf-8").decode("latin-1") * 3, "★★★★★高血压★★★★★患者★★★★★",
+             "高血压患者".encode().decode("latin-1") * 3, "★★★★★高血压★★★★★患者★★★★★",
              "高血压患者应当按时服药\n高血压患者应当按时服药\n高血压患者应当按时服药", "？？？？。。。。，，，，！！"]
     assert rules.check(TextBatch(texts)) == [
         "too_short", None, "language", "mojibake", "symbols", "repeated_lines", "symbols"]

@@ -35,6 +35,8 @@ def test_embeddings_stage_moves_only_the_new_rows(tmp_path, corpora, tied) -> No
     assert result["embed_steps"] == 3 and result["main_steps"] == 0 and result["new_rows_from"] == start
     before, after = weights(model), weights(tmp_path / "out")
     assert set(after) == set(before)
+    mode = (tmp_path / "out" / "model.safetensors").stat().st_mode & 0o777  # save_pretrained writes 0600
+    assert mode == (tmp_path / "out" / "manifest.json").stat().st_mode & 0o777
     for name, old in before.items():
         new = after[name]
         if name in ("model.embed_tokens.weight", "lm_head.weight"):
@@ -156,10 +158,8 @@ def test_disk_full_during_a_stage_is_an_output_error_and_other_os_errors_pass(tm
     from vocabx.errors import OutputError
     from vocabx.train.rundir import disk_full_as_error
 
-    with pytest.raises(OutputError, match="disk full") as info:
-        with disk_full_as_error(tmp_path):
-            raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OutputError, match="disk full") as info, disk_full_as_error(tmp_path):
+        raise OSError(errno.ENOSPC, "No space left on device")
     assert "--resume" in info.value.hint
-    with pytest.raises(PermissionError):
-        with disk_full_as_error(tmp_path):
-            raise PermissionError(errno.EACCES, "denied")
+    with pytest.raises(PermissionError), disk_full_as_error(tmp_path):
+        raise PermissionError(errno.EACCES, "denied")

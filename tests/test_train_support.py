@@ -24,7 +24,7 @@ def sentences(words: list[str], n: int, seed: int, sep: str) -> list[str]:
 
 
 def build_tokenizer(texts: list[str]):
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())

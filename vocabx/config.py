@@ -38,7 +38,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             data = tomllib.loads(text)
         else:
             data = json.loads(text)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - each format has its own errors (YAMLError, TOMLDecodeError, ValueError)
         where = " ".join(str(exc).split())[:300]  # YAML's message spans lines, with a caret drawing: one line here
         raise UsageError(f"config file {path} does not parse: {where}", hint="fix the syntax, or use .yaml/.json/.toml") from None
     if not isinstance(data, dict):
@@ -111,16 +111,41 @@ def _describe(option: Any) -> str:
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(option, str(option))
 
 
-def documented(text: str, default: Any = None, **kwargs: Any) -> Any:
-    """A config dataclass field with its help text in `metadata`, which the CLI reuses for `--help`."""
+def choices(hint: Any) -> tuple[Any, ...] | None:
+    """The values a field may take when its annotation is a `Literal[...]` (also inside `X | None` or
+    `tuple[X, ...]`), else None: `choices(Literal["a", "b"] | None) -> ("a", "b")`."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return choices(inner[0]) if len(inner) == 1 else None
+    if typing.get_origin(hint) is tuple:
+        return choices(typing.get_args(hint)[0]) if typing.get_args(hint) else None
+    return typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else None
+
+
+def check_choice(name: str, value: Any, hint: Any) -> None:
+    """The one check of a `Literal` field: every value given (one, or each of a tuple) is one of its choices."""
+    valid = choices(hint)
+    if valid is None or value is None:
+        return
+    for item in value if isinstance(value, (tuple, list)) else (value,):
+        if item not in valid:
+            raise UsageError(f"unknown {name} {item!r}", hint=f"use one of: {', '.join(map(str, valid))}")
+
+
+def check_choices(instance: Any) -> None:
+    """`check_choice` on every field of a config: its `__post_init__` calls this, so a library caller, a config
+    file and a flag meet the same check (click.Choice only guards the flags)."""
+    hints = typing.get_type_hints(type(instance))
+    for f in dataclasses.fields(instance):
+        check_choice(f.name, getattr(instance, f.name), hints[f.name])
+
+
+def documented(text: str, default: Any = None, *, flag: str | None = None, metavar: str | None = None,
+               **kwargs: Any) -> Any:
+    """A config dataclass field with its help text in `metadata`, which the CLI turns into the field's option
+    (`vocabx.cli.common.config_options`); `flag` names the option when it differs from the field (`--corpus` for
+    `corpora`), `metavar` shows the value's form in `--help`."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("mutable default: use a tuple")
-    return dataclasses.field(default=default, metadata={"help": text}, **kwargs)
-
-
-def field_help(cls: type, name: str) -> str:
-    """The docstring-like help of a dataclass field, from its `metadata['help']`."""
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            return str(f.metadata.get("help", ""))
-    raise KeyError(name)
+    metadata = {"help": text, **({"flag": flag} if flag else {}), **({"metavar": metavar} if metavar else {})}
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)

@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -153,10 +154,23 @@ def atomic_output_dir(out: str | Path, *, force: bool = False, inputs: Sequence[
         yield tmp
         # mkdtemp makes a private (0700) directory; the output is an ordinary one, as the user's umask says.
         os.chmod(tmp, 0o777 & ~_umask())
+        ordinary_modes(tmp)
         publish_dir(tmp, out, force=force, inputs=inputs)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def ordinary_modes(directory: Path) -> None:
+    """Give each file under `directory` that a temp-file writer left private (0600: safetensors' `save_file`, and so
+    transformers' `save_pretrained`, write a temp file and rename it) the mode of an ordinary file, as the umask
+    says. Other modes are left alone, and so are hard links (`extend_model(link_unchanged=True)`): their other
+    name is an input, which vocabx never changes."""
+    mode = 0o666 & ~_umask()
+    for path in directory.rglob("*"):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600 and info.st_nlink == 1:
+            os.chmod(path, mode)
 
 
 def publish_dir(done: Path, out: Path, *, force: bool = False, inputs: Sequence[str | Path] = ()) -> None:

@@ -96,7 +96,7 @@ def _from_hub(repo_id: str) -> TokenizerAdapter:
     for filename in ("tokenizer.json", "tokenizer.model"):
         try:
             local = hub.hf_hub_download(repo_id, filename)
-        except Exception as exc:  # missing file, no network, gated repo: try the next file, report the last
+        except Exception as exc:  # noqa: BLE001 - missing file, no network, gated repo: try the next file, report the last
             last = exc
             continue
         return _from_file(Path(local)) if filename != "tokenizer.json" else HFTokenizerAdapter.from_file(local, name=repo_id)

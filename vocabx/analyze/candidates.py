@@ -9,6 +9,7 @@ import logging
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import regex
@@ -83,7 +84,10 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
         for key, values in (("freq", table.counts[rows]), ("df", table.doc_freq[rows]), ("coh", coh),
                             ("le", left), ("re", right)):
             cols[key].append(values[keep])
-    cat = (lambda k, dt: np.concatenate(cols[k]).astype(dt) if cols[k] else np.zeros(0, dt))
+
+    def cat(k: str, dt: Any) -> np.ndarray:
+        return np.concatenate(cols[k]).astype(dt) if cols[k] else np.zeros(0, dt)
+
     return Candidates(cols["terms"], cat("freq", np.int64), cat("df", np.int64), cat("coh", float), cat("le", float),
                       cat("re", float), cols["src"], np.zeros(len(cols["terms"]), np.int64))
 

@@ -23,11 +23,11 @@ from vocabx.analyze import candidates as cands
 from vocabx.analyze.api import AnalyzeConfig, AnalyzeResult
 from vocabx.analyze.learn import learn_plan
 from vocabx.analyze.lexicon import jieba_lexicon
+from vocabx.analyze.phrases import phrase_candidates
 from vocabx.analyze.pieces import fallback_flags
 from vocabx.analyze.plan import fingerprint
-from vocabx.analyze.report import build_report, render_terms, word_fertility, write_outputs
+from vocabx.analyze.report import build_report, render_terms, write_outputs
 from vocabx.analyze.scan import ScanJob, ShardResult, run_scan
-from vocabx.analyze.phrases import phrase_candidates
 from vocabx.analyze.segment import cuts_without_hmm, detect_lang, segment
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood

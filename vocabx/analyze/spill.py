@@ -13,6 +13,7 @@ file cannot be written (no room), the object travels through the pipe as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -174,7 +175,5 @@ def load(item: Any) -> Any:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -20,6 +20,7 @@ from vocabx.bench.metrics import CorpusSample, PairMetrics, measure, relate
 from vocabx.bench.result import BenchResult, CorpusEntry, TokenizerEntry, merge_eval, read_eval
 from vocabx.bench.throughput import MODES, measure_throughput, threads_used
 from vocabx.bench.words import DESCRIPTION
+from vocabx.config import documented
 from vocabx.errors import CorpusError, TokenizerError, UsageError, VocabxError
 from vocabx.outputs import check_output_dir
 
@@ -31,33 +32,29 @@ T = TypeVar("T")
 
 @dataclass
 class BenchConfig:
-    """What `vocabx bench` compares, on what, and where the report goes."""
+    """What `vocabx bench` compares, on what, and where the report goes; each field is a flag of the same name."""
 
-    tokenizers: tuple[str, ...] = ()
-    """Tokenizer specs (anything `load_tokenizer` accepts), each optionally labelled `NAME=SPEC`."""
-    corpora: tuple[str, ...] = ()
-    """Corpus specs (anything `open_corpus` accepts), each optionally labelled `NAME=SPEC`."""
-    out: str | None = None
-    """Output directory for bench.json, bench.md, charts and manifest.json; None measures and writes nothing."""
-    reference: str | None = None
-    """Label (or spec) of the tokenizer the ratios are taken against; None means the first tokenizer."""
-    context: int = 2048
-    """Context window in tokens for the characters-per-window figure."""
-    text_field: tuple[str, ...] = ()
-    """JSON key or CSV column holding the text (comma-separated names are joined): one value for every corpus,
-    or one per corpus in order (`auto` keeps the reader's defaults for that corpus); empty tries the defaults."""
-    max_chars: int | None = None
-    """Read at most this many characters of each corpus (bounds the work); None reads everything."""
-    max_docs: int | None = None
-    """Read at most this many documents of each corpus; None reads everything."""
-    repeats: int = 3
-    """Timed encode runs per pair and mode (the best counts); 0 skips the throughput measurement."""
-    charts: bool = True
-    """Write PNG charts (chars/token and context gain per corpus) into the output directory."""
-    eval: str | None = None
-    """An eval.json from `vocabx eval` whose per-pair figures join the report as extra columns."""
-    force: bool = False
-    """Replace an existing output directory."""
+    tokenizers: tuple[str, ...] = documented(
+        "Tokenizer specs (anything `load_tokenizer` accepts), each optionally labelled `NAME=SPEC`.", (),
+        metavar="[NAME=]TOKENIZER...")
+    corpora: tuple[str, ...] = documented(
+        "A corpus to measure on (file, directory, glob, hf:org/name, card name), optionally labelled `NAME=SPEC`; "
+        "repeat for several.", (), flag="corpus", metavar="[NAME=]CORPUS")
+    out: str | None = documented(
+        "Write bench.json, bench.md, charts and manifest.json here (refused if it exists, unless --force); "
+        "none: measure and write nothing.")
+    reference: str | None = documented(
+        "Label (or spec) of the tokenizer the ratios are taken against; default: the first tokenizer.")
+    context: int = documented("Context window in tokens for the characters-per-window figure.", 2048)
+    text_field: tuple[str, ...] = documented(
+        "JSON key or CSV column holding the text (a,b joins several): once for every corpus, or once per --corpus "
+        "in order (`auto` keeps the reader's defaults for that corpus); none tries the defaults.", ())
+    max_chars: int | None = documented("Read at most this many characters of each corpus (bounds the work).")
+    max_docs: int | None = documented("Read at most this many documents of each corpus.")
+    repeats: int = documented("Timed encode runs per pair and mode (the best counts); 0 skips timing.", 3)
+    charts: bool = documented("Write PNG charts (chars/token and context gain per corpus) into --out.", True)
+    eval: str | None = documented("eval.json from `vocabx eval`: its per-pair figures join the report as extra columns.")
+    force: bool = documented("Replace an existing output directory.", False)
 
     def __post_init__(self) -> None:
         if not self.tokenizers:

@@ -11,9 +11,7 @@ from vocabx.export.config import ApplyConfig
 
 
 @click.command("apply")
-@click.argument("patch")
-@click.argument("base")
-@config_options(ApplyConfig, positional={"patch", "base"})
+@config_options(ApplyConfig, arguments=("patch", "base"))
 @json_option
 @config_option
 @handle_errors

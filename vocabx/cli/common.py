@@ -6,13 +6,14 @@ import dataclasses
 import functools
 import json
 import sys
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from vocabx.config import build_config, read_config_file
+from vocabx.config import build_config, choices, read_config_file
 from vocabx.errors import VocabxError, first_line
 from vocabx.outputs import disk_full, to_jsonable
 
@@ -98,40 +99,74 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
 
-# Fields that commands take as positional arguments (MODEL, ADAPTER_DIR, POOL...), not as --flags.
-POSITIONAL = {"model", "adapter", "pool"}
+# Short flags: one table for every command, so `-o` is `--out` wherever a command has an `out` field.
+SHORT_FLAGS = {"out": "-o", "tokenizer": "-t", "reference": "-r"}
+
+
+class IntList(click.ParamType):
+    """A comma-separated list of integers (`--budgets 1000,5000`), for a `tuple[int, ...]` field."""
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(int(x) for x in str(value).split(",") if x.strip())
+        except ValueError:
+            self.fail(f"expected comma-separated integers, got {value!r}", param, ctx)
 
 
 def _click_type(hint: Any) -> tuple[Any, bool]:
-    """(click type, is a repeatable option) for a dataclass field's annotation."""
+    """(click type, is a repeatable option) for a dataclass field's annotation: a Literal is a click.Choice, a
+    tuple of strings a repeatable option, a tuple of ints one comma-separated option."""
+    valid = choices(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) is tuple:
-        return str, True
-    if typing.get_origin(hint) is typing.Literal:
-        return click.Choice(list(typing.get_args(hint))), False
-    base = args[0] if args else hint
-    if typing.get_origin(base) is typing.Literal:
-        return click.Choice(list(typing.get_args(base))), False
+    base = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1 else hint
+    if typing.get_origin(base) is tuple:
+        if typing.get_args(base)[:1] == (int,):
+            return IntList(), False
+        return (click.Choice(list(valid)) if valid else str), True
+    if valid:
+        return click.Choice(list(valid)), False
     return {int: int, float: float, bool: bool}.get(base, str), False
 
 
-def config_options(cls: type, positional: frozenset[str] | set[str] = frozenset(POSITIONAL)) -> Callable:
-    """Decorate a command with one option per field of `cls` (`--field-name`, help from its metadata); the fields
-    in `positional` are the command's arguments instead."""
-    hints = typing.get_type_hints(cls)
+def _default_text(f: dataclasses.Field) -> str:
+    """` [default: X]` for a field's help; nothing for an empty default (None, "", (), False) or a required one."""
+    value = f.default
+    if value is None or value is False or value is dataclasses.MISSING or value in ("", ()):  # off says nothing
+        return ""
+    if value is True:
+        return f" [default: --{f.metadata.get('flag', f.name.replace('_', '-'))}]"
+    return f" [default: {','.join(map(str, value)) if isinstance(value, tuple) else value}]"
 
-    def decorate(func: Callable) -> Callable:
-        for f in reversed(dataclasses.fields(cls)):
-            if f.name in positional:
+
+def config_options(cls: type, arguments: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Decorate a command with its config dataclass: the fields named in `arguments` are its positional arguments
+    (a tuple field takes any number), every other field is an option `--field-name` (or `--{metadata['flag']}`)
+    with the field's help and default, a click.Choice for a `Literal` and `--x/--no-x` for a bool. Options
+    default to None, so that only the flags given override a `--config` file (`make_config`)."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+
+    def decorate(func: F) -> F:
+        for f in reversed(list(fields.values())):
+            if f.name in arguments:
                 continue
             kind, multiple = _click_type(hints[f.name])
-            flag = "--" + f.name.replace("_", "-")
-            help_text = f.metadata.get("help", "")
+            flag = "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+            short = [SHORT_FLAGS[f.name]] if f.name in SHORT_FLAGS else []
+            help_text = str(f.metadata.get("help", "")) + _default_text(f)
             if kind is bool:
-                func = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)(func)
+                func = click.option(f"{flag}/--no-{flag[2:]}", *short, f.name, default=None, help=help_text)(func)
             else:
-                func = click.option(flag, f.name, type=kind, multiple=multiple, default=None if not multiple else (),
-                                    help=help_text + ("" if f.default in (None, (), "") else f" [default: {f.default}]"))(func)
+                func = click.option(flag, *short, f.name, type=kind, multiple=multiple, default=() if multiple else None,
+                                    metavar=f.metadata.get("metavar"), help=help_text)(func)
+        for name in reversed(arguments):
+            multiple = typing.get_origin(hints[name]) is tuple
+            func = click.argument(name, nargs=-1 if multiple else 1, required=not multiple,
+                                  metavar=fields[name].metadata.get("metavar"))(func)
         return func
 
     return decorate

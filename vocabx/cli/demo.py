@@ -17,18 +17,16 @@ from vocabx.cli.common import (
     make_config,
     progress_enabled,
 )
-from vocabx.config import field_help
 from vocabx.demo.config import DemoConfig
 
 
 @click.command("demo")
 @config_options(DemoConfig)
-@click.option("--model", default=None, help=f"{field_help(DemoConfig, 'model')} [default: smollm2-135m]")
 @click.option("--reference", "reference", multiple=True, help="Same as --general (the analysis reference).")
 @json_option
 @config_option
 @handle_errors
-def demo(as_json: bool, config_file: str | None, model: str | None, reference: tuple[str, ...], **flags: Any) -> None:
+def demo(as_json: bool, config_file: str | None, reference: tuple[str, ...], **flags: Any) -> None:
     """Run the whole pipeline and write a report: hold out every 10th document, mine domain terms against the
     general corpus, extend the model's tokenizer and embeddings, a short continued pretraining with general
     replay, evaluate against the base, benchmark base, extended and reference tokenizers.
@@ -45,7 +43,7 @@ def demo(as_json: bool, config_file: str | None, model: str | None, reference: t
     from vocabx.demo.report import headline_rows
 
     given = {k: (v if v != () else None) for k, v in flags.items()}
-    config = make_config(DemoConfig, config_file, model=model, **given)
+    config = make_config(DemoConfig, config_file, **given)
     if reference:  # an alias of --general that make_config does not know
         config.general = (*(flags.get("general") or ()), *reference)
     echo = (lambda text: click.echo(text, err=True)) if as_json else click.echo

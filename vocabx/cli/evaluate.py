@@ -8,13 +8,20 @@ from typing import Any
 
 import click
 
-from vocabx.cli.common import config_option, config_options, emit_json, handle_errors, json_option, make_config, progress_enabled
+from vocabx.cli.common import (
+    config_option,
+    config_options,
+    emit_json,
+    handle_errors,
+    json_option,
+    make_config,
+    progress_enabled,
+)
 from vocabx.eval.config import EvalConfig
 
 
 @click.command("eval")
-@click.argument("model")
-@config_options(EvalConfig)
+@config_options(EvalConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors

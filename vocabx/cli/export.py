@@ -24,8 +24,7 @@ def export() -> None:
 
 
 @export.command("gguf")
-@click.argument("model")
-@config_options(GGUFExportConfig)
+@config_options(GGUFExportConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors
@@ -42,8 +41,7 @@ def gguf(model: str, as_json: bool, config_file: str | None, **flags: Any) -> No
 
 
 @export.command("patch")
-@click.argument("model")
-@config_options(PatchExportConfig)
+@config_options(PatchExportConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors

@@ -21,12 +21,11 @@ from vocabx.select.report import STAGES
 
 
 @click.command("select")
-@click.argument("pool", nargs=-1)
-@config_options(SelectConfig)
+@config_options(SelectConfig, arguments=("pool",))
 @json_option
 @config_option
 @handle_errors
-def select(pool: tuple[str, ...], as_json: bool, config_file: str | None, **flags: Any) -> None:
+def select(as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Select the documents of POOL worth continued pretraining on: relevant to the --domain sample, clean
     (length, writing system, mojibake, symbols, repetition, boilerplate), without exact or near duplicates,
     balanced; written as JSON lines that `vocabx train cpt --data` reads.
@@ -40,8 +39,6 @@ def select(pool: tuple[str, ...], as_json: bool, config_file: str | None, **flag
     from vocabx.select import select_documents
 
     given = {k: (v if v != () else None) for k, v in flags.items()}
-    if pool:
-        given["pool"] = pool
     result = select_documents(make_config(SelectConfig, config_file, **given), progress=progress_enabled())
     if as_json:
         emit_json(result)

@@ -19,6 +19,7 @@ from vocabx.cli.common import (
 )
 from vocabx.train.config import CPTConfig, DistillConfig, MergeConfig, SFTConfig
 
+
 def _given(values: dict[str, Any]) -> dict[str, Any]:
     """Flags with a value: empty repeatable options count as not given."""
     return {k: (v if v != () else None) for k, v in values.items()}
@@ -37,8 +38,7 @@ def train() -> None:
 
 
 @train.command("cpt")
-@click.argument("model")
-@config_options(CPTConfig)
+@config_options(CPTConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors
@@ -51,8 +51,7 @@ def cpt(model: str, as_json: bool, config_file: str | None, **flags: Any) -> Non
 
 
 @train.command("sft")
-@click.argument("model")
-@config_options(SFTConfig)
+@config_options(SFTConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors
@@ -68,8 +67,7 @@ def sft(model: str, as_json: bool, config_file: str | None, **flags: Any) -> Non
 
 
 @train.command("distill")
-@click.argument("model")
-@config_options(DistillConfig)
+@config_options(DistillConfig, arguments=("model",))
 @json_option
 @config_option
 @handle_errors
@@ -96,8 +94,7 @@ def distill(model: str, as_json: bool, config_file: str | None, **flags: Any) ->
 
 
 @train.command("merge")
-@click.argument("adapter")
-@config_options(MergeConfig)
+@config_options(MergeConfig, arguments=("adapter",))
 @json_option
 @config_option
 @handle_errors

@@ -1,4 +1,4 @@
-"""Corpus cards: named corpora (`legal-zh`, `news-zh`, ...) described by TOML files in `corpora/`.
+"""Corpus cards: named corpora (`legal-zh`, `news-zh`, ...) described by TOML files shipped in `vocabx/corpora/`.
 
 A card says where the text lives (a file inside an installed package, or a Hugging Face dataset), how to read
 it, its license and its measured size. Cards never hold corpus text. `VOCABX_CORPORA` (paths separated by
@@ -7,9 +7,10 @@ it, its license and its measured size. Cards never hold corpus text. `VOCABX_COR
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import os
-import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +21,13 @@ from vocabx.corpus.document import CorpusStats, Document
 from vocabx.corpus.formats import reader_for
 from vocabx.corpus.hub import HubSource
 from vocabx.corpus.sources import FileSource, Source
-from vocabx.errors import CorpusError, require
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    tomllib = require("tomli", "reading corpus cards on Python 3.10")
+from vocabx.errors import CorpusError
 
 CARD_PREFIX = "card:"
 CARDS_ENV = "VOCABX_CORPORA"
-BUILTIN_CARDS = Path(__file__).resolve().parents[2] / "corpora"  # the checkout's corpora/ (editable installs)
+# The shipped cards are package data (vocabx/corpora/*.toml, in wheels too); the checkout's top-level corpora/ is a
+# link to that directory, so people edit them where the README says and every install reads the same files.
+BUILTIN_CARDS = Path(str(importlib.resources.files("vocabx") / "corpora"))  # a real directory: vocabx is never zipped
 REQUIRED = {"package": ("package", "path", "format"), "hub": ("dataset",)}
 
 

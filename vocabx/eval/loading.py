@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from vocabx.errors import ModelError, TokenizerError, VocabxError, require
+from vocabx.quiet import quiet_loading
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,11 @@ def _load_weights(path: Path) -> torch.nn.Module:
     embedding rows read below are the trained ones (peft keeps trained token rows apart until merged)."""
     from transformers import AutoModelForCausalLM
 
-    if not (path / "adapter_config.json").is_file():
-        return AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
-    peft = require("peft", "evaluating a LoRA adapter directory")
-    model = peft.AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+    with quiet_loading():
+        if not (path / "adapter_config.json").is_file():
+            return AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+        peft = require("peft", "evaluating a LoRA adapter directory")
+        model = peft.AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
     return model.merge_and_unload()
 
 

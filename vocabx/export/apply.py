@@ -52,7 +52,7 @@ def read_plan(patch_dir: Path) -> dict[str, Any]:
 def check_base(plan: dict[str, Any], base_dir: Path) -> None:
     """Every base file the patch reads must be the one it was made against."""
     needed = {name for name, e in plan["files"].items() if e["how"] in ("base", "delta")}
-    needed |= {n for n in plan["base"]["files"] if n.endswith(".safetensors") or n.endswith(".index.json")}
+    needed |= {n for n in plan["base"]["files"] if n.endswith((".safetensors", ".index.json"))}
     for name in sorted(needed):
         want = plan["base"]["files"].get(name)
         path = base_dir / name

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from vocabx.config import check_choices
 from vocabx.config import documented as _help
 from vocabx.errors import UsageError
 
-OUTTYPES = ("f32", "f16", "bf16", "q8_0", "base")
+OutType = Literal["f32", "f16", "bf16", "q8_0", "base"]
 
 
 @dataclass(kw_only=True)
@@ -18,7 +19,7 @@ class GGUFExportConfig:
 
     model: str = _help("Model or tokenizer directory (a `vocabx extend` OUT, a trained model) or smollm2-135m.", "")
     out: str = _help("The .gguf file to write (refused if it exists, unless --force).", "")
-    outtype: Literal["f32", "f16", "bf16", "q8_0", "base"] = _help(
+    outtype: OutType = _help(
         "Tensor type: f32/f16/bf16/q8_0 through llama.cpp's converter; base: GGUF in, GGUF out, the base GGUF's "
         "tensors as stored plus the new rows in the same type (an untrained extension of a GGUF base; for a "
         "tokenizer-only extension the rows are initialized from the GGUF's embedding).", "f16")
@@ -34,8 +35,7 @@ class GGUFExportConfig:
             raise UsageError("no model given", hint="pass MODEL: a model or tokenizer directory")
         if not self.out:
             raise UsageError("no output file given", hint="pass --out FILE.gguf")
-        if self.outtype not in OUTTYPES:
-            raise UsageError(f"unknown outtype {self.outtype!r}", hint=f"use one of: {', '.join(OUTTYPES)}")
+        check_choices(self)
 
 
 @dataclass(kw_only=True)

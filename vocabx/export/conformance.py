@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from vocabx.adapters.base import TokenizerAdapter
-from vocabx.extend.verify import MAX_EXAMPLES, Check
 from vocabx.export.runtime import LlamaRuntime
+from vocabx.extend.verify import MAX_EXAMPLES, Check
+from vocabx.quiet import quiet_loading
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def generation_check(gguf_f32: Path, model_dir: Path, adapter: TokenizerAdapter,
     prompts = generation_prompts(adapter, corpora)
     if not prompts:
         return Check("llama_cpp_generate", None, f"no document gives a {MIN_PROMPT_TOKENS}-token prompt")
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
     runtime = LlamaRuntime(gguf_f32, vocab_only=False, n_ctx=GENERATE_PROMPT_TOKENS + n_tokens + 8)
     same, examples = 0, []
     for prompt in prompts:

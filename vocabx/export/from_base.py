@@ -18,8 +18,9 @@ import numpy as np
 from vocabx.errors import ModelError, UsageError
 from vocabx.export.ggufwrite import EMBED, OUTPUT, dequantized_rows, grow_gguf
 from vocabx.export.vocab import appended_to, from_directory
+from vocabx.model.methods import DEFAULT_INIT
 
-INIT_METHOD = "subword-mean"  # vocabx extend's default; keeps a tied head tied (one matrix in the GGUF)
+INIT_METHOD = DEFAULT_INIT  # vocabx extend's default; keeps a tied head tied (one matrix in the GGUF)
 
 
 def grow_from_base(model_dir: Path, out: Path, pre: str, rows: int | None, base_gguf: str | None) -> dict[str, Any]:
@@ -102,9 +103,8 @@ def _manifest(model_dir: Path) -> dict[str, Any]:
 
 def recorded_base_gguf(manifest: dict[str, Any], model_dir: Path) -> Path:
     """The GGUF that `vocabx extend` started from, as its manifest records it (the built-in name or a path)."""
-    from vocabx.model.default import DEFAULT_MODEL
-
     from vocabx.adapters.builtin import BUILTIN_TOKENIZERS, builtin_path
+    from vocabx.model.default import DEFAULT_MODEL
 
     base = str((manifest.get("config") or {}).get("base", ""))
     if base == DEFAULT_MODEL:

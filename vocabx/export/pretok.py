@@ -79,9 +79,9 @@ def _parse_table(path: str) -> tuple[str, dict[str, str]]:
         # if chkhsh == "<hex>": res = "<type>"
         if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and node.body:
             left, right, body = node.test.left, node.test.comparators[0], node.body[0]
-            if getattr(left, "id", None) == "chkhsh" and isinstance(right, ast.Constant) and isinstance(body, ast.Assign):
-                if isinstance(body.value, ast.Constant):
-                    hashes[right.value] = body.value.value  # the converter's ifs run in turn: the last match wins
+            if (getattr(left, "id", None) == "chkhsh" and isinstance(right, ast.Constant)
+                    and isinstance(body, ast.Assign) and isinstance(body.value, ast.Constant)):
+                hashes[right.value] = body.value.value  # the converter's ifs run in turn: the last match wins
     if check_text is None or not hashes:
         raise ModelError(f"{path}: could not read llama.cpp's pre-tokenizer table", hint="pass --pre TYPE")
     return check_text, hashes

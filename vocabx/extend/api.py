@@ -9,20 +9,23 @@ import inspect
 import logging
 import tempfile
 import time
+import typing
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from vocabx.adapters import load_tokenizer
 from vocabx.adapters.base import TokenizerAdapter
+from vocabx.config import check_choices, documented
 from vocabx.errors import GuaranteeError, UsageError
 from vocabx.extend.base import Extender, Extension
 from vocabx.extend.entries import read_entries, write_entries
-from vocabx.extend.registry import MODES, get_extender
+from vocabx.extend.registry import Mode, get_extender
 from vocabx.extend.rows import check_embeddings, new_rows_record
 from vocabx.extend.terms import TermList, read_terms
 from vocabx.extend.verify import Check, VerifyInputs, VerifyReport, new_ids, verify
+from vocabx.model.methods import DEFAULT_INIT, InputMethod, OutputMethod
 from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, check_output_dir, write_json
 
 if TYPE_CHECKING:
@@ -33,43 +36,58 @@ log = logging.getLogger(__name__)
 # A failed guarantee stops extend (nothing written). These two may be allowed by name (--allow-failed): a term
 # no text produces, or a document some extension makes longer, leaves a tokenizer that still works. The others
 # (ids_kept, lossless, fast_slow_agree, deterministic, embeddings) mean a broken output and are never allowed.
-ALLOWABLE = ("reachable", "never_longer")
+Allowable = Literal["reachable", "never_longer"]
+ALLOWABLE: tuple[str, ...] = typing.get_args(Allowable)
 # Every manifest carries these counts, zero or not, so runs compare key by key.
 SKIP_KEYS = ("already_present", "crosses_pretoken_boundary", "unreachable", "over_budget", "invalid", "duplicate")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExtendConfig:
-    """`vocabx extend BASE --terms TERMS --budget N --out OUT`."""
+    """`vocabx extend BASE --terms TERMS --budget N --out OUT`; each field is a flag of the same name."""
 
-    base: str = field(metadata={"help": "Tokenizer or model to extend: anything `analyze --tokenizer` accepts, or smollm2-135m."})
-    out: str = field(metadata={"help": "Output directory (a tokenizer directory, plus weights when BASE is a model)."})
-    budget: int | None = field(default=None, metadata={"help": "New vocabulary entries to add, intermediates included."})
-    terms: str | None = field(default=None, metadata={"help": "An analyze output dir, its terms.tsv, or a list, one term per line."})
-    corpus: tuple[str, ...] = field(default=(), metadata={"help": "Domain text for choosing entries and checks; default: the analyze run's corpus."})
-    text_field: str | None = field(default=None, metadata={"help": "JSON key or CSV column(s) of the corpus text (`title,ask,answer`)."})
-    corpus_max_chars: int | None = field(default=None, metadata={"help": "Read at most this many corpus characters."})
-    general: tuple[str, ...] = field(default=(), metadata={"help": "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field."})
-    mode: Literal["terms", "train", "added-tokens", "merge"] = field(default="terms", metadata={"help": "terms: the ranked terms; train: learn entries from the corpus (continued BPE); added-tokens: the add_tokens fallback; merge: the Chinese-LLaMA piece merge (SentencePiece)."})
-    init: str = field(default="subword-mean", metadata={"help": "How new embedding rows are initialized (model bases): subword-mean (keeps a tied head tied), subword-last, subword-first, mean, mean-noise, subword-mean-norm, random, zero."})
-    init_output: str | None = field(default=None, metadata={"help": "Output-side (lm_head) init when it differs from --init (unties a tied head); best measured: --init subword-last --init-output subword-first; also logit-match."})
-    pad_to_multiple_of: int | None = field(default=None, metadata={"help": "Pad the embedding rows to a multiple of this (model bases)."})
-    check_docs: int = field(default=1000, metadata={"help": "Documents per corpus the guarantee checks encode."})
-    allow_failed: tuple[str, ...] = field(default=(), metadata={"help": "Guarantees whose failure still writes OUT (reachable, never_longer), recorded as failed in the manifest; any other failure always stops extend."})
-    force: bool = field(default=False, metadata={"help": "Replace OUT if it exists."})
+    base: str = documented("Tokenizer or model to extend: anything `analyze --tokenizer` accepts, or smollm2-135m.",
+                           "")
+    out: str = documented("Output directory: a tokenizer directory, plus weights when BASE is a model (refused if it "
+                          "exists, unless --force).", "")
+    budget: int | None = documented("New vocabulary entries to add, intermediates included.")
+    terms: str | None = documented("An analyze output dir, its terms.tsv, or a list, one term per line.")
+    corpus: tuple[str, ...] = documented(
+        "Domain text for choosing entries and for the checks; default: the analyze run's corpus.", ())
+    text_field: str | None = documented("JSON key or CSV column(s) of the corpus text (`title,ask,answer`).")
+    corpus_max_chars: int | None = documented("Read at most this many corpus characters.")
+    general: tuple[str, ...] = documented(
+        "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field.", ())
+    mode: Mode = documented(
+        "terms: the ranked terms; train: learn entries from the corpus (continued BPE); added-tokens: the add_tokens "
+        "fallback; merge: the Chinese-LLaMA piece merge (SentencePiece).", "terms")
+    init: InputMethod = documented(
+        "How new embedding rows are initialized (model bases): subword-mean keeps a tied head tied; see "
+        "vocabx.model.methods for each method.", DEFAULT_INIT)
+    init_output: OutputMethod | None = documented(
+        "Output-side (lm_head) init when it differs from --init (unties a tied head); best measured without "
+        "training: --init subword-last --init-output subword-first.")
+    pad_to_multiple_of: int | None = documented(
+        "Pad the embedding rows to a multiple of this (model bases), e.g. 64: matmul shapes that GPU tensor cores "
+        "and kernels handle at full speed.")
+    check_docs: int = documented("Documents per corpus the guarantee checks encode.", 1000)
+    allow_failed: tuple[Allowable, ...] = documented(
+        "Write OUT even if this guarantee fails (repeatable); it is recorded as failed in the manifest. Any other "
+        "failure always stops extend.", ())
+    force: bool = documented("Replace OUT if it exists.", False)
 
     def __post_init__(self) -> None:
         self.allow_failed = tuple(self.allow_failed)
-        unknown = [name for name in self.allow_failed if name not in ALLOWABLE]
-        if unknown:
-            raise UsageError(f"--allow-failed {unknown[0]}: not a guarantee that may fail",
-                             hint=f"use one of: {', '.join(ALLOWABLE)}")
+        self.corpus, self.general = tuple(self.corpus), tuple(self.general)
+        check_choices(self)
+        if not self.base:
+            raise UsageError("no base given", hint="pass BASE: a tokenizer or a model (e.g. smollm2-135m)")
+        if not self.out:
+            raise UsageError("no output directory given", hint="pass --out DIR")
         if self.budget is None:
             raise UsageError("no budget given", hint="pass --budget N, the number of new vocabulary entries")
         if self.budget <= 0:
             raise UsageError(f"budget must be positive, got {self.budget}", hint="pass --budget N with N >= 1")
-        if self.mode not in MODES:
-            raise UsageError(f"unknown mode {self.mode!r}", hint=f"use one of: {', '.join(MODES)}")
         if self.pad_to_multiple_of is not None and self.pad_to_multiple_of <= 0:
             raise UsageError(f"--pad-to-multiple-of must be positive, got {self.pad_to_multiple_of}", hint="e.g. 64")
         if self.check_docs < 0:
@@ -293,19 +311,29 @@ def _inputs(base: TokenizerAdapter, config: ExtendConfig, term_list: TermList | 
     return [*inputs, *corpus]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VerifyConfig:
     """`vocabx verify BASE EXTENDED`: the guarantee checks on any base/extended pair."""
 
-    base: str = field(metadata={"help": "The tokenizer before extension."})
-    extended: str = field(metadata={"help": "The tokenizer after (a vocabx extend OUT, or any tokenizer)."})
-    corpus: tuple[str, ...] = field(default=(), metadata={"help": "Domain text for lossless, reachability and length checks."})
-    text_field: str | None = field(default=None, metadata={"help": "JSON key or CSV column(s) of the corpus text."})
-    general: tuple[str, ...] = field(default=(), metadata={"help": "General-text corpora for never-longer; `SPEC#FIELD` names the field."})
-    check_docs: int = field(default=1000, metadata={"help": "Documents per corpus to encode."})
-    runtime: Literal["none", "llama.cpp"] = field(default="none", metadata={"help": "Also check EXTENDED in a serving runtime: llama.cpp exports it to GGUF and compares tokenization, detokenization and (with weights) greedy generation."})
-    generate_tokens: int = field(default=8, metadata={"help": "Tokens of each greedy generation compared with --runtime llama.cpp (0: none)."})
-    pre: str | None = field(default=None, metadata={"help": "llama.cpp pre-tokenizer type, where EXTENDED's manifest does not record it."})
+    base: str = documented("The tokenizer before extension.", "")
+    extended: str = documented("The tokenizer after (a vocabx extend OUT, or any tokenizer).", "")
+    corpus: tuple[str, ...] = documented("Domain text for the lossless, reachability and length checks.", ())
+    text_field: str | None = documented("JSON key or CSV column(s) of the corpus text.")
+    general: tuple[str, ...] = documented(
+        "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field.", ())
+    check_docs: int = documented("Documents per corpus to encode.", 1000)
+    runtime: Literal["none", "llama.cpp"] = documented(
+        "Also check EXTENDED in a serving runtime: llama.cpp exports it to GGUF and compares tokenization, "
+        "detokenization and (with weights) greedy generation.", "none")
+    generate_tokens: int = documented(
+        "Tokens of each greedy generation compared with --runtime llama.cpp (0: none).", 8)
+    pre: str | None = documented("llama.cpp pre-tokenizer type, where EXTENDED's manifest does not record it.")
+
+    def __post_init__(self) -> None:
+        self.corpus, self.general = tuple(self.corpus), tuple(self.general)
+        check_choices(self)
+        if not self.base or not self.extended:
+            raise UsageError("verify needs BASE and EXTENDED", hint="pass both: `vocabx verify BASE EXTENDED`")
 
 
 def verify_pair(config: VerifyConfig) -> VerifyReport:

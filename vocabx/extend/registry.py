@@ -5,7 +5,8 @@ one family's dependencies never load for another's.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+import typing
+from typing import Any, Literal
 
 from vocabx.errors import UsageError
 from vocabx.extend.base import Extender
@@ -23,7 +24,8 @@ MODE_EXTENDERS: dict[str, str] = {
     "added-tokens": "vocabx.extend.added_tokens:AddedTokensExtender",
     "merge": "vocabx.extend.sp_merge:SentencePieceMergeExtender",
 }
-MODES = ("terms", "train", "added-tokens", "merge")
+Mode = Literal["terms", "train", "added-tokens", "merge"]
+MODES: tuple[str, ...] = typing.get_args(Mode)
 
 
 def get_extender(family: str, mode: str = "terms", progress: bool = False) -> Extender:

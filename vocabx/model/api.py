@@ -21,6 +21,7 @@ from vocabx.model.checkpoint import Checkpoint, read_checkpoint
 from vocabx.model.default import DEFAULT_MODEL, default_model_dir, gguf_model_dir
 from vocabx.model.init import base_pieces, check_methods, init_rows, row_mean
 from vocabx.model.layout import Layout, grow_matrix, plan_layout
+from vocabx.model.methods import DEFAULT_INIT
 from vocabx.model.surgery import read_tensor, write_checkpoint
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def extend_model(
     base_spec: str | Path,
     extension: Extension,
     out_dir: str | Path,
-    init: str = "mean",
+    init: str = DEFAULT_INIT,
     init_output: str | None = None,
     pad_to_multiple_of: int | None = None,
     seed: int = 0,

@@ -15,6 +15,7 @@ from vocabx.errors import ModelError
 from vocabx.model.checkpoint import Checkpoint, read_checkpoint
 from vocabx.model.layout import Layout
 from vocabx.model.surgery import read_tensor
+from vocabx.quiet import quiet_loading
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def check_forward(
 
     try:
         config = AutoConfig.from_pretrained(str(out_dir))
-        extended = AutoModelForCausalLM.from_pretrained(str(out_dir), dtype="auto").eval()
+        with quiet_loading():
+            extended = AutoModelForCausalLM.from_pretrained(str(out_dir), dtype="auto").eval()
     except Exception as exc:
         raise ModelError(f"internal: the output does not load with transformers: {exc}", hint="report this bug") from exc
     result: dict[str, Any] = {"config_loads": True, "model_loads": True, "vocab_size": config.vocab_size}
@@ -58,7 +60,8 @@ def check_forward(
         result["logits_check"] = "skipped: every probe text tokenizes differently after the extension"
         return result
     ids = torch.tensor([base_tok.encode(text)])
-    base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto").eval()
+    with quiet_loading():
+        base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype="auto").eval()
     with torch.inference_mode():
         new_logits = extended(input_ids=ids).logits[0, :, :n_old].float()
         old_logits = base(input_ids=ids).logits[0, :, :n_old].float()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from vocabx.cache import cache_dir
 from vocabx.errors import ModelError, require
-from vocabx.outputs import file_sha256
+from vocabx.outputs import file_sha256, ordinary_modes
+from vocabx.quiet import quiet_loading
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def convert_gguf(gguf: Path, target: Path, tokenizer_spec: str, progress: bool =
         _write_model(gguf, tmp)
         _write_tokenizer(gguf, tmp, tokenizer_spec)
         (tmp / CONVERTED_MARK).write_text(json.dumps({"source": str(gguf), "sha256": file_sha256(gguf)}) + "\n")
+        ordinary_modes(tmp)  # save_file leaves model.safetensors 0600; `extend` may hard-link it into an output
         if target.exists():  # an interrupted earlier conversion (no mark): replace it
             shutil.rmtree(target)
         tmp.rename(target)
@@ -72,7 +74,8 @@ def _write_model(gguf: Path, out: Path) -> None:
     from transformers import AutoModelForCausalLM
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        with quiet_loading():
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     except Exception as exc:  # unknown architecture, vocabulary-only file, corrupt file
         raise ModelError(
             f"transformers cannot load {gguf} as a causal LM: {str(exc).splitlines()[0][:200]}",

@@ -15,38 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 
 from vocabx.adapters.base import TokenizerAdapter
 from vocabx.errors import UsageError
 from vocabx.extend.base import NewEntry
+from vocabx.model.methods import INPUT_METHODS, OUTPUT_METHODS
 
 log = logging.getLogger(__name__)
-
-InitMethod = Literal["mean", "mean-noise", "subword-mean", "subword-last", "subword-first", "subword-mean-norm",
-                     "random", "zero", "logit-match"]
-
-INIT_HELP: dict[str, str] = {
-    "mean": "the mean of the old rows (Hewitt 2021: bounds the KL between the old and the new model's distribution)",
-    "mean-noise": "the mean plus a small sample from the old rows' covariance (x 1e-5), so new rows differ",
-    "subword-mean": "FVT: the mean of the rows of the pieces the base tokenizer splits the entry's text into "
-    "(recommended for a tied model)",
-    "subword-last": "weighted FVT: piece rows weighted 1, 1/2, 1/4, ... back from the last piece "
-    "(recommended input side, with --init-output subword-first)",
-    "subword-first": "weighted FVT: piece rows weighted 1, 1/2, 1/4, ... on from the first piece "
-    "(recommended output side; unties a tied head unless --init is the same)",
-    "subword-mean-norm": "subword-mean rescaled to the mean norm of its pieces' rows (an ablation: in a tied head "
-    "the longer rows give new tokens far too much probability)",
-    "random": "N(0, initializer_range): what a plain resize does; an ablation",
-    "zero": "all zeros; an ablation",
-    "logit-match": "output side only: first piece's output row plus a shift so that the new token's logit is about "
-    "log P(its piece sequence) under the base model",
-}
-INPUT_METHODS: tuple[str, ...] = ("mean", "mean-noise", "subword-mean", "subword-last", "subword-first",
-                                  "subword-mean-norm", "random", "zero")
-OUTPUT_METHODS: tuple[str, ...] = (*INPUT_METHODS, "logit-match")
 
 NOISE_SCALE = 1e-5  # Hewitt's choice: small enough to stay near the mean, large enough to break symmetry
 COV_SAMPLE_ROWS = 8192  # covariance from a row sample: exact enough, and O(sample * d^2) instead of O(vocab * d^2)

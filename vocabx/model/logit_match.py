@@ -35,6 +35,7 @@ import torch
 from vocabx.adapters.base import TokenizerAdapter
 from vocabx.eval.bpc import windows
 from vocabx.model.init import row_mean
+from vocabx.quiet import quiet_loading
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def logit_match_rows(
     """Output rows (float32) for the new ids in `pieces` (new id -> base piece ids, in id order), and counts."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
     docs = _aligned_docs(corpus, base, extended, pieces, max_tokens)
     logps, states = _score(model, docs, start_id, progress)
     del model

@@ -25,10 +25,10 @@ from vocabx.select.config import SelectConfig
 from vocabx.select.dedup import Deduplicator, MinHasher
 from vocabx.select.inputs import (
     Chunk,
-    corpus_flags,
     PoolInput,
     Unit,
     UnitRead,
+    corpus_flags,
     merge_samples,
     open_pool,
     read_sample,
@@ -128,7 +128,7 @@ class Spill:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fh: IO[str] = open(path, "w", encoding="utf-8")
+        self.fh: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the spill's life; close()
         self.numbers = Candidates()
 
     def add(self, v: Verdict, pool: str, pool_index: int) -> None:
@@ -147,7 +147,7 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
     general = Spill(tmp / SPILL_GENERAL) if cfg.replay_share > 0 else None
     dedup = Deduplicator(cfg.near_dup_threshold) if cfg.dedup else None
     kept_sources: list[str] = []
-    pairs = open(tmp / NEAR_FILE, "w", encoding="utf-8")  # every near duplicate and the kept document it matched
+    pairs = open(tmp / NEAR_FILE, "w", encoding="utf-8")  # noqa: SIM115 - closed after the scan; every near duplicate and the kept document it matched
     pairs.write("removed\tkept\n")
     results = zip(chunks, scan_chunks(chunks, job, _workers(cfg)))
     if progress:

@@ -20,7 +20,6 @@ from vocabx.select.relevance import Scorer
 from vocabx.select.textbatch import TextBatch, class_table
 
 
-
 @dataclass
 class Verdict:
     """What a worker found out about one document."""

@@ -39,7 +39,7 @@ def class_table() -> np.ndarray:
 def _classify(cp: int) -> int:
     if cp == 0xFFFD:
         return CLASS["replacement"]
-    if 0x80 <= cp <= 0xFF and not (cp == 0xA0):  # C1 controls and Latin-1 letters/signs: mojibake's alphabet
+    if 0x80 <= cp <= 0xFF and cp != 0xA0:  # C1 controls and Latin-1 letters/signs: mojibake's alphabet
         return CLASS["latin1_supplement"]
     cat = unicodedata.category(chr(cp))
     if cat in ("Zs", "Zl", "Zp") or chr(cp) in "\t\n\r\x0b\x0c":
@@ -50,9 +50,9 @@ def _classify(cp: int) -> int:
         return CLASS["punct"]
     if cat.startswith("S"):
         return CLASS["symbol"]
-    if cat.startswith("C") or cat.startswith("Z"):
+    if cat.startswith(("C", "Z")):
         return CLASS["control"]
-    if cat.startswith("L") or cat.startswith("M") or cat.startswith("N"):
+    if cat.startswith(("L", "M", "N")):
         return CLASS[_script(cp)]
     return CLASS["other_letter"]
 

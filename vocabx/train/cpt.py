@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.errors import CorpusError, UsageError
+from vocabx.quiet import quiet_loading
 from vocabx.train.config import CPTConfig
 from vocabx.train.data import BlockDataset, BlockMix, mix_blocks, pack_texts, replay_blocks_needed
 from vocabx.train.engine import Stage, distributed_state, library_bars, run_stage, stage_is_done, steps_for
@@ -112,7 +113,8 @@ def _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, cal
         embed_ckpt = stage_is_done(out, stage)
         if embed_ckpt is not None:
             log.info("embeddings stage already done; loading %s", embed_ckpt)
-            model = AutoModelForCausalLM.from_pretrained(embed_ckpt, dtype=torch.float32)
+            with quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(embed_ckpt, dtype=torch.float32)
         else:
             mask = NewRowsOnly(loaded.new_start)
             mask.apply(model)

@@ -11,7 +11,7 @@ import torch
 
 from vocabx.train.config import RunConfig
 from vocabx.train.merge import merged_model, save_model_dir
-from vocabx.train.rundir import final_out, publish_final
+from vocabx.train.rundir import publish_final
 
 log = logging.getLogger(__name__)
 

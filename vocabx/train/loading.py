@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from vocabx.errors import ModelError, first_line
+from vocabx.quiet import quiet_loading
 from vocabx.train.config import RunConfig
 from vocabx.train.newrows import check_vocab_fits, new_row_start
 
@@ -57,8 +58,9 @@ def load_for_training(cfg: RunConfig) -> Loaded:
     check_weight_files(model_dir)  # a truncated or corrupt file: a clear error, not the loader's traceback
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    except Exception as exc:  # noqa: BLE001 - any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
+        with quiet_loading():
+            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    except Exception as exc:  # any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
         raise ModelError(f"cannot load {model_dir}: {type(exc).__name__}: {first_line(exc)}",
                          hint="check that it holds config.json, weights and tokenizer files") from exc
     rows = check_vocab_fits(model, len(tokenizer), model_dir)

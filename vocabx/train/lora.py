@@ -13,6 +13,7 @@ import logging
 import torch
 
 from vocabx.errors import require
+from vocabx.quiet import quiet_loading
 from vocabx.train.config import RunConfig
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ def wrap_lora(model: torch.nn.Module, cfg: RunConfig, new_start: int | None) -> 
         trainable_token_indices=token_indices(model, new_start),
         task_type="CAUSAL_LM",
     )
-    wrapped = peft.get_peft_model(model, lora)
+    with quiet_loading():
+        wrapped = peft.get_peft_model(model, lora)
     trainable = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
     log.info("LoRA r=%d: %d trainable parameters", cfg.lora_r, trainable)
     return wrapped

@@ -12,6 +12,7 @@ import torch
 
 from vocabx.errors import ModelError, require
 from vocabx.outputs import atomic_output_dir, build_manifest, check_output_dir, write_json
+from vocabx.quiet import quiet_loading
 from vocabx.train.config import MergeConfig
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,11 @@ def merge_adapter(cfg: MergeConfig, progress: bool = False) -> dict[str, Any]:
                          hint="pass the OUT of `vocabx train cpt/sft --method lora` (or its adapter/ folder)")
     base_dir = adapter_base(adapter_dir, cfg.base)
     out = check_output_dir(cfg.out, force=cfg.force, inputs=[adapter_dir, base_dir])
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    with quiet_loading():
+        base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+        model = merged_model(peft.PeftModel.from_pretrained(base, adapter_dir))
     tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
     tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    model = merged_model(peft.PeftModel.from_pretrained(base, adapter_dir))
     counts = {"vocab_size": len(tokenizer), "embedding_rows": int(model.get_input_embeddings().weight.shape[0]),
               "parameters": sum(p.numel() for p in model.parameters())}
     with atomic_output_dir(out, force=cfg.force, inputs=[adapter_dir, base_dir]) as tmp:

@@ -25,6 +25,7 @@ from vocabx.outputs import (
     check_output_dir,
     check_replaceable,
     disk_full,
+    ordinary_modes,
     publish_dir,
     refuse_clobbering,
     to_jsonable,
@@ -139,7 +140,7 @@ def open_run_dir(state: Any, cfg: RunConfig, command: str, inputs: Sequence[str 
     if state.is_main_process:
         try:
             outcome[0] = str(prepare_run_dir(cfg, command, inputs))
-        except Exception as exc:  # re-raised below, after the others have heard of it
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the others have heard of it
             error, outcome[0] = exc, f"error: {exc}"
     if state.num_processes > 1:
         from accelerate.utils import broadcast_object_list
@@ -248,6 +249,7 @@ def publish_final(out: Path, write: Callable[[Path], list[str]]) -> list[str]:
     tmp.mkdir()
     try:
         names = write(tmp)
+        ordinary_modes(tmp)  # save_pretrained leaves model.safetensors 0600
         for name in sorted(os.listdir(tmp)):
             target = out / name
             if target.is_dir():
