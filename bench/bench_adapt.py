@@ -27,7 +27,6 @@ import copy
 import json
 import math
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -219,7 +218,7 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         (folder / "run").parent.mkdir(parents=True, exist_ok=True)
         try:
             run(folder / "run", [budget])
-        except Exception as exc:  # noqa: BLE001  a run stopped by its budget mid-stage still leaves its snapshots
+        except Exception as exc:
             if not budget.saved:
                 raise
             print(f"{name}: ended after its snapshots ({exc})", file=sys.stderr)

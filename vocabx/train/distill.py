@@ -15,16 +15,25 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback
 
 from vocabx.errors import CorpusError, ModelError, UsageError
+from vocabx.quiet import quiet_loading
 from vocabx.train.align import VocabMap
 from vocabx.train.config import DistillConfig
 from vocabx.train.distill_data import LazyTargets, collate_targets, mix_windows, read_windows, teacher_function
 from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
-from vocabx.train.engine import Stage, bf16_default, distributed_state, library_bars, run_stage, stage_is_done, steps_for
+from vocabx.train.engine import (
+    Stage,
+    bf16_default,
+    distributed_state,
+    library_bars,
+    run_stage,
+    stage_is_done,
+    steps_for,
+)
 from vocabx.train.finalize import complete_run
 from vocabx.train.loading import Loaded, bpc_hook, load_for_training, resolve_model_dir
 from vocabx.train.lora import wrap_lora
 from vocabx.train.newrows import NewRowsOnly
-from vocabx.train.rundir import finished_run, final_out, guarded_run, open_run_dir
+from vocabx.train.rundir import final_out, finished_run, guarded_run, open_run_dir
 from vocabx.train.teacher import Teacher
 
 log = logging.getLogger(__name__)
@@ -194,7 +203,8 @@ def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMa
 def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list, length: int,
                   vmap: VocabMap) -> LazyTargets:
     """The training examples: the teacher's targets per window, computed as training reaches them (OUT/teacher/)."""
-    model = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32)
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32)
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     depth = int(model.config.num_hidden_layers)
     layers = [i if i >= 0 else depth + 1 + i for i in cfg.layers()] if cfg.hidden_weight else []
@@ -279,7 +289,8 @@ def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, 
         stage = Stage("rows", rows_steps, cfg.rows_lr, weight_decay=0.0)
         done = stage_is_done(out, stage)
         if done is not None and cfg.method != "rows":
-            model = AutoModelForCausalLM.from_pretrained(done, dtype=torch.float32)
+            with quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(done, dtype=torch.float32)
         else:
             mask = NewRowsOnly(loaded.new_start)
             mask.apply(model)

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 LOSSES = ("canonical", "likelihood", "hidden", "lm")
 
