@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "tokenizers", "analyze", "extend_bytelevel", "extend_sentencepiece", "model_init", "surgery", "train_overhead",
+    "tokenizers", "analyze", "extend_bytelevel", "extend_sentencepiece", "model_init", "adapt", "surgery", "train_overhead",
     "eval", "export",
 ]
 HEADER = """# vocabx benchmark results

@@ -22,7 +22,7 @@ from vocabx.errors import CorpusError, UsageError
 def tiny_config(d: dict[str, Path], out: Path, **kw) -> DemoConfig:
     values = {"corpus": (str(d["domain"]),), "general": (str(d["general"]),), "model": str(d["model"]),
               "compare": (f"ref={d['model'] / 'tokenizer.json'}",), "out": str(out), "budget": 20,
-              "train_steps": 2, "block_size": 16, "batch_size": 2, "eval_docs": 4, "eval_chars": 400,
+              "distill_steps": 2, "train_steps": 2, "block_size": 16, "batch_size": 2, "eval_docs": 4, "eval_chars": 400,
               "decode_tokens": 4, "decode_prompts": 1, "examples": 3}
     values.update(kw)
     return DemoConfig(**values)
@@ -67,7 +67,8 @@ def read(path: Path) -> dict:
 def test_every_stage_wrote_its_directory_with_a_manifest_and_was_timed(run):
     result, seen = run
     names = [r.name for r in result.stages]
-    assert names == ["split", "analyze", "extend", "train", "eval", "eval_initialized", "bench", "examples", "report"]
+    assert names == ["split", "analyze", "extend", "distill", "train", "eval", "eval_initialized", "bench", "examples",
+                     "report"]
     assert [r.name for r in seen] == names  # the callback heard of each stage as it finished
     for record in result.stages:
         assert record.wall_s >= 0 and record.cpu_s >= 0
