@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -188,6 +189,10 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
             replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers), callbacks=cb),
+        "distill + LM, rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
+            replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
@@ -304,7 +309,10 @@ def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: ar
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:60]
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    if len(slug) <= 60:
+        return slug
+    return f"{slug[:52]}-{hashlib.sha1(slug.encode()).hexdigest()[:7]}"  # truncated alone, two names could meet
 
 
 def cpt_runs(work: Path, start: Path, held: dict[str, Path], args: argparse.Namespace) -> dict[str, Path]:

@@ -305,7 +305,7 @@ def test_bad_inputs_fail_with_one_line_and_write_nothing(pair, tmp_path) -> None
                          str(pair["domain"]), "--out", str(tmp_path / "b")], "vocabx extend"),
         "tiny budget": ([*args, "--max-chars", "5", "--batch-size", "64", "--out", str(tmp_path / "c")],
                         "--batch-size"),
-        "weights": ([*args, "--canonical-weight", "0", "--likelihood-weight", "0", "--hidden-weight", "0",
+        "weights": ([*args, "--canonical-weight", "0", "--likelihood-weight", "0", "--hidden-weight", "0", "--lm-weight", "0",
                      "--out", str(tmp_path / "d")], "--canonical-weight"),
         "layers": ([*args, "--hidden-layers", "x", "--out", str(tmp_path / "e")], "--hidden-layers"),
     }

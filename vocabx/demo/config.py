@@ -31,7 +31,7 @@ class DemoConfig:
     quick: bool = _help("A quick look (about 2 minutes): no training, and the smaller evaluation.", False)
     distill_steps: int = _help(
         "Steps of `vocabx train distill` (the base model teaches the extended one: LoRA + new rows, with replay) "
-        "before continued pretraining; 0 skips it.", 8)
+        "before continued pretraining; 0 skips it.", 4)
     train_steps: int = _help("Optimiser steps of continued pretraining in all (embeddings stage + LoRA).", 16)
     embed_steps: int | None = _help(
         "Of those, steps that train only the new rows; default 0 after distillation, else a quarter of --train-steps.")

@@ -98,13 +98,14 @@ def mix_windows(domain: list[Window], replay: list[Window], ratio: float, seed: 
 
 class LazyTargets(torch.utils.data.Dataset):
     """The teacher's targets for each window of the training order, computed when training first reaches them,
-    `SHARD_WINDOWS` windows at a time, and cached as cache/targets2-NNNNN.safetensors (written atomically): training
+    `SHARD_WINDOWS` windows at a time (fewer when the whole run needs fewer), and cached as cache/targets2-SIZE-NNNNN.safetensors (written atomically): training
     starts at once, a budget that stops early pays only for the windows it used, and a resumed or repeated pass
     reads the cache instead of running the teacher again. Item i is window i % len(order) (passes repeat it)."""
 
     def __init__(self, order: Sequence[Window], length: int, cache: Path,
                  compute: Callable[[Sequence[Window]], list[dict]], batch: int) -> None:
         self.order, self.length, self.cache, self.compute, self.batch = order, length, cache, compute, batch
+        self.shard_windows = max(1, min(SHARD_WINDOWS, length, len(order)))  # a short run pays for what it reads
         self.loaded: dict[int, list[dict[str, torch.Tensor]]] = {}
         self.teacher_windows = 0  # windows the teacher ran on in this process (the rest came from the cache)
         self.teacher_seconds = 0.0
@@ -114,17 +115,17 @@ class LazyTargets(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         index = i % len(self.order)
-        shard = index // SHARD_WINDOWS
+        shard = index // self.shard_windows
         if shard not in self.loaded:
             self.loaded = {k: v for k, v in self.loaded.items() if k >= shard - 1}  # keep the previous one
             self.loaded[shard] = self.shard(shard)
-        return self.loaded[shard][index % SHARD_WINDOWS]
+        return self.loaded[shard][index % self.shard_windows]
 
     def shard(self, k: int) -> list[dict[str, torch.Tensor]]:
         from safetensors.torch import load_file, save
 
-        path = self.cache / f"targets2-{k:05d}.safetensors"  # targets2: with the second level
-        part = self.order[k * SHARD_WINDOWS : (k + 1) * SHARD_WINDOWS]
+        path = self.cache / f"targets2-{self.shard_windows}-{k:05d}.safetensors"  # targets2: with the second level
+        part = self.order[k * self.shard_windows : (k + 1) * self.shard_windows]
         if path.is_file():
             return _unflatten(load_file(path), len(part))
         started = time.perf_counter()

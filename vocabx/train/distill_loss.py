@@ -177,7 +177,7 @@ class Weights:
     canonical: float = 1.0
     likelihood: float = 1.0
     hidden: float = 1.0
-    lm: float = 0.0
+    lm: float = 1.0
     temperature: float = 1.0
 
 
