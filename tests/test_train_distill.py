@@ -90,7 +90,7 @@ def test_vocab_map_paths_spell_the_new_tokens(pair) -> None:
     for token_id, path in vmap.new_paths.items():
         assert all(i < len(base) for i in path)
         assert b"".join(vmap.token_bytes(i) for i in path) == vmap.token_bytes(token_id)
-    assert vmap.starts_new.sum() >= 1
+    assert vmap.seconds  # some old token starts a new one
 
 
 def test_extended_tokenization_is_a_coarsening_of_the_base(pair) -> None:

@@ -74,8 +74,8 @@ def align(base_ids: np.ndarray, ext_ids: np.ndarray, byte_lengths: np.ndarray) -
 
 class VocabMap:
     """What distillation needs to know about an extension: byte length of every id, the base-token path of every
-    new token, which old tokens can start a new token (the set B; the rest is A), the first two base tokens of each
-    new token, and the one-step extensions of each path (the base tokens x for which path + [x] is a new token).
+    new token, the base token each id starts with, the first two base tokens of each new token, and the one-step
+    extensions of each path (the base tokens x for which path + [x] is a new token).
 
     Read from the extended tokenizer.json: a new BPE token is the merge of two earlier tokens, so its base path is
     the concatenation of theirs, exactly as the extended tokenizer builds it from the base tokens of a text.
@@ -141,14 +141,6 @@ class VocabMap:
     @cached_property
     def new_paths(self) -> dict[int, tuple[int, ...]]:
         return {i: self.path(i) for i in range(self.base_size, self.size)}
-
-    @cached_property
-    def starts_new(self) -> np.ndarray:
-        """Boolean over base ids: the first base token of some new token (the set B)."""
-        mask = np.zeros(self.base_size, dtype=bool)
-        for p in self.new_paths.values():
-            mask[p[0]] = True
-        return mask
 
     @cached_property
     def first_base(self) -> np.ndarray:
