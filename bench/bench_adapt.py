@@ -193,6 +193,10 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
             replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb),
+        "distill + LM, rows + full model, replay 0.3": lambda out, cb: train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
+            replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
@@ -300,6 +304,9 @@ def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: ar
         "base_generated_chars_per_token": totals["base"]["chars"] / max(1, args.decode_tokens * len(prompts)),
         "new_share": sum(i >= new_start for i in gen) / max(1, len(gen)),
         "canonical_share_of_output": sum(i >= new_start for i in canon) / max(1, len(canon)),
+        "canonical_share_of_base_output": sum(i >= new_start for t in totals["base"]["texts"]
+                                              for i in tok.encode(t, add_special_tokens=False))
+        / max(1, sum(len(tok.encode(t, add_special_tokens=False)) for t in totals["base"]["texts"])),
         "reference_share": sum(i >= new_start for i in ref) / max(1, len(ref)),
         "sample": totals["model"]["texts"][0][:120] if totals["model"]["texts"] else "",
     }
@@ -364,11 +371,12 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
               "Decoding: greedy, " f"{args.decode_tokens} new tokens from each of {args.decode_prompts} held-out sft "
               f"prompts ({args.prompt_chars} characters), one torch thread, base and model alternating prompt by "
               "prompt. New-token share: of the generated tokens; canonical: of the extended tokenization of that "
-              "same generated text (what a model that uses its vocabulary would emit); reference: of the "
+              "same generated text (what a model that uses its vocabulary would emit); base's output: of the "
+              "extended tokenization of the base model's greedy text from the same prompts; reference: of the "
               "held-out continuation of the prompts.", "",
               "| method | CPU budget (min) | steps | " + " | ".join(f"{s} vs base" for s in sets)
-              + " | new-token share | canonical share of output | share / canonical | reference share | "
-              "decode chars/s vs base |", "|---|---:|---:|" + "---:|" * (len(sets) + 5)]
+              + " | new-token share | canonical share of output | share / canonical | canonical share of base's "
+              "output | reference share | decode chars/s vs base |", "|---|---:|---:|" + "---:|" * (len(sets) + 6)]
     for name, snaps in runs.items():
         for mark, info in sorted(snaps.items(), key=lambda kv: float(kv[0])):
             fig, dec = trained[(name, mark)], decode[(name, mark)]
@@ -376,15 +384,22 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
             lines.append(f"| {name} | {info['cpu_minutes']:.1f} | {info['step']} | "
                          + " | ".join(f"{fig[s]['bpc'] / base[s]['bpc'] - 1:+.1%}" for s in sets)
                          + f" | {dec['new_share']:.1%} | {dec['canonical_share_of_output']:.1%} | {fmt(ratio, '.2f')} | "
+                           f"{fmt(dec.get('canonical_share_of_base_output'), '.1%')} | "
                            f"{dec['reference_share']:.1%} | {dec['speedup']:.2f}x |")
     if cpt:
         lines += ["", "### Then continued pretraining on the same domain characters", "",
+                  f"Start: the snapshot of \"{args.cpt_from}\" at {max(args.budgets):g} CPU-minutes, and the base. "
                   f"`vocabx train cpt MODEL --data dialogues.csv --max-chars {args.cpt_chars:,} --method lora --replay "
                   "news-zh --replay-ratio 0.2 --merge`, the base in blocks of 256 tokens, the distilled model in "
                   "blocks of 128 (about the same characters per block).", "",
                   "| model | " + " | ".join(f"{s} bits/char" for s in sets) + " |", "|---|" + "---:|" * len(sets)]
+        lines.append("| base, untrained | " + " | ".join(fmt(base[s]["bpc"], ".4f") for s in sets) + " |")
         for name, fig in cpt.items():
             lines.append(f"| {name} | " + " | ".join(fmt(fig[s]["bpc"], ".4f") for s in sets) + " |")
+        if "base + CPT" in cpt and "distilled + CPT" in cpt:
+            b, d = cpt["base + CPT"], cpt["distilled + CPT"]
+            lines.append("| distilled + CPT vs base + CPT | "
+                         + " | ".join(f"{d[s]['bpc'] / b[s]['bpc'] - 1:+.1%}" for s in sets) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -402,10 +417,14 @@ def main() -> None:
     parser.add_argument("--rows-lr", type=float, default=2e-3)
     parser.add_argument("--lora-rows-steps", type=int, default=0)
     parser.add_argument("--full-lr", type=float, default=None, help="Learning rate of the full-model LM run; default train cpt's.")
+    parser.add_argument("--distill-full-lr", type=float, default=5e-5,
+                        help="Learning rate of the body in the full-model distillation run (new rows at --rows-lr).")
     parser.add_argument("--with-train-mode", action="store_true",
                         help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
     parser.add_argument("--lora-hidden-layers", default="-1")
     parser.add_argument("--cpt-chars", type=int, default=60_000)
+    parser.add_argument("--cpt-from", default="distill + LM, rows + LoRA, replay 0.3",
+                        help="The training method whose snapshot at the largest --budgets continues pretraining.")
     parser.add_argument("--eval-docs", type=int, default=64)
     parser.add_argument("--eval-chars", type=int, default=8_000)
     parser.add_argument("--decode-prompts", type=int, default=8)
@@ -434,7 +453,9 @@ def main() -> None:
                 decode[(name, mark)] = decoding(work, f"{name}-{mark}", path, held, args)
     cpt = {}
     if args.phase in ("cpt", "all"):
-        start = work / "runs" / _slug("distill, new rows (tied)") / "snapshots" / f"{max(args.budgets):g}"
+        start = work / "runs" / _slug(args.cpt_from) / "snapshots" / f"{max(args.budgets):g}"
+        if not (start / "config.json").exists():
+            sys.exit(f"bench_adapt: no snapshot {start}; run --phase train --methods {args.cpt_from!r} first")
         for name, path in cpt_runs(work, start, held, args).items():
             cpt[f"{name} + CPT"] = evaluate_model(work, f"cpt-{name}", path, held, args)
     text = report(args, base, zero, runs, trained, decode, cpt)

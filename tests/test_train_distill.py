@@ -258,8 +258,51 @@ def test_distillation_closes_the_gap_and_keeps_old_weights(pair, tmp_path) -> No
             assert torch.equal(new[name], tensor), name
     log = [json.loads(line) for line in (Path(result["out"]) / "log.jsonl").read_text().splitlines()]
     assert any("loss_canonical" in r and "loss_likelihood" in r and "loss_hidden" in r for r in log)
+    chars = [r["chars"] for r in log]
+    assert chars[0] > 0 and chars == sorted(chars)  # the ledger counts what the student read
     manifest = json.loads((Path(result["out"]) / "manifest.json").read_text())
     assert manifest["counts"]["base_vocab_size"] == start and manifest["command"] == "train distill"
+
+
+def test_full_method_moves_the_new_rows_at_rows_lr() -> None:
+    """Adam's step ignores the gradient's scale, so the new rows' rate is raised by scaling their change: the
+    change must be exactly factor x the unscaled one, and the old rows' change untouched."""
+    from vocabx.train.distill import scale_new_rows
+
+    def step(factor: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        torch.manual_seed(0)
+        emb = torch.nn.Embedding(10, 4)
+        model = torch.nn.Module()
+        model.emb = emb
+        model.get_input_embeddings = lambda: emb
+        model.get_output_embeddings = lambda: None
+        opt = torch.optim.AdamW(emb.parameters(), lr=1e-2, weight_decay=0.0)
+        if factor is not None:
+            assert scale_new_rows(opt, model, 7, factor)
+        before = emb.weight.detach().clone()
+        emb(torch.arange(10)).pow(2).sum().backward()
+        opt.step()
+        return before, emb.weight.detach() - before
+
+    _, plain = step(None)
+    _, scaled = step(10.0)
+    assert torch.allclose(scaled[7:], 10.0 * plain[7:], atol=1e-6)
+    assert torch.equal(scaled[:7], plain[:7])
+    assert plain[7:].abs().min() > 0
+
+
+def test_full_method_trains_body_and_new_rows(pair, tmp_path) -> None:
+    from vocabx.train.api import train_distill
+
+    result = train_distill(_cfg(pair, tmp_path / "run", method="full", rows_steps=0, max_steps=4, lr=1e-4))
+    old, new = _weights(pair["student"]), _weights(Path(result["out"]))
+    start = result["base_vocab_size"]
+    body = [n for n in old if "embed_tokens" not in n and "lm_head" not in n and "norm" not in n]
+    assert any(not torch.equal(new[n], old[n]) for n in body)
+    emb = next(n for n in old if "embed_tokens" in n)
+    moved_new = (new[emb][start:] - old[emb][start:]).abs().mean()
+    moved_old = (new[emb][:start] - old[emb][:start]).abs().mean()
+    assert moved_new > 20 * moved_old, (moved_new, moved_old)  # rows_lr 3e-2 against lr 1e-4
 
 
 def _kill_after_save(stage: str, step: int):

@@ -147,7 +147,8 @@ class DistillConfig(RunConfig):
                                 "manifest.json by `vocabx extend`.")
     rows_steps: int | None = _help("Steps of the rows stage when --method is lora or full (0: none, the new rows "
                                    "train with the body from the start); default: half of all steps.")
-    rows_lr: float = _help("Learning rate of the rows stage.", 2e-3)
+    rows_lr: float = _help("Learning rate of the new rows: in the rows stage, and in the LoRA / full stage (the "
+                           "body at --lr).", 2e-3)
     untie: bool = _help("Give the new tokens output rows of their own (unties a tied head; costs vocab x hidden "
                         "parameters).", False)
     block_size: int = _help("Extended tokens per training window (cut where both tokenizations have a boundary).", 256)

@@ -48,7 +48,8 @@ class DistillTrainer(Trainer):
     weights: Weights = Weights()
     groups: Groups | None = None
     layers: Sequence[int] = ()
-    rows_lr: float | None = None  # the new rows' learning rate when they train with LoRA (peft's token deltas)
+    rows_lr: float | None = None  # the new rows' learning rate when they train with the body (LoRA or full)
+    new_start: int | None = None  # first new id: with --method full the new rows' updates are scaled to rows_lr
 
     def create_optimizer(self):
         """With LoRA, the new rows (peft's trainable-token deltas) get `rows_lr`: at LoRA's rate (2e-4) they
@@ -61,7 +62,11 @@ class DistillTrainer(Trainer):
                 rest = [p for n, p in named if "trainable_tokens_delta" not in n]
                 self.optimizer = cls([{"params": rest, "weight_decay": self.args.weight_decay},
                                       {"params": rows, "lr": self.rows_lr, "weight_decay": 0.0}], **kwargs)
-        return super().create_optimizer()
+        optimizer = super().create_optimizer()
+        if self.rows_lr is not None and self.new_start is not None and not getattr(self, "_rows_scaled", False):
+            self._rows_scaled = scale_new_rows(optimizer, self.model, self.new_start,
+                                               self.rows_lr / self.args.learning_rate)
+        return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         hidden = inputs.get("hidden")
@@ -83,6 +88,33 @@ class DistillTrainer(Trainer):
         if "loss" in logs and getattr(self, "_parts", None):
             logs = {**logs, **self._parts}  # the last step's parts, next to the Trainer's averaged total
         super().log(logs, *args, **kwargs)
+
+
+def scale_new_rows(optimizer: torch.optim.Optimizer, model: torch.nn.Module, new_start: int, factor: float) -> bool:
+    """With --method full the new rows are rows of the embedding matrices the body's optimizer updates at --lr; a
+    token learnt at that rate barely moves (see `create_optimizer`). Adam's step does not depend on the gradient's
+    scale, so the rate is raised by scaling each step's change of those rows by `factor` (= rows_lr / lr), which is
+    what a parameter group of their own at rows_lr would do. Returns whether any trainable embedding was found."""
+    weights = {id(m.weight): m.weight for m in (model.get_input_embeddings(), model.get_output_embeddings())
+               if m is not None and m.weight.requires_grad}
+    if not weights or factor == 1.0:
+        return bool(weights)
+    before: dict[int, torch.Tensor] = {}
+
+    def pre(opt, args, kwargs):
+        for key, w in weights.items():
+            before[key] = w.detach()[new_start:].clone()
+
+    def post(opt, args, kwargs):
+        with torch.no_grad():
+            for key, w in weights.items():
+                rows = w[new_start:]
+                rows.copy_(before[key] + factor * (rows - before[key]))
+        before.clear()
+
+    optimizer.register_step_pre_hook(pre)
+    optimizer.register_step_post_hook(post)
+    return True
 
 
 class WallClock(TrainerCallback):
@@ -159,7 +191,7 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
         evaluate = _eval_hook(cfg, loaded)
         before = _fingerprint(loaded.model, loaded.new_start) if cfg.method == "rows" else None
         model = _run_stages(cfg, loaded, vmap, dataset, run_dir, total, global_batch, evaluate,
-                            [clock, *callbacks], progress)
+                            [clock, *callbacks], progress, replay_flags=flags)
         counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
                       new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
                       teacher=str(teacher_dir), teacher_windows_computed=dataset.teacher_windows,
@@ -273,7 +305,8 @@ def _eval_hook(cfg: DistillConfig, loaded: Loaded):
     return bpc_hook(texts, loaded.tokenizer)
 
 
-def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, callbacks, progress):
+def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, callbacks, progress,
+                replay_flags=None):
     """The rows stage, then (for --method lora|full) the body stage; returns the final plain model."""
     rows_steps = total if cfg.method == "rows" else total // 2 if cfg.rows_steps is None else cfg.rows_steps
     rows_steps = min(rows_steps, total)
@@ -281,10 +314,11 @@ def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, 
     trainer_cls = type("StageTrainer", (DistillTrainer,), {
         "weights": Weights(cfg.canonical_weight, cfg.likelihood_weight, cfg.hidden_weight, cfg.lm_weight,
                            cfg.temperature),
-        "groups": groups, "layers": _student_layers(cfg, loaded.model), "rows_lr": cfg.rows_lr})
+        "groups": groups, "layers": _student_layers(cfg, loaded.model), "rows_lr": cfg.rows_lr,
+        "new_start": loaded.new_start if cfg.method == "full" else None})
     model = loaded.model
     clock = callbacks[0]
-    ledger = WindowLedger(dataset)
+    ledger = WindowLedger(dataset, loaded.tokenizer, replay_flags)
     if rows_steps:
         stage = Stage("rows", rows_steps, cfg.rows_lr, weight_decay=0.0)
         done = stage_is_done(out, stage)
@@ -320,14 +354,25 @@ def _student_layers(cfg: DistillConfig, model: torch.nn.Module) -> list[int]:
 
 
 class WindowLedger:
-    """Student tokens in the first n examples of the training order, for log.jsonl."""
+    """Student tokens, characters and replay share of the first n examples of the training order, for log.jsonl
+    (the characters of a window: its student tokens decoded, separators left out)."""
 
-    def __init__(self, dataset: LazyTargets) -> None:
+    def __init__(self, dataset: LazyTargets, tokenizer: Any, replay_flags: Any = None) -> None:
         import numpy as np
 
-        per_window = [w.ext.size - 1 for w in dataset.order]
-        self.tokens = np.cumsum([0] + [per_window[i % len(per_window)] for i in range(len(dataset))])
+        n = len(dataset.order)
+        index = np.arange(len(dataset)) % max(1, n)
+        tokens = np.array([w.ext.size - 1 for w in dataset.order])
+        chars = np.array([len(tokenizer.decode(w.ext[1:].tolist(), skip_special_tokens=True))
+                          for w in dataset.order])
+        flags = np.zeros(n, bool) if replay_flags is None or len(replay_flags) != n else np.asarray(replay_flags)
+        self.tokens = np.cumsum(np.concatenate([[0], tokens[index]]))
+        self.chars = np.cumsum(np.concatenate([[0], chars[index]]))
+        self.domain_chars = np.cumsum(np.concatenate([[0], np.where(flags[index], 0, chars[index])]))
+        self.replay = np.cumsum(np.concatenate([[0], flags[index].astype(int)]))
 
     def consumed(self, examples: int) -> dict[str, float]:
         n = min(examples, len(self.tokens) - 1)
-        return {"tokens": float(self.tokens[n]), "chars": 0.0}
+        return {"tokens": float(self.tokens[n]), "chars": float(self.chars[n]),
+                "domain_chars": float(self.domain_chars[n]),
+                "replay_share": float(self.replay[n]) / n if n else 0.0}
