@@ -231,3 +231,17 @@ def test_real_defaults_small(tmp_path):
     ev, bench = read(result.out / "eval" / "eval.json"), read(result.out / "bench" / "bench.json")
     assert all(number in md for number in _numbers(ev, bench))
     assert "qwen2" in md
+
+
+def test_a_decoding_change_without_new_tokens_is_flagged_as_not_a_vocabulary_effect():
+    from vocabx.demo.figures import caveats
+
+    def figures(share: float, base_speed: float, speed: float) -> dict:
+        return {"headline": [
+            {"metric": "decoding chars/s", "corpus": "domain", "base": base_speed, "extended": speed},
+            {"metric": "new-token share", "corpus": "domain", "base": None, "extended": share}]}
+
+    flagged = caveats(figures(0.0, 10.0, 12.0))
+    assert len(flagged) == 1 and "not a vocabulary effect" in flagged[0] and "+20.0%" in flagged[0]
+    assert caveats(figures(0.3, 10.0, 12.0)) == []  # the model uses its vocabulary: a real effect
+    assert caveats(figures(0.0, 10.0, 10.01)) == []  # no change to explain

@@ -40,6 +40,7 @@ def demo(as_json: bool, config_file: str | None, reference: tuple[str, ...], **f
     vocabx demo --corpus my_corpus/ --general general.txt --model my_model/ --budget 5000 --train-steps 50
     """
     from vocabx.demo import run_demo
+    from vocabx.demo.figures import caveats
     from vocabx.demo.report import headline_rows
 
     given = {k: (v if v != () else None) for k, v in flags.items()}
@@ -64,4 +65,6 @@ def demo(as_json: bool, config_file: str | None, reference: tuple[str, ...], **f
         metric, corpus, base, *_, extended, change = row
         untrained = f" (untrained {row[3]})" if len(row) == 6 and row[3] != "-" else ""
         echo(f"  {metric:<30} {corpus:<12} {base:>9} -> {extended:>9}  {change}{untrained}")
+    for caveat in caveats(result.figures):
+        echo(f"\n  note: {caveat}")
     echo(f"\nreport: {result.report_html}  (Markdown: {result.report_md})")

@@ -57,6 +57,25 @@ def fmt_change(line: Headline) -> str:
     return f"{change:+.1%} ({'better' if better else 'worse'})"
 
 
+VOCABULARY_EFFECT = 0.05  # below this new-token share, a decoding change is not the new vocabulary's doing
+
+
+def caveats(figures: dict[str, Any]) -> list[str]:
+    """Warnings a reader needs next to the summary table: a decoding change while the model emits (almost) none of
+    its new tokens comes from what it generates (repetition, characters the base spells in one token), not from
+    the vocabulary."""
+    lines = {(h.metric, h.corpus): h for h in headlines(figures)}
+    share = next((h.extended for (metric, _), h in lines.items() if metric == "new-token share"), None)
+    speed = next((h for (metric, _), h in lines.items() if metric == "decoding chars/s"), None)
+    if share is None or speed is None or speed.change is None or abs(speed.change) < SAME:
+        return []
+    if share < VOCABULARY_EFFECT:
+        return [f"Decoding chars/s changed by {speed.change:+.1%} while the extended model emitted only {share:.1%} "
+                "new tokens: not a vocabulary effect (it comes from what the model generated). Train longer, "
+                "e.g. more `vocabx train distill` steps, before reading it as a speed-up."]
+    return []
+
+
 def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from vocabx.demo.figures import caveats
 from vocabx.demo.report import OUTPUT_NOTES, TIMING_NOTE, bench_rows, headline_header, headline_rows, title
 from vocabx.demo.stages import Workspace
 
@@ -67,6 +68,7 @@ def render_html(ws: Workspace, content: dict[str, Any]) -> str:
     parts += [f"<li>{_markdown_bold(line)}</li>" for line in content["runs"]]
     parts += ["</ol><h2>What changed (held-out text)</h2>",
               _table(headline_header(figures), headline_rows(figures)),
+              *(f'<p class="note"><strong>Note:</strong> {escape(caveat)}</p>' for caveat in caveats(figures)),
               ('<p class="note">Context gain is chars/token over the base\'s. Bits per character compare across '
               "tokenizers. New-token share: of the tokens the extended model generated from domain prompts, the "
               "share that are new vocabulary.</p>"),

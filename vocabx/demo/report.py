@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from vocabx.demo.figures import FORMATS, collect, fmt, fmt_change, headlines
+from vocabx.demo.figures import FORMATS, caveats, collect, fmt, fmt_change, headlines
 from vocabx.demo.stages import STAGE_DIRS, Workspace
 from vocabx.outputs import write_text_atomic
 
@@ -145,6 +145,7 @@ def render_markdown(ws: Workspace, content: dict[str, Any]) -> str:
     lines += [f"{i}. {line}" for i, line in enumerate(content["runs"], 1)]
     lines += ["", "## What changed (held-out text)", ""]
     lines += _table(headline_header(figures), headline_rows(figures))
+    lines += [line for caveat in caveats(figures) for line in ("", f"**Note:** {caveat}")]
     lines += ["", ("Context gain is chars/token over the base's (the same window holds that much more text). Bits "
               "per character compare across tokenizers. New-token share: of the tokens the extended model "
               "generated from domain prompts, the share that are new vocabulary."), ""]
