@@ -209,10 +209,12 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             replay_ratio=0.3), callbacks=cb),
     }
     if args.with_train_mode:
-        methods["distill, --mode train extension, new rows"] = lambda out, cb: train_distill(DistillConfig(
-            model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
-            block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars),
-            callbacks=cb)
+        # the same recipe as "distill + LM, rows + LoRA" on the other vocabulary: which one adapts better
+        methods["distill + LM, rows + LoRA, replay 0.3, --mode train extension"] = lambda out, cb: train_distill(
+            DistillConfig(model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
+                          block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr,
+                          max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps, replay=replay,
+                          replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb)
     done = {}
     for name, run in methods.items():
         if args.methods and not any(m in name for m in args.methods):

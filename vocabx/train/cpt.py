@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,12 +16,12 @@ from vocabx.errors import CorpusError, UsageError
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import CPTConfig
 from vocabx.train.data import BlockDataset, BlockMix, mix_blocks, pack_texts, replay_blocks_needed
-from vocabx.train.engine import Stage, distributed_state, library_bars, run_stage, stage_is_done, steps_for
+from vocabx.train.engine import Stage, library_bars, run_stage, stage_is_done, steps_for
 from vocabx.train.finalize import complete_run, last_loss
-from vocabx.train.loading import Loaded, bpc_hook, load_for_training
+from vocabx.train.loading import Loaded, bpc_hook, start_run
 from vocabx.train.lora import wrap_lora
 from vocabx.train.newrows import NewRowsOnly
-from vocabx.train.rundir import final_out, finished_run, guarded_run, open_run_dir
+from vocabx.train.rundir import final_out, guarded_run, open_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +76,10 @@ COMMAND = "train cpt"
 
 
 def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
-    state = distributed_state()
-    if (finished := finished_run(cfg, COMMAND, tidy=state.is_main_process)) is not None:
-        return finished
-    started = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    loaded = load_for_training(cfg)
+    run = start_run(cfg, COMMAND)
+    if run.finished is not None or run.loaded is None:
+        return run.finished or {}
+    state, started, loaded = run.state, run.started, run.loaded
     block_size = cfg.block_size or min(1024, loaded.context)
     if block_size > loaded.context:
         raise UsageError(f"--block-size {block_size} exceeds the model context of {loaded.context}",

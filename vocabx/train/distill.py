@@ -23,17 +23,16 @@ from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
 from vocabx.train.engine import (
     Stage,
     bf16_default,
-    distributed_state,
     library_bars,
     run_stage,
     stage_is_done,
     steps_for,
 )
 from vocabx.train.finalize import complete_run
-from vocabx.train.loading import Loaded, bpc_hook, load_for_training, resolve_model_dir
+from vocabx.train.loading import Loaded, bpc_hook, resolve_model_dir, start_run
 from vocabx.train.lora import wrap_lora
 from vocabx.train.newrows import NewRowsOnly
-from vocabx.train.rundir import final_out, finished_run, guarded_run, open_run_dir
+from vocabx.train.rundir import final_out, guarded_run, open_run_dir
 from vocabx.train.teacher import Teacher
 
 log = logging.getLogger(__name__)
@@ -162,12 +161,10 @@ def train_distill(cfg: DistillConfig, *, progress: bool = False,
 
 
 def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
-    state = distributed_state()
-    if (finished := finished_run(cfg, COMMAND, tidy=state.is_main_process)) is not None:
-        return finished
-    started = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    loaded = load_for_training(cfg)
+    run = start_run(cfg, COMMAND)
+    if run.finished is not None or run.loaded is None:
+        return run.finished or {}
+    state, started, loaded = run.state, run.started, run.loaded
     if loaded.new_start is None:
         raise UsageError(f"{loaded.model_dir} has no new rows to distil into",
                          hint="pass --new-from ID (the first new id), or the output of `vocabx extend MODEL ...`")

@@ -91,3 +91,31 @@ def bpc_hook(texts: list[str], tokenizer: Any) -> Callable[[torch.nn.Module], di
         return {"eval_bpc": result.bpc, "eval_chars_per_token": result.chars_per_token}
 
     return evaluate
+
+
+@dataclass
+class RunStart:
+    """How every `train` command begins: the process state, the clock, and the model, or the recorded result of a
+    run that had already finished (`--resume` after a kill that landed once its manifest was written)."""
+
+    state: Any
+    started: float = 0.0
+    loaded: Loaded | None = None
+    finished: dict[str, Any] | None = None
+
+
+def start_run(cfg: RunConfig, command: str) -> RunStart:
+    """Join the distributed state, return a finished run's result as is, else start the clock, seed, and load."""
+    import time
+
+    from vocabx.train.engine import distributed_state
+    from vocabx.train.rundir import finished_run
+
+    state = distributed_state()
+    finished = finished_run(cfg, command, tidy=state.is_main_process)
+    if finished is not None:
+        return RunStart(state, finished=finished)
+    started = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    return RunStart(state, started, load_for_training(cfg))
+

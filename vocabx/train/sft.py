@@ -4,20 +4,18 @@ only, optional replay of general instructions, LoRA (with the new rows) or full,
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from transformers import TrainerCallback
 
 from vocabx.errors import CorpusError, UsageError
 from vocabx.train.config import SFTConfig
-from vocabx.train.engine import Stage, distributed_state, library_bars, run_stage, steps_for
+from vocabx.train.engine import Stage, library_bars, run_stage, steps_for
 from vocabx.train.finalize import complete_run, last_loss
-from vocabx.train.loading import Loaded, load_for_training
+from vocabx.train.loading import Loaded, start_run
 from vocabx.train.lora import wrap_lora
-from vocabx.train.rundir import final_out, finished_run, guarded_run, open_run_dir
+from vocabx.train.rundir import final_out, guarded_run, open_run_dir
 from vocabx.train.sft_data import PadCollator, SFTDataset, SFTMix, encode_all, mix_samples, read_records
 
 log = logging.getLogger(__name__)
@@ -66,12 +64,10 @@ COMMAND = "train sft"
 
 
 def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
-    state = distributed_state()
-    if (finished := finished_run(cfg, COMMAND, tidy=state.is_main_process)) is not None:
-        return finished
-    started = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    loaded = load_for_training(cfg)
+    run = start_run(cfg, COMMAND)
+    if run.finished is not None or run.loaded is None:
+        return run.finished or {}
+    state, started, loaded = run.state, run.started, run.loaded
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
     mix, steps, data_counts = build_sft_mix(cfg, loaded, global_batch)
     run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, *cfg.data, *cfg.replay])
