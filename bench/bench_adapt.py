@@ -317,6 +317,52 @@ def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: ar
     return out
 
 
+def next_token_use(work: Path, name: str, model: Path, held: dict[str, Path], args: argparse.Namespace) -> dict:
+    """Teacher-forced use of the new vocabulary on held-out domain text (sft answers), read in the extended
+    tokenization: at each position, is the model's top-1 token a new one, and where the next token is new, is
+    its top-1 that token, or an old token that spells the start of it (the prefix that holds the mass)? Unlike
+    greedy decoding, this does not depend on what a 135M model degenerates into after a few tokens."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from vocabx.train.newrows import recorded_base_vocab_size
+
+    cache = work / "eval" / f"use-{_slug(name)}.json"
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    tok = AutoTokenizer.from_pretrained(model)
+    net = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32).eval()
+    new_start = recorded_base_vocab_size(model)
+    start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    counts = {"positions": 0, "argmax_new": 0, "target_new": 0, "new_hit": 0, "new_prefix": 0, "hit": 0}
+    chars = 0
+    for line in held["sft"].read_text(encoding="utf-8").splitlines()[: args.eval_docs]:
+        text = json.loads(line)["text"]
+        if chars >= args.eval_chars:
+            break
+        chars += len(text)
+        ids = tok.encode(text, add_special_tokens=False)[:1023]
+        with torch.no_grad():
+            logits = net(torch.tensor([[start, *ids]])).logits[0, :-1]
+        top = logits.argmax(-1).tolist()
+        for pred, target in zip(top, ids):
+            counts["positions"] += 1
+            counts["hit"] += pred == target
+            counts["argmax_new"] += pred >= new_start
+            if target >= new_start:
+                counts["target_new"] += 1
+                counts["new_hit"] += pred == target
+                if pred < new_start and pred != target:
+                    p_str, t_str = tok.convert_ids_to_tokens([pred, target])
+                    counts["new_prefix"] += t_str.startswith(p_str)
+    n, new = max(1, counts["positions"]), max(1, counts["target_new"])
+    out = {"argmax_new_share": counts["argmax_new"] / n, "target_new_share": counts["target_new"] / n,
+           "new_target_top1": counts["new_hit"] / new, "new_target_prefix_top1": counts["new_prefix"] / new,
+           "top1": counts["hit"] / n, "positions": counts["positions"]}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(out), encoding="utf-8")
+    return out
+
+
 def _slug(name: str) -> str:
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     if len(slug) <= 60:
@@ -346,7 +392,7 @@ def fmt(value, spec=".3f") -> str:
 
 
 def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: dict, trained: dict,
-           decode: dict, cpt: dict) -> str:
+           decode: dict, cpt: dict, use: dict | None = None) -> str:
     command = ("python bench/bench_adapt.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])).strip()
     sets = ("sft", "medcorpus", "tnews", "c4")
     lines = [
@@ -388,6 +434,20 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
                          + f" | {dec['new_share']:.1%} | {dec['canonical_share_of_output']:.1%} | {fmt(ratio, '.2f')} | "
                            f"{fmt(dec.get('canonical_share_of_base_output'), '.1%')} | "
                            f"{dec['reference_share']:.1%} | {dec['speedup']:.2f}x |")
+    if use:
+        lines += ["", "### Next-token use of the new vocabulary on held-out domain text (teacher forced)", "",
+                  f"The sft answers ({args.eval_chars:,} characters) in the extended tokenization; at each position the "
+                  "model's top-1 token. Reference: the share of new tokens among the targets. A model that uses its "
+                  "vocabulary puts its top-1 on new tokens about as often as they are the target; where the target "
+                  "is new and the top-1 is an old token spelling the start of it, that old token keeps the mass "
+                  "the new one should have.", "",
+                  "| model | budget (min) | top-1 is new | targets that are new | new target is top-1 | new target: "
+                  "top-1 is its old prefix | top-1 accuracy |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for (name, mark), u in use.items():
+            label = f"{mark} (untrained)" if name == "before training" else name
+            budget = "-" if name == "before training" else f"{float(mark):g}"
+            lines.append(f"| {label} | {budget} | {u['argmax_new_share']:.1%} | {u['target_new_share']:.1%} | "
+                         f"{u['new_target_top1']:.1%} | {u['new_target_prefix_top1']:.1%} | {u['top1']:.1%} |")
     if cpt:
         lines += ["", "### Then continued pretraining on the same domain characters", "",
                   f"Start: the snapshot of \"{args.cpt_from}\" at {max(args.budgets):g} CPU-minutes, and the base. "
@@ -445,14 +505,18 @@ def main() -> None:
     zero = {name: evaluate_model(work, f"zero-{name}", path, held, args) for name, path in models.items()}
     if args.phase == "init":
         return
-    runs, trained, decode = {}, {}, {}
+    runs, trained, decode, use = {}, {}, {}, {}
     if args.phase in ("train", "all"):
         runs = train_runs(work, models, held, args)
+        for name, path in models.items():
+            if name != "HF add_tokens + resize(mean_resizing)":  # its manifest records no base vocabulary
+                use[("before training", name)] = next_token_use(work, f"zero-{name}", path, held, args)
         for name, snaps in runs.items():
             for mark in snaps:
                 path = work / "runs" / _slug(name) / "snapshots" / f"{float(mark):g}"
                 trained[(name, mark)] = evaluate_model(work, f"{name}-{mark}", path, held, args)
                 decode[(name, mark)] = decoding(work, f"{name}-{mark}", path, held, args)
+                use[(name, mark)] = next_token_use(work, f"{name}-{mark}", path, held, args)
     cpt = {}
     if args.phase in ("cpt", "all"):
         start = work / "runs" / _slug(args.cpt_from) / "snapshots" / f"{max(args.budgets):g}"
@@ -460,7 +524,7 @@ def main() -> None:
             sys.exit(f"bench_adapt: no snapshot {start}; run --phase train --methods {args.cpt_from!r} first")
         for name, path in cpt_runs(work, start, held, args).items():
             cpt[f"{name} + CPT"] = evaluate_model(work, f"cpt-{name}", path, held, args)
-    text = report(args, base, zero, runs, trained, decode, cpt)
+    text = report(args, base, zero, runs, trained, decode, cpt, use)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def test_summary_and_output_dir(dirs, tmp_path):
     assert res.exit_code == 0, res.output
     assert "model" in res.output and "before" in res.output and "chars/s" in res.output
     assert "new tokens (ids >= 400): 6" in res.output
+    assert re.search(r"scored \S+ \(domain\): \d+ documents, [\d,]+ characters \(bounded by --max-docs", res.output)
     assert (out / "eval.json").is_file() and (out / "bpc.png").is_file() and (out / "manifest.json").is_file()
     again = CliRunner().invoke(main, args(dirs, "--out", str(out)))
     assert again.exit_code != 0 and "already exists" in again.output and "--force" in again.output

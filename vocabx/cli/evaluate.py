@@ -62,7 +62,12 @@ def _short(text: str, limit: int = 100) -> str:
 
 def render(data: dict[str, Any]) -> str:
     """A plain-text summary: one line per (model, corpus), then decoding, then new-token usage."""
-    lines = [f"{'model':<10} {'corpus':<14} {'role':<8} {'bits/char':>9} {'chars/tok':>9} {'ctx gain':>8}"]
+    settings = data.get("settings", {})
+    lines = [f"scored {c['label']} ({c['role']}): {c['docs']} documents, {c['chars']:,} characters"
+             + (f" (bounded by --max-docs {settings.get('max_docs')} / --max-chars {settings.get('max_chars')})"
+                if settings.get("max_chars") else "")
+             for c in data.get("corpora", []) if "chars" in c]
+    lines.append(f"{'model':<10} {'corpus':<14} {'role':<8} {'bits/char':>9} {'chars/tok':>9} {'ctx gain':>8}")
     for r in data["rows"]:
         lines.append(f"{r['tokenizer']:<10} {r['corpus']:<14} {r['role']:<8} {_fmt(r['bits_per_char'], '.4f'):>9} "
                      f"{_fmt(r['eval_chars_per_token']):>9} {_fmt(r.get('eval_context_gain')):>8}")
