@@ -305,6 +305,21 @@ def test_full_method_trains_body_and_new_rows(pair, tmp_path) -> None:
     assert moved_new > 20 * moved_old, (moved_new, moved_old)  # rows_lr 3e-2 against lr 1e-4
 
 
+def test_every_replay_source_gives_its_share(pair, tmp_path) -> None:
+    from vocabx.train.api import train_distill
+
+    second = tmp_path / "general2.txt"
+    second.write_text("\n".join(sentences(GENERAL_WORDS, 100, 9, " ")) + "\n", encoding="utf-8")
+    result = train_distill(_cfg(pair, tmp_path / "run", max_steps=2, replay=(str(pair["general"]), str(second)),
+                                replay_ratio=0.5))
+    by_source = result["replay_windows_by_source"]
+    assert set(by_source) == {str(pair["general"]), str(second)}
+    counts = list(by_source.values())
+    assert min(counts) > 0 and max(counts) - min(counts) <= 1, by_source
+    log = [json.loads(line) for line in (Path(result["out"]) / "log.jsonl").read_text().splitlines()]
+    assert 0.3 <= log[-1]["replay_share"] <= 0.7
+
+
 def _kill_after_save(stage: str, step: int):
     """A callback that interrupts the run right after the checkpoint of `stage` at `step` is saved."""
     from transformers import TrainerCallback

@@ -218,10 +218,15 @@ def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMa
                               "domain_tokens": domain.tokens, "domain_base_tokens": domain.base_tokens}
     if cfg.replay and cfg.replay_ratio:
         need = max(1, round(len(domain.windows) * cfg.replay_ratio / (1 - cfg.replay_ratio)))
-        replay = read_windows(cfg.replay, cfg.replay_text_field, None, teacher_tok, loaded.tokenizer, vmap,
-                              cfg.block_size, max_windows=need)
-        replay_windows = replay.windows
-        counts.update(replay_docs=replay.docs, replay_chars=replay.chars, replay_windows=len(replay.windows))
+        # Each --replay source gives an equal share of the windows (read in order, one source would fill them all
+        # and the later ones would never be read); a short source leaves its share to be repeated by the mix.
+        share = -(-need // len(cfg.replay))
+        parts = [read_windows([spec], cfg.replay_text_field, None, teacher_tok, loaded.tokenizer, vmap,
+                              cfg.block_size, max_windows=share) for spec in cfg.replay]
+        replay_windows = [w for part in parts for w in part.windows][:need]
+        counts.update(replay_docs=sum(p.docs for p in parts), replay_chars=sum(p.chars for p in parts),
+                      replay_windows=len(replay_windows),
+                      replay_windows_by_source={spec: len(p.windows) for spec, p in zip(cfg.replay, parts)})
     order, flags = mix_windows(domain.windows, replay_windows, cfg.replay_ratio or 0.0, cfg.seed)
     counts["replay_share"] = round(float(flags.mean()), 4) if len(flags) else 0.0
     counts["chars_per_token"] = round(domain.chars / max(1, domain.tokens), 4)

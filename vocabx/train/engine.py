@@ -96,7 +96,8 @@ class BarOnly(ProgressCallback):
 
 
 class JsonlLog(TrainerCallback):
-    """Appends one record per log event to OUT/log.jsonl (main process only): step, loss, lr, tokens, chars."""
+    """Appends one record per log event to OUT/log.jsonl (main process only): step, loss, lr, tokens, chars, and
+    the replay share of what was read where the data mixes replay in."""
 
     def __init__(self, path: Path, stage: Stage, ledger: Ledger, global_batch: int, elapsed_before: float) -> None:
         self.path, self.stage, self.ledger, self.global_batch = path, stage, ledger, global_batch
@@ -106,6 +107,7 @@ class JsonlLog(TrainerCallback):
         seen = self.ledger.consumed(self.stage.first_example + step * self.global_batch)
         entry = {"step": self.stage.first_step + step, "stage": self.stage.name, **values,
                  "tokens": int(seen["tokens"]), "chars": int(round(seen["chars"])),
+                 **({"replay_share": round(seen["replay_share"], 4)} if "replay_share" in seen else {}),
                  "elapsed": round(time.perf_counter() - self.start, 3)}
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
