@@ -30,7 +30,7 @@ class DemoConfig:
     train: bool = _help("Run the short continued pretraining (off: evaluate the extended model as initialized).", True)
     quick: bool = _help("A quick look (about 2 minutes): no training, and the smaller evaluation.", False)
     distill_steps: int = _help(
-        "Steps of `vocabx train distill` (the base model teaches the extended one: LoRA + new rows, with replay) "
+        "Steps of `vocabx train distill --method full` (the base model teaches the extended one, with replay) "
         "before continued pretraining; 0 skips it.", 4)
     train_steps: int = _help("Optimiser steps of continued pretraining in all (embeddings stage + LoRA).", 16)
     embed_steps: int | None = _help(

@@ -61,9 +61,9 @@ def what_ran(ws: Workspace, records: Sequence[Any]) -> list[str]:
     if "distill" in s:
         d = s["distill"]
         lines.append(
-            f"**distill**: {d['steps']} steps of `vocabx train distill` (the base model teaches the extended one: "
-            f"LoRA + new rows, merged) on {d['domain_chars']} domain characters, {d['replay_share']:.0%} general "
-            f"replay; {d['new_token_share']:.0%} of the domain tokens are new.")
+            f"**distill**: {d['steps']} steps of `vocabx train distill --method full` (the base model teaches the "
+            f"extended one: the whole model, the new rows at a higher rate) on {d['domain_chars']} domain characters, "
+            f"{d['replay_share']:.0%} general replay; {d['new_token_share']:.0%} of the domain tokens are new.")
     if "train" in s:
         t = s["train"]
         lines.append(
@@ -177,7 +177,7 @@ OUTPUT_NOTES = {
     "data": "the train / held-out split of both corpora (JSONL)",
     "analysis": "mined terms (terms.tsv), fragmentation report",
     "model": "the extended tokenizer and model, with its guarantee checks in manifest.json",
-    "distill": "the distilled (merged) model, log.jsonl with the distillation losses",
+    "distill": "the distilled model, log.jsonl with the distillation losses",
     "train": "the trained (merged) model, adapter/, log.jsonl",
     "eval": "eval.json, new_tokens.tsv, plots",
     "eval-initialized": "eval.json of the extended model before training",

@@ -113,8 +113,9 @@ def run_extend(ws: Workspace) -> dict[str, Any]:
 
 
 def run_distill(ws: Workspace) -> dict[str, Any]:
-    """The base model teaches the extended one on the domain text and general replay (`vocabx train distill`,
-    LoRA + new rows, merged), so that continued pretraining starts from a model that matches the base."""
+    """The base model teaches the extended one on the domain text and general replay (`vocabx train distill
+    --method full`: the whole model, the new rows at --rows-lr), so that continued pretraining starts from a model
+    that matches the base."""
     from vocabx.train.api import train_distill
     from vocabx.train.config import DistillConfig
 
@@ -122,9 +123,9 @@ def run_distill(ws: Workspace) -> dict[str, Any]:
     config = DistillConfig(
         model=str(ws.dir("extend")), out=str(ws.dir("distill")), data=(str(s["domain"].train),),
         replay=(str(s["general"].train),), replay_ratio=c.replay_ratio, text_field=TEXT_FIELD,
-        replay_text_field=TEXT_FIELD, method="lora", rows_steps=0, max_steps=c.distill_steps,
+        replay_text_field=TEXT_FIELD, method="full", rows_steps=0, max_steps=c.distill_steps,
         block_size=c.block_size, batch_size=c.batch_size, seed=c.seed, log_steps=1,
-        save_steps=max(c.distill_steps, 1), merge=True)
+        save_steps=max(c.distill_steps, 1))
     counts = train_distill(config, progress=ws.progress)
     keep = ("steps", "global_batch", "domain_chars", "replay_share", "new_token_share", "teacher_seconds", "seconds")
     return {k: counts.get(k) for k in keep}

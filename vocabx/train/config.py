@@ -142,7 +142,8 @@ class DistillConfig(RunConfig):
 
     method: Literal["rows", "lora", "full"] = _help(
         "rows: only the new input/output rows train (body and old rows stay bit-identical); lora / full: a rows "
-        "stage, then LoRA adapters / all weights under the same losses.", "rows")
+        "stage (--rows-steps), then LoRA adapters / all weights under the same losses, the new rows at --rows-lr. "
+        "full gave the best held-out figures at 15 CPU-minutes (bench/RESULTS.md).", "rows")
     teacher: str | None = _help("Base model the student was extended from; default: the one recorded in MODEL's "
                                 "manifest.json by `vocabx extend`.")
     rows_steps: int | None = _help("Steps of the rows stage when --method is lora or full (0: none, the new rows "
@@ -170,8 +171,8 @@ class DistillConfig(RunConfig):
     replay_text_field: str | None = _help("JSON key / CSV columns holding the text of --replay files.")
 
     def __post_init__(self) -> None:
-        if self.lr is None:
-            self.lr = 2e-4 if self.method == "lora" else 3e-5
+        if self.lr is None:  # full: 5e-5, the rate measured in bench/bench_adapt.py (new rows at --rows-lr)
+            self.lr = 2e-4 if self.method == "lora" else 5e-5
         _choice("method", self.method, DISTILL_METHODS)
         method, self.method = self.method, "lora"  # RunConfig checks lora/full; rows shares lora's defaults
         try:
