@@ -443,6 +443,9 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
               "| method | CPU budget (min) | steps | " + " | ".join(f"{s} vs base" for s in sets)
               + " | new-token share | canonical share of output | share / canonical | canonical share of base's "
               "output | reference share | decode chars/s vs base |", "|---|---:|---:|" + "---:|" * (len(sets) + 6)]
+    # the base's greedy output is the same for every row (same prompts, same weights): older caches lack it
+    base_canon = next((d["canonical_share_of_base_output"] for d in decode.values()
+                       if d.get("canonical_share_of_base_output") is not None), None)
     for name, snaps in runs.items():
         for mark, info in sorted(snaps.items(), key=lambda kv: float(kv[0])):
             fig, dec = trained[(name, mark)], decode[(name, mark)]
@@ -450,7 +453,7 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
             lines.append(f"| {name} | {info['cpu_minutes']:.1f} | {info['step']} | "
                          + " | ".join(f"{fig[s]['bpc'] / base[s]['bpc'] - 1:+.1%}" for s in sets)
                          + f" | {dec['new_share']:.1%} | {dec['canonical_share_of_output']:.1%} | {fmt(ratio, '.2f')} | "
-                           f"{fmt(dec.get('canonical_share_of_base_output'), '.1%')} | "
+                           f"{fmt(dec.get('canonical_share_of_base_output', base_canon), '.1%')} | "
                            f"{dec['reference_share']:.1%} | {dec['speedup']:.2f}x |")
     if use:
         lines += ["", "### Next-token use of the new vocabulary on held-out domain text (teacher forced)", "",
@@ -468,7 +471,7 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
                          f"{u['new_target_top1']:.1%} | {u['new_target_prefix_top1']:.1%} | {u['top1']:.1%} |")
     if cpt:
         lines += ["", "### Then continued pretraining on the same domain characters", "",
-                  f"Start: the snapshot of \"{args.cpt_from}\" at {max(args.budgets):g} CPU-minutes, and the base. "
+                  f"Start: the last snapshot of \"{args.cpt_from}\" (its largest CPU budget), and the base. "
                   f"`vocabx train cpt MODEL --data dialogues.csv --max-chars {args.cpt_chars:,} --method lora --replay "
                   "news-zh --replay-ratio 0.2 --merge`, the base in blocks of 256 tokens, the distilled model in "
                   "blocks of 128 (about the same characters per block).", "",
@@ -537,9 +540,11 @@ def main() -> None:
                 use[(name, mark)] = next_token_use(work, f"{name}-{mark}", path, held, args)
     cpt = {}
     if args.phase in ("cpt", "all"):
-        start = work / "runs" / _slug(args.cpt_from) / "snapshots" / f"{max(args.budgets):g}"
-        if not (start / "config.json").exists():
-            sys.exit(f"bench_adapt: no snapshot {start}; run --phase train --methods {args.cpt_from!r} first")
+        snaps = work / "runs" / _slug(args.cpt_from) / "snapshots"
+        marks = sorted(float(p.name) for p in snaps.glob("*") if (p / "config.json").exists())
+        if not marks:
+            sys.exit(f"bench_adapt: no snapshot under {snaps}; run --phase train --methods {args.cpt_from!r} first")
+        start = snaps / f"{marks[-1]:g}"  # the largest budget that arm was trained to
         for name, path in cpt_runs(work, start, held, args).items():
             cpt[f"{name} + CPT"] = evaluate_model(work, f"cpt-{name}", path, held, args)
     text = report(args, base, zero, runs, trained, decode, cpt, use)
