@@ -22,6 +22,7 @@ from vocabx.errors import OutputError, first_line
 from vocabx.outputs import disk_full, write_text_atomic
 from vocabx.train.checkpoints import checkpoint_step, discard_incomplete, is_complete, last_complete
 from vocabx.train.config import RunConfig
+from vocabx.train.rundir import interrupt_pending
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ class JsonlLog(TrainerCallback):
         return entry
 
     def on_step_end(self, args, state, control, **kwargs):
+        if interrupt_pending():  # a Ctrl-C whose KeyboardInterrupt compiled code dropped: stop here
+            raise KeyboardInterrupt
         if state.global_step >= state.max_steps:
             control.should_log = True  # a last record at the end, so a run shorter than --log-steps has a loss too
 

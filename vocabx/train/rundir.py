@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -210,13 +212,45 @@ def _unlock(run_dir: Path) -> None:
         os.close(fd)
 
 
+_CTRL_C = threading.Event()
+
+
+def interrupt_pending() -> bool:
+    """Whether Ctrl-C (SIGINT) arrived during the current run (the training loop checks at every step end)."""
+    return _CTRL_C.is_set()
+
+
+@contextlib.contextmanager
+def _remember_ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt where Python next checks for signals, and compiled code that checks for
+    signals itself can drop that exception: under heavy load a SIGINT let a run finish as if nothing had happened
+    (seen in tests/test_train_faults.py). The handler also sets a flag, which the training loop checks at every
+    step end (`engine.JsonlLog`), so an interrupt is never lost. Only the main thread can install a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _CTRL_C.clear()
+
+    def handler(signum: int, frame: Any) -> None:
+        _CTRL_C.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _CTRL_C.clear()
+
+
 @contextlib.contextmanager
 def guarded_run(run_dir: Path) -> Iterator[None]:
     """Ctrl-C and a full disk while training or finishing become one-line errors that say truthfully what was kept
     and how to go on; incomplete checkpoints are removed first (they would only take space). The run's lock is
     released however the block ends."""
     try:
-        yield
+        with _remember_ctrl_c():
+            yield
     except KeyboardInterrupt:
         discard_incomplete(run_dir / "checkpoints")
         raise Interrupted(f"interrupted; {describe_kept(run_dir)}",
