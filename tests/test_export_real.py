@@ -16,7 +16,8 @@ from tests.test_export_support import needs_llama_cpp
 
 pytestmark = pytest.mark.slow
 
-TERMS = ["高血压", "糖尿病", "胰岛素", "心电图", "抗生素", "冠心病", "甲状腺", "白细胞", "血小板", "支气管炎",
+TERMS = ["患者要认为自己是可以战胜病魔",  # first, inside the budget: 42 bytes, where llama-cpp-python's own detokenize stops at 32
+         "高血压", "糖尿病", "胰岛素", "心电图", "抗生素", "冠心病", "甲状腺", "白细胞", "血小板", "支气管炎",
          "慢性胃炎", "布洛芬", "阿莫西林", "头孢", "hypertension", "diabetes"]
 
 

@@ -49,8 +49,27 @@ class LlamaRuntime:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def detokenize(self, ids: Sequence[int]) -> bytes:
-        """The bytes llama.cpp emits for `ids` (a token may end inside a UTF-8 character, so: bytes)."""
-        return bytes(self.llm.detokenize(list(ids)))
+        """The bytes llama.cpp emits for `ids` (a token may end inside a UTF-8 character, so: bytes).
+
+        Read piece by piece with `llama_token_to_piece`, growing the buffer when llama.cpp asks for more, as its
+        own `common_token_to_piece` does: llama-cpp-python's `detokenize` uses a fixed 32-byte buffer and returns
+        nothing for a longer piece (an 11-character Chinese term is 33 bytes)."""
+        import ctypes
+
+        import llama_cpp
+
+        vocab = self.llm._model.vocab
+        out = bytearray()
+        for token in ids:
+            size = 64
+            while True:
+                buffer = (ctypes.c_char * size)()
+                n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(int(token)), buffer, size, 0, False)
+                if n >= 0:
+                    out += bytes(buffer[:n])
+                    break
+                size = -n  # llama.cpp returns minus the size it needs
+        return bytes(out)
 
     def greedy(self, prompt: Sequence[int], n_tokens: int) -> list[int]:
         """The `n_tokens` ids llama.cpp picks greedily (argmax) after `prompt`."""
