@@ -4,6 +4,7 @@ truthfully what was kept. Kills run in a subprocess (tests/fault_worker.py); dis
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -288,12 +289,9 @@ def test_a_ctrl_c_that_compiled_code_drops_still_stops_the_run(tmp_path) -> None
     journal = JsonlLog(tmp_path / "log.jsonl", Stage("full", 10, 1e-4, 0.0), Ledger(), 1, 0.0)
     previous = signal.getsignal(signal.SIGINT)
     (tmp_path / "checkpoints").mkdir()
-    with pytest.raises(Interrupted, match="interrupted"):
-        with guarded_run(tmp_path):
-            try:
-                signal.raise_signal(signal.SIGINT)
-            except KeyboardInterrupt:
-                pass  # what compiled code that swallows the exception does
-            assert interrupt_pending()
-            journal.on_step_end(None, State(), None)
+    with pytest.raises(Interrupted, match="interrupted"), guarded_run(tmp_path):
+        with contextlib.suppress(KeyboardInterrupt):  # what compiled code that drops the exception does
+            signal.raise_signal(signal.SIGINT)
+        assert interrupt_pending()
+        journal.on_step_end(None, State(), None)
     assert not interrupt_pending() and signal.getsignal(signal.SIGINT) is previous
