@@ -276,22 +276,14 @@ def test_a_ctrl_c_that_compiled_code_drops_still_stops_the_run(tmp_path) -> None
     """The KeyboardInterrupt of a SIGINT can be dropped by code that checks for signals itself; the flag the
     handler sets makes the next step end raise it again, and the run ends as an interruption."""
     from vocabx.errors import Interrupted
-    from vocabx.train.engine import JsonlLog, Stage
+    from vocabx.train.engine import StopOnCtrlC
     from vocabx.train.rundir import guarded_run, interrupt_pending
 
-    class Ledger:
-        def consumed(self, examples: int) -> dict[str, float]:
-            return {"tokens": 0.0, "chars": 0.0}
-
-    class State:
-        global_step, max_steps, is_world_process_zero = 1, 10, True
-
-    journal = JsonlLog(tmp_path / "log.jsonl", Stage("full", 10, 1e-4, 0.0), Ledger(), 1, 0.0)
     previous = signal.getsignal(signal.SIGINT)
     (tmp_path / "checkpoints").mkdir()
     with pytest.raises(Interrupted, match="interrupted"), guarded_run(tmp_path):
         with contextlib.suppress(KeyboardInterrupt):  # what compiled code that drops the exception does
             signal.raise_signal(signal.SIGINT)
         assert interrupt_pending()
-        journal.on_step_end(None, State(), None)
+        StopOnCtrlC().on_step_end(None, None, None)
     assert not interrupt_pending() and signal.getsignal(signal.SIGINT) is previous

@@ -77,8 +77,8 @@ COMMAND = "train cpt"
 
 def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
     run = start_run(cfg, COMMAND)
-    if run.finished is not None or run.loaded is None:
-        return run.finished or {}
+    if isinstance(run, dict):  # it had already finished: its recorded result
+        return run
     state, started, loaded = run.state, run.started, run.loaded
     block_size = cfg.block_size or min(1024, loaded.context)
     if block_size > loaded.context:

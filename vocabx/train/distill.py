@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback
 
@@ -61,10 +62,10 @@ class DistillTrainer(Trainer):
                 rest = [p for n, p in named if "trainable_tokens_delta" not in n]
                 self.optimizer = cls([{"params": rest, "weight_decay": self.args.weight_decay},
                                       {"params": rows, "lr": self.rows_lr, "weight_decay": 0.0}], **kwargs)
+        fresh = self.optimizer is None
         optimizer = super().create_optimizer()
-        if self.rows_lr is not None and self.new_start is not None and not getattr(self, "_rows_scaled", False):
-            self._rows_scaled = scale_new_rows(optimizer, self.model, self.new_start,
-                                               self.rows_lr / self.args.learning_rate)
+        if fresh and self.rows_lr is not None and self.new_start is not None:
+            scale_new_rows(optimizer, self.model, self.new_start, self.rows_lr / self.args.learning_rate)
         return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -162,8 +163,8 @@ def train_distill(cfg: DistillConfig, *, progress: bool = False,
 
 def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
     run = start_run(cfg, COMMAND)
-    if run.finished is not None or run.loaded is None:
-        return run.finished or {}
+    if isinstance(run, dict):  # it had already finished: its recorded result
+        return run
     state, started, loaded = run.state, run.started, run.loaded
     if loaded.new_start is None:
         raise UsageError(f"{loaded.model_dir} has no new rows to distil into",
@@ -187,8 +188,8 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
         clock = WallClock(started, cfg.max_minutes)
         evaluate = _eval_hook(cfg, loaded)
         before = _fingerprint(loaded.model, loaded.new_start) if cfg.method == "rows" else None
-        model = _run_stages(cfg, loaded, vmap, dataset, run_dir, total, global_batch, evaluate,
-                            [clock, *callbacks], progress, replay_flags=flags)
+        model = _run_stages(cfg, loaded, vmap, dataset, flags, run_dir, total, global_batch, evaluate,
+                            [clock, *callbacks], progress)
         counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
                       new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
                       teacher=str(teacher_dir), teacher_windows_computed=dataset.teacher_windows,
@@ -307,8 +308,7 @@ def _eval_hook(cfg: DistillConfig, loaded: Loaded):
     return bpc_hook(texts, loaded.tokenizer)
 
 
-def _run_stages(cfg, loaded, vmap, dataset, out, total, global_batch, evaluate, callbacks, progress,
-                replay_flags=None):
+def _run_stages(cfg, loaded, vmap, dataset, replay_flags, out, total, global_batch, evaluate, callbacks, progress):
     """The rows stage, then (for --method lora|full) the body stage; returns the final plain model."""
     rows_steps = total if cfg.method == "rows" else total // 2 if cfg.rows_steps is None else cfg.rows_steps
     rows_steps = min(rows_steps, total)
@@ -359,15 +359,13 @@ class WindowLedger:
     """Student tokens, characters and replay share of the first n examples of the training order, for log.jsonl
     (the characters of a window: its student tokens decoded, separators left out)."""
 
-    def __init__(self, dataset: LazyTargets, tokenizer: Any, replay_flags: Any = None) -> None:
-        import numpy as np
-
+    def __init__(self, dataset: LazyTargets, tokenizer: Any, replay_flags: np.ndarray) -> None:
         n = len(dataset.order)
         index = np.arange(len(dataset)) % max(1, n)
         tokens = np.array([w.ext.size - 1 for w in dataset.order])
         chars = np.array([len(tokenizer.decode(w.ext[1:].tolist(), skip_special_tokens=True))
                           for w in dataset.order])
-        flags = np.zeros(n, bool) if replay_flags is None or len(replay_flags) != n else np.asarray(replay_flags)
+        flags = np.asarray(replay_flags, dtype=bool)
         self.tokens = np.cumsum(np.concatenate([[0], tokens[index]]))
         self.chars = np.cumsum(np.concatenate([[0], chars[index]]))
         self.domain_chars = np.cumsum(np.concatenate([[0], np.where(flags[index], 0, chars[index])]))

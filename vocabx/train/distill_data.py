@@ -98,9 +98,10 @@ def mix_windows(domain: list[Window], replay: list[Window], ratio: float, seed: 
 
 class LazyTargets(torch.utils.data.Dataset):
     """The teacher's targets for each window of the training order, computed when training first reaches them,
-    `SHARD_WINDOWS` windows at a time (fewer when the whole run needs fewer), and cached as cache/targets2-SIZE-NNNNN.safetensors (written atomically): training
-    starts at once, a budget that stops early pays only for the windows it used, and a resumed or repeated pass
-    reads the cache instead of running the teacher again. Item i is window i % len(order) (passes repeat it)."""
+    `SHARD_WINDOWS` windows at a time (fewer when the whole run needs fewer), and cached as
+    cache/targets2-SIZE-NNNNN.safetensors (written atomically): training starts at once, a budget that stops early
+    pays only for the windows it used, and a resumed or repeated pass reads the cache instead of running the
+    teacher again. Item i is window i % len(order) (passes repeat it)."""
 
     def __init__(self, order: Sequence[Window], length: int, cache: Path,
                  compute: Callable[[Sequence[Window]], list[dict]], batch: int) -> None:

@@ -96,6 +96,15 @@ class BarOnly(ProgressCallback):
         return None
 
 
+class StopOnCtrlC(TrainerCallback):
+    """Raises KeyboardInterrupt at the step end after a Ctrl-C (`rundir.guarded_run` records it), in case compiled
+    code dropped the one the signal raised."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if interrupt_pending():
+            raise KeyboardInterrupt
+
+
 class JsonlLog(TrainerCallback):
     """Appends one record per log event to OUT/log.jsonl (main process only): step, loss, lr, tokens, chars, and
     the replay share of what was read where the data mixes replay in."""
@@ -115,8 +124,6 @@ class JsonlLog(TrainerCallback):
         return entry
 
     def on_step_end(self, args, state, control, **kwargs):
-        if interrupt_pending():  # a Ctrl-C whose KeyboardInterrupt compiled code dropped: stop here
-            raise KeyboardInterrupt
         if state.global_step >= state.max_steps:
             control.should_log = True  # a last record at the end, so a run shorter than --log-steps has a loss too
 
@@ -228,7 +235,7 @@ def run_stage(
     if args.process_index == 0:
         elapsed = last_logged_elapsed(run_dir / "log.jsonl", stage.first_step + done)
     journal = JsonlLog(run_dir / "log.jsonl", stage, ledger, global_batch, elapsed)
-    hooks: list[TrainerCallback] = [journal]
+    hooks: list[TrainerCallback] = [journal, StopOnCtrlC()]
     if evaluate is not None and cfg.eval_steps:
         hooks.append(EvalHook(cfg.eval_steps, evaluate, journal))
     trainer = with_clean_checkpoints(trainer_cls)(model=model, args=args, train_dataset=dataset,

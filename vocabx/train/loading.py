@@ -95,17 +95,16 @@ def bpc_hook(texts: list[str], tokenizer: Any) -> Callable[[torch.nn.Module], di
 
 @dataclass
 class RunStart:
-    """How every `train` command begins: the process state, the clock, and the model, or the recorded result of a
-    run that had already finished (`--resume` after a kill that landed once its manifest was written)."""
+    """How every `train` command begins: the process state, the clock, and the model."""
 
     state: Any
-    started: float = 0.0
-    loaded: Loaded | None = None
-    finished: dict[str, Any] | None = None
+    started: float
+    loaded: Loaded
 
 
-def start_run(cfg: RunConfig, command: str) -> RunStart:
-    """Join the distributed state, return a finished run's result as is, else start the clock, seed, and load."""
+def start_run(cfg: RunConfig, command: str) -> RunStart | dict[str, Any]:
+    """Join the distributed state; for a run that had already finished (`--resume` after a kill that landed once
+    its manifest was written) return its recorded result as is; else start the clock, seed, and load the model."""
     import time
 
     from vocabx.train.engine import distributed_state
@@ -114,8 +113,7 @@ def start_run(cfg: RunConfig, command: str) -> RunStart:
     state = distributed_state()
     finished = finished_run(cfg, command, tidy=state.is_main_process)
     if finished is not None:
-        return RunStart(state, finished=finished)
+        return finished
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     return RunStart(state, started, load_for_training(cfg))
-

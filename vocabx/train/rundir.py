@@ -225,7 +225,7 @@ def _remember_ctrl_c() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt where Python next checks for signals, and compiled code that checks for
     signals itself can drop that exception: under heavy load a SIGINT let a run finish as if nothing had happened
     (seen in tests/test_train_faults.py). The handler also sets a flag, which the training loop checks at every
-    step end (`engine.JsonlLog`), so an interrupt is never lost. Only the main thread can install a handler."""
+    step end (`engine.StopOnCtrlC`), so an interrupt is never lost. Only the main thread can install a handler."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

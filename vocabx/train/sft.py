@@ -65,8 +65,8 @@ COMMAND = "train sft"
 
 def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
     run = start_run(cfg, COMMAND)
-    if run.finished is not None or run.loaded is None:
-        return run.finished or {}
+    if isinstance(run, dict):  # it had already finished: its recorded result
+        return run
     state, started, loaded = run.state, run.started, run.loaded
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
     mix, steps, data_counts = build_sft_mix(cfg, loaded, global_batch)
