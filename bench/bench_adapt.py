@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import torch
+from checks import same_counts
 from transformers import TrainerCallback
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +49,10 @@ TNEWS = SHARED / "corpora" / "general-zh" / "tnews_unlabeled.json"
 C4 = SHARED / "corpora" / "general-en" / "c4_demo.jsonl"
 WIKI = SHARED / "corpora" / "general-en" / "wiki_demo.txt"
 RESULTS = REPO / "bench" / "results" / "adapt.md"
+# The suffix of an arm's result kept from before the canonical-stop fix (teacher targets format 2) when the same
+# arm was rerun with the fix.
+LEGACY = " (targets v2)"
+TRAIN_MODE_ARM = "distill + LM, rows + full model, replay 0.3, --mode train extension"
 BASE = "smollm2-135m"
 FIELD = "title,ask,answer"
 INITS = {  # name -> extend flags: the zero-training initializations compared
@@ -227,15 +232,18 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             replay_ratio=0.3), callbacks=cb),
     }
     if args.with_train_mode:
-        # the same recipe as "distill + LM, rows + LoRA" on the other vocabulary: which one adapts better
-        methods["distill + LM, rows + LoRA, replay 0.3, --mode train extension"] = lambda out, cb: train_distill(
-            DistillConfig(model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
-                          block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr,
-                          max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps, replay=replay,
-                          replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb)
+        # the best recipe ("distill + LM, rows + full model") on the other vocabulary: which one adapts better
+        methods[TRAIN_MODE_ARM] = lambda out, cb: train_distill(DistillConfig(
+            model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
+            block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars,
+            method="full", rows_steps=0, lr=args.distill_full_lr, replay=replay, replay_ratio=0.3,
+            hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb)
+    for name in list(methods):  # arms kept from before the canonical-stop fix, shown beside their rerun
+        if (work / "runs" / _slug(name + LEGACY) / "snapshots.json").exists():
+            methods[name + LEGACY] = _cached_only
     done = {}
     for name, run in methods.items():
-        if args.methods and not any(m in name for m in args.methods):
+        if args.methods and not _selected(name, args.methods, methods):
             continue
         folder = work / "runs" / _slug(name)
         info_path = folder / "snapshots.json"
@@ -381,6 +389,26 @@ def next_token_use(work: Path, name: str, model: Path, held: dict[str, Path], ar
     return out
 
 
+def _cached_only(out: Path, callbacks: list) -> None:
+    raise SystemExit(f"bench_adapt: {out.parent.name} is a kept result of older code; it cannot be rerun")
+
+
+def targets_format(work: Path, name: str) -> int | None:
+    """The teacher-target format a distill arm ran with (its run manifest; 2 where it predates the record)."""
+    if "distill" not in name:
+        return None
+    manifest = work / "runs" / _slug(name) / "run" / "manifest.json"
+    if not manifest.exists():
+        return None
+    counts = json.loads(manifest.read_text(encoding="utf-8")).get("counts", {})
+    return int(counts.get("teacher_targets_format", 2))
+
+
+def _selected(name: str, wanted: list[str], names) -> bool:
+    """--methods: a name given in full selects that method alone; otherwise every method containing it."""
+    return any(m == name or (m not in names and m in name) for m in wanted)
+
+
 def _slug(name: str) -> str:
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     if len(slug) <= 60:
@@ -392,15 +420,18 @@ def cpt_runs(work: Path, start: Path, held: dict[str, Path], args: argparse.Name
     """Continued pretraining of the base and of the distilled model on the same domain characters (LoRA, same
     steps shape as `vocabx train cpt` defaults), each with 20% general replay."""
     runs = {}
-    for name, model, block in (("base", BASE, 256), ("distilled", str(start), 128)):
-        out = work / "cpt" / name
+    arms = [("base", BASE, 256, "base")]
+    arms += [(f"distilled, blocks of {b}", str(start), b, "distilled" if b == 128 else f"distilled-b{b}")
+             for b in args.cpt_ext_blocks]
+    for name, model, block, folder in arms:
+        out = work / "cpt" / folder
         if not (out / "manifest.json").exists():
             out.parent.mkdir(parents=True, exist_ok=True)
             flags = ["train", "cpt", model, "--data", str(DIALOGUES), "--text-field", FIELD, "--max-chars",
                      str(args.cpt_chars), "--block-size", str(block), "--batch-size", "4", "--method", "lora",
                      "--replay", "news-zh", "--replay-ratio", "0.2", "--embed-steps", "0", "--save-steps",
                      "1000000", "--merge", "--out", str(out), "--force"]
-            vocabx(work / "cpt" / f"{name}.log", *flags)
+            vocabx(work / "cpt" / f"{folder}.log", *flags)
         runs[name] = out
     return runs
 
@@ -450,11 +481,16 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
         for mark, info in sorted(snaps.items(), key=lambda kv: float(kv[0])):
             fig, dec = trained[(name, mark)], decode[(name, mark)]
             ratio = dec["new_share"] / dec["canonical_share_of_output"] if dec["canonical_share_of_output"] else None
-            lines.append(f"| {name} | {info['cpu_minutes']:.1f} | {info['step']} | "
+            dagger = " †" if targets_format(Path(args.work), name) == 2 else ""
+            lines.append(f"| {name}{dagger} | {info['cpu_minutes']:.1f} | {info['step']} | "
                          + " | ".join(f"{fig[s]['bpc'] / base[s]['bpc'] - 1:+.1%}" for s in sets)
                          + f" | {dec['new_share']:.1%} | {dec['canonical_share_of_output']:.1%} | {fmt(ratio, '.2f')} | "
                            f"{fmt(dec.get('canonical_share_of_base_output', base_canon), '.1%')} | "
                            f"{dec['reference_share']:.1%} | {dec['speedup']:.2f}x |")
+    if any(targets_format(Path(args.work), name) == 2 for name in runs):
+        lines += ["", "†: teacher targets of format 2, before the canonical-stop fix (a chunk gave up the mass of "
+                      "the base tokens that would have extended it, but the next chunk's target was not "
+                      "renormalized without them)."]
     if use:
         lines += ["", "### Next-token use of the new vocabulary on held-out domain text (teacher forced)", "",
                   f"The sft answers ({args.eval_chars:,} characters) in the extended tokenization; at each position the "
@@ -471,18 +507,20 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
                          f"{u['new_target_top1']:.1%} | {u['new_target_prefix_top1']:.1%} | {u['top1']:.1%} |")
     if cpt:
         lines += ["", "### Then continued pretraining on the same domain characters", "",
-                  f"Start: the last snapshot of \"{args.cpt_from}\" (its largest CPU budget), and the base. "
+                  f"Start: the {args.cpt_budget or 'largest'}-minute snapshot of \"{args.cpt_from}\", and the base. "
                   f"`vocabx train cpt MODEL --data dialogues.csv --max-chars {args.cpt_chars:,} --method lora --replay "
                   "news-zh --replay-ratio 0.2 --merge`, the base in blocks of 256 tokens, the distilled model in "
-                  "blocks of 128 (about the same characters per block).", "",
+                  "the blocks its row names (88 extended tokens hold about the characters of 256 base tokens, so the "
+                  "two take the same number of steps over the same text; 128 hold more).", "",
                   "| model | " + " | ".join(f"{s} bits/char" for s in sets) + " |", "|---|" + "---:|" * len(sets)]
         lines.append("| base, untrained | " + " | ".join(fmt(base[s]["bpc"], ".4f") for s in sets) + " |")
         for name, fig in cpt.items():
             lines.append(f"| {name} | " + " | ".join(fmt(fig[s]["bpc"], ".4f") for s in sets) + " |")
-        if "base + CPT" in cpt and "distilled + CPT" in cpt:
-            b, d = cpt["base + CPT"], cpt["distilled + CPT"]
-            lines.append("| distilled + CPT vs base + CPT | "
-                         + " | ".join(f"{d[s]['bpc'] / b[s]['bpc'] - 1:+.1%}" for s in sets) + " |")
+        for name, d in cpt.items():
+            if name.startswith("distilled") and "base + CPT" in cpt:
+                b = cpt["base + CPT"]
+                lines.append(f"| {name} vs base + CPT | "
+                             + " | ".join(f"{d[s]['bpc'] / b[s]['bpc'] - 1:+.1%}" for s in sets) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -506,6 +544,11 @@ def main() -> None:
                         help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
     parser.add_argument("--lora-hidden-layers", default="-1")
     parser.add_argument("--cpt-chars", type=int, default=60_000)
+    parser.add_argument("--cpt-budget", type=float, default=None,
+                        help="Which snapshot of --cpt-from to continue (CPU minutes); default its largest.")
+    parser.add_argument("--cpt-ext-blocks", type=lambda s: [int(x) for x in s.split(",")], default=[128, 88],
+                        help="Block sizes (tokens) of the distilled model's CPT runs; 88 holds about the "
+                             "characters of the base's 256.")
     parser.add_argument("--cpt-from", default="distill + LM, rows + LoRA, replay 0.3",
                         help="The training method whose snapshot at the largest --budgets continues pretraining.")
     parser.add_argument("--eval-docs", type=int, default=64)
@@ -544,9 +587,16 @@ def main() -> None:
         marks = sorted(float(p.name) for p in snaps.glob("*") if (p / "config.json").exists())
         if not marks:
             sys.exit(f"bench_adapt: no snapshot under {snaps}; run --phase train --methods {args.cpt_from!r} first")
-        start = snaps / f"{marks[-1]:g}"  # the largest budget that arm was trained to
+        mark = args.cpt_budget if args.cpt_budget is not None else marks[-1]  # default: the largest budget
+        start = snaps / f"{mark:g}"
+        if not (start / "config.json").exists():
+            sys.exit(f"bench_adapt: no {mark:g}-minute snapshot under {snaps}; pick --cpt-budget from {marks}")
         for name, path in cpt_runs(work, start, held, args).items():
             cpt[f"{name} + CPT"] = evaluate_model(work, f"cpt-{name}", path, held, args)
+    # every model scored the same characters of each held-out set as the base, so the ratios compare
+    models = {"base": base, **zero, **{f"{k[0]} ({k[1]} min)": v for k, v in trained.items()}, **cpt}
+    same_counts({name: tuple(sorted((s, f["chars"]) for s, f in figures.items())) for name, figures in models.items()},
+                "characters scored per held-out set")
     text = report(args, base, zero, runs, trained, decode, cpt, use)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")

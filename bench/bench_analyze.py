@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from checks import require, round_trip_like_base
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or ROOT.parent / "shared" / "data")
 DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
@@ -169,6 +171,7 @@ def _table(label: str, corpus_name: str, built: dict, budgets: list[int], evals:
                 ext = build(budget)
                 merged_cache = ext if name.startswith("SP-BPE") else merged_cache
             for e, texts in evals.items():
+                round_trip_like_base(f"{label} {name} +{budget}", base, ext, texts)
                 value = cpt(ext, texts)
                 cells.append(f"{value:.3f}")
                 ratios.setdefault(e, {})[name] = value
@@ -235,13 +238,35 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, in
     return wall, int(proc.stderr.strip().splitlines()[-1]) // 1024
 
 
+NATIVE_SWITCH = """def native() -> ModuleType | None:
+    if os.environ.get("VOCABX_NATIVE", "1") == "0":
+        return None
+"""
+# The same function at the reference commit, also switched off for the modules named in VOCABX_NATIVE_OFF (the
+# module that asks): one kernel group at a time, the rest compiled.
+NATIVE_SWITCH_PER_MODULE = """def native() -> ModuleType | None:
+    caller = __import__("sys")._getframe(1).f_globals["__name__"].rsplit(".", 1)[-1]
+    if os.environ.get("VOCABX_NATIVE", "1") == "0" or caller in os.environ.get("VOCABX_NATIVE_OFF", "").split(","):
+        return None
+"""
+# Kernel group -> the modules of the reference commit that call it (scan hashes spans for the span counter, so
+# the two go together).
+KERNEL_GROUPS = {"jieba segmentation (_jieba.c)": "jiebacut", "n-gram counting": "ngrams",
+                 "span grouping and hashing": "spans,scan", "token-count lookups": "tokencount"}
+
+
 def _kernel_tree(ref: str, tmp: Path) -> Path:
-    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects)."""
+    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects), with a
+    per-module switch (`VOCABX_NATIVE_OFF=ngrams,...`) added to its `native()`."""
     tree = tmp / "ref"
     tree.mkdir(exist_ok=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx", "setup.py"], capture_output=True,
                              check=True)
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    kernels = tree / "vocabx" / "analyze" / "kernels.py"
+    source = kernels.read_text(encoding="utf-8")
+    require(NATIVE_SWITCH in source, f"{ref}'s kernels.py has no VOCABX_NATIVE switch to extend")
+    kernels.write_text(source.replace(NATIVE_SWITCH, NATIVE_SWITCH_PER_MODULE), encoding="utf-8")
     subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
                    capture_output=True)
     return tree
@@ -256,18 +281,28 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
     runs: dict[str, list[float]] = {}
     variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / "o"), "--force"], None)
                 for k, v in TOKENIZERS.items()}
+    same_as: dict[str, str] = {}  # variant -> the variant whose plan it must reproduce
     if kernels_ref:  # the same code with and without its kernels (the learner has no other implementation)
         tree = _kernel_tree(kernels_ref, tmp)
         for k, v in TOKENIZERS.items():
-            for native, what in (("1", "kernels"), ("0", "numpy paths + rjieba")):
-                variants[f"analyze, {k}, {what} ({kernels_ref}, VOCABX_NATIVE={native})"] = (
-                    [sys.executable, "-c", "from vocabx.cli import main; main()", "analyze", str(corpus), "-t", v,
-                     "-o", str(tmp / "o"), "--force"], {"VOCABX_NATIVE": native, "PYTHONPATH": str(tree)})
+            switches = {"kernels": {}, "numpy paths + rjieba (VOCABX_NATIVE=0)": {"VOCABX_NATIVE": "0"},
+                        **{f"all kernels but {group}": {"VOCABX_NATIVE_OFF": modules}
+                           for group, modules in KERNEL_GROUPS.items()}}
+            for what, env in switches.items():
+                name = f"analyze, {k}, {what} ({kernels_ref})"
+                out = tmp / f"o-{len(variants)}"
+                variants[name] = ([sys.executable, "-c", "from vocabx.cli import main; main()", "analyze", str(corpus),
+                                   "-t", v, "-o", str(out), "--force"], {**env, "PYTHONPATH": str(tree)})
+                if "jieba" not in what and "rjieba" not in what and what != "kernels":
+                    same_as[name] = f"analyze, {k}, kernels ({kernels_ref})"
     for _ in range(repeat):
         runs.setdefault("jieba.lcut (fresh python -c)", []).append(_timed(jieba_cmd)[0])
         for name, (cmd, env) in variants.items():
             runs.setdefault(name, []).append(_timed(cmd, env)[0])
         print({k: round(v[-1], 2) for k, v in runs.items()}, flush=True)
+    plan = {name: (Path(cmd[cmd.index("-o") + 1]) / "plan.tsv").read_bytes() for name, (cmd, _) in variants.items()}
+    for name, reference in same_as.items():  # one implementation per algorithm: a numpy twin gives the same plan
+        require(plan[name] == plan[reference], f"{name} wrote another plan.tsv than {reference}")
     base = statistics.median(runs["jieba.lcut (fresh python -c)"])
     lines = [f"Medical dialogues, {len(texts):,} documents, {mb:.2f} MB; {repeat} rounds, each command in turn, every "
              "one a fresh process (imports and model loads included).", "",

@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_eval import split_dialogues
+from checks import same_text_scored
 
 from vocabx.eval import EvalConfig
 from vocabx.eval.api import evaluate
@@ -302,6 +303,7 @@ def main() -> None:
         results[regime] = measure(work, regime, runs[f"extended-{regime}"], runs[f"base-{regime}"], held, args)
     for name, _ in extras(args):
         results[name] = measure(work, name, runs[f"extended-{name}"], None, held, args)
+    same_text_scored(results, "bench_cpt")
     text = report(work, args, results, runs)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")

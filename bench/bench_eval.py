@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from checks import same_counts
+
 from vocabx.eval import EvalConfig
 from vocabx.eval.api import evaluate
 
@@ -122,9 +124,13 @@ def main() -> None:
         model, times = build_model(tmp, train, held, args.budget, args.train_steps)
         result = evaluate(EvalConfig(
             model=str(model), base="smollm2-135m", domain=(f"med={held}",),
-            general=(f"news-zh={NEWS}", f"wiki={WIKI}"), general_text_field="sentence", max_docs=args.max_docs,
+            general=(f"news-zh={NEWS}#sentence", f"wiki={WIKI}"), max_docs=args.max_docs,
             max_chars=args.max_chars, decode_tokens=args.decode_tokens, threads=1, out=str(tmp / "eval")))
-        text = report(result.to_dict(), args, times)
+        data = result.to_dict()
+        for corpus in {r["corpus"] for r in data["rows"]}:  # model and base scored on the same characters
+            same_counts({r["tokenizer"]: r["eval_chars"] for r in data["rows"] if r["corpus"] == corpus},
+                        f"characters scored on {corpus}")
+        text = report(data, args, times)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
 

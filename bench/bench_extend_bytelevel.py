@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from checks import hf_round_trip, never_longer
+
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
 GENERAL_EN = SHARED / "corpora" / "general-en"
@@ -108,6 +110,9 @@ def main() -> None:
         terms = read_terms(mine_terms(train, Path(tmp))).terms
         analyze_s = time.perf_counter() - start
     built = build(base, terms, train, args.budgets)
+    for name, (ext, _) in built.items():  # nothing is reported from a lossy tokenizer
+        hf_round_trip(f"smollm2 {name}", ext.extended.tokenizer,
+                      held + corpora["general-zh"][:2000] + corpora["general-en"][:200])
     held_chars = sum(map(len, held))
     lines = [
         "## Byte-level BPE extension (`vocabx extend`, SmolLM2)", "",
@@ -140,6 +145,7 @@ def general_section(base, built, corpora) -> list[str]:
     for name, (ext, _) in built.items():
         for cname, docs in corpora.items():
             before, after = lengths(base.tokenizer, docs), lengths(ext.extended.tokenizer, docs)
+            never_longer(f"smollm2 {name} on {cname}", before, after)
             deltas = [a - b for a, b in zip(after, before)]
             lines.append(f"| {name} | {cname} | {len(docs):,} | {sum(before):,} | {sum(after):,} | {sum(d > 0 for d in deltas)} | {max(deltas):+d} |")
     # The baseline the issue argues against: the same entries as added tokens.

@@ -47,14 +47,14 @@ def general() -> dict[str, list[str]]:
 
 
 def mine_terms(mining: list[str], tmp: Path) -> tuple[list[str], float]:
-    """Terms from `vocabx analyze` on the mining text, ranked by tokens saved."""
+    """Terms from `vocabx analyze` on the mining text: every candidate of its terms.tsv, in its order."""
     from vocabx.analyze import AnalyzeConfig, analyze
     from vocabx.extend.terms import read_terms
 
     corpus = tmp / "mining.jsonl"
     corpus.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in mining), encoding="utf-8")
     start = time.perf_counter()
-    config = AnalyzeConfig(corpus=(str(corpus),), tokenizer=str(LLAMA), out=str(tmp / "analyze"), objective="tokens", top=0)
+    config = AnalyzeConfig(corpus=(str(corpus),), tokenizer=str(LLAMA), out=str(tmp / "analyze"), top=0)
     analyze(config)
     return read_terms(tmp / "analyze").terms, time.perf_counter() - start
 
@@ -221,7 +221,7 @@ def render(args, rows, checks_by, speed, n_terms, analyze_s, n_mining, n_held, h
         f"Machine: {MACHINE}.  ",
         (
             f"Data: medical dialogues, {n_mining} mining rows, {n_held} held-out rows (index % 10 == 0, {held_chars:,} "
-            f"chars). Terms: `vocabx analyze` (objective=tokens, all {n_terms:,} candidates, {analyze_s:.0f} s) on the "
+            f"chars). Terms: `vocabx analyze` (terms.tsv, all {n_terms:,} candidates, {analyze_s:.0f} s) on the "
             "mining rows."
         ),
         "",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_analyze import LLAMA, MACHINE, dialogues, heldout, write_jsonl
+from checks import require, round_trip
 
 
 def run(tokenizer: str, budgets: list[int], tmp: Path) -> list[dict]:
@@ -40,6 +41,9 @@ def run(tokenizer: str, budgets: list[int], tmp: Path) -> list[dict]:
         result = extend(ExtendConfig(base=tokenizer, terms=str(out), budget=mined_point["budget"], out=str(ext_dir),
                                      corpus=(str(corpus),), check_docs=50, force=True))
         extended = load_tokenizer(str(ext_dir))
+        require(result.counts["added"] <= mined_point["budget"],
+                f"extend added {result.counts['added']} entries at budget {mined_point['budget']}")
+        round_trip(f"{tokenizer} +{mined_point['budget']}", extended.encode_batch, extended.decode, held)
         for text_name, texts, point in (("mined", mined, mined_point), ("held-out", held, held_point)):
             real = sum(map(len, texts)) / extended.count_tokens(texts)
             rows.append({"tokenizer": Path(tokenizer).parent.name if "/" in tokenizer else tokenizer,

@@ -129,14 +129,14 @@ def case(name: str, issue: str, command: str, replaces: tuple[str, ...] = ()):
 
 def build_fixtures(root: Path) -> Path:
     """The files every case starts from: corpora, a tiny tokenizer, a tiny model, an analysis, a finished run."""
-    from tests.test_extend_bytelevel import tiny_bpe
+    from tests._builders import base_bpe
+    from tests._tiny_llama import write_corpora, write_tiny_model
     from tests.test_reliability_cli import ZH, english
-    from tests.test_train_support import write_corpora, write_tiny_model
 
     fx = root / "fixtures"
     fx.mkdir()
     (fx / "base").mkdir()
-    (fx / "base" / "tokenizer.json").write_text(tiny_bpe().json_text, encoding="utf-8")
+    (fx / "base" / "tokenizer.json").write_text(base_bpe().json_text, encoding="utf-8")
     (fx / "zh.txt").write_text("\n".join(ZH * 40) + "\n", encoding="utf-8")
     (fx / "en.txt").write_text("\n".join(english()) + "\n", encoding="utf-8")
     (fx / "terms.txt").write_text("头孢克肟\n糖尿病\n高血压\n", encoding="utf-8")

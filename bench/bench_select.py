@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpt import PLACEMENT, vocabx
+from checks import require
 from select_pool import SHARED, build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +67,20 @@ def select(work: Path, name: str, pool: Path, sample: Path, *flags: str) -> tupl
                   *flags)
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return json.loads((out / "report.json").read_text(encoding="utf-8")), wall, cpu
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    check_counts(name, report, out / "domain.jsonl")
+    return report, wall, cpu
+
+
+def check_counts(name: str, report: dict, selected: Path) -> None:
+    """Before any figure: every document read has exactly one outcome, and the output holds the selected ones."""
+    outcomes, read = report["outcomes"], report["outcomes"]["read"]
+    for unit in ("docs", "chars"):
+        require(sum(outcomes[unit].values()) == read[unit],
+                f"{name}: {unit} by outcome sum to {sum(outcomes[unit].values())}, {read[unit]} read")
+    lines = sum(1 for line in selected.open(encoding="utf-8") if line.strip())
+    require(lines == report["selected_docs"] == outcomes["docs"]["candidate"],
+            f"{name}: {lines} documents written, {report['selected_docs']} reported selected")
 
 
 def score(work: Path, name: str, labels: dict[str, dict]) -> dict:

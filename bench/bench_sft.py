@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpt import PLACEMENT, vocabx
+from checks import same_text_scored
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or REPO.parent / "shared" / "data")
@@ -171,6 +172,7 @@ def main() -> None:
                for k, (name, run) in enumerate(runs.items())}
     if not results:
         return
+    same_text_scored(results, "bench_sft")
     text = report(args, results, runs)
     missing = [name for name in plan if name not in results]
     if missing:

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from checks import require, same_counts
+
 from vocabx.bench import CorpusSample, bench_samples, load_tokenizers, render_markdown, render_table
 from vocabx.bench.api import machine
 from vocabx.corpus import CorpusConfig, open_corpus
@@ -66,6 +68,18 @@ def read_sample(label: str, path: Path, field: str | None, max_chars: int) -> Co
     return CorpusSample.from_texts(label, str(path), [d.text for d in docs], [d.source for d in docs])
 
 
+def check(result, families: dict[str, str]) -> None:
+    """Before reporting: every tokenizer read the same documents and characters of each corpus, and every
+    byte-level BPE tokenizer (lossless by construction) round-trips every document."""
+    for corpus in result.corpora:
+        rows = [r for r in result.rows if r.corpus == corpus.label]
+        same_counts({r.tokenizer: (r.documents, r.chars) for r in rows}, f"documents/characters read of {corpus.label}")
+        for r in rows:
+            if families[r.tokenizer] == "bytelevel-bpe":
+                require(r.roundtrip_ok == r.documents,
+                        f"{r.tokenizer} round-trips {r.roundtrip_ok}/{r.documents} documents of {corpus.label}")
+
+
 def claims(result) -> list[str]:
     """Lines comparing the measured tokens per character on the Chinese corpora with the mission statement."""
     lines = ["## Check: tokens per Chinese character", "",
@@ -105,6 +119,7 @@ def main() -> None:
         repeats=args.repeats, specs=[spec for _, spec, _ in tokenizers],
     )
     elapsed = time.perf_counter() - start
+    check(result, {label: adapter.family for label, _, adapter in tokenizers})
     print(render_table(result))
 
     command = shlex.join(["python", "bench/bench_tokenizers.py", *sys.argv[1:]])

@@ -190,7 +190,7 @@ def _(c):
 
 @case("verify-tokenizer-outgrew-the-model", "11", "verify model small (300 rows, a 408-id tokenizer)")
 def _(c):
-    from tests.test_train_support import write_tiny_model
+    from tests._tiny_llama import write_tiny_model
 
     write_tiny_model(c.dir / "small", vocab_rows=300)
     shutil.copy(c.dir / "xmodel" / "tokenizer.json", c.dir / "small" / "tokenizer.json")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-import sentencepiece as spm
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from tests._builders import CharAdapter, train_bpe, train_sp
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, load_tokenizer
 from vocabx.adapters.hf import detect_family
 from vocabx.errors import TokenizerError
@@ -19,22 +17,12 @@ SAMPLES = ["", "高血压", "a  b\tc\n", "🙂🙃 mixed 中文 text", "Ünïcö
 
 @pytest.fixture(scope="session")
 def bytelevel_json() -> str:
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(TEXT, trainer)
-    return tok.to_str()
+    return train_bpe(TEXT, 400).to_str()
 
 
 @pytest.fixture(scope="session")
 def sp_model() -> bytes:
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(TEXT), model_writer=buf, vocab_size=400, model_type="bpe",
-        byte_fallback=True, character_coverage=1.0, minloglevel=2,
-    )
-    return buf.getvalue()
+    return train_sp(TEXT, "bpe", 400, split_digits=False)
 
 
 def test_bytelevel_roundtrip_and_family(bytelevel_json: str, tmp_path) -> None:
@@ -108,3 +96,36 @@ def test_hub_id_offline_is_a_clear_error(monkeypatch) -> None:
     with pytest.raises(TokenizerError, match="hub") as info:
         load_tokenizer("no-such-org/no-such-model")
     assert "HF_HUB_OFFLINE" in (info.value.hint or "")
+
+
+def test_protocol_defaults_raise_where_a_family_cannot() -> None:
+    tok = CharAdapter()
+    assert tok.layout is None and tok.unknown_token is None
+    with pytest.raises(TokenizerError, match="chars is a unigram tokenizer .* cannot encode apart") as info:
+        tok.piece_encoder()
+    assert "SentencePiece .model" in (info.value.hint or "")
+    with pytest.raises(TokenizerError, match="not from tokenizer.json text") as info:
+        tok.tokenizer_json()
+    assert ".gguf" in (info.value.hint or "")
+    flags, kind = tok.fallback_flags()  # every vocabulary has these: `<0x..>` pieces and the unknown token
+    assert flags.tolist() == [False, False, False, True] and kind == "byte_fallback"
+
+
+def test_families_declare_what_they_can_do(bytelevel_json: str, sp_model: bytes, tmp_path) -> None:
+    bpe = HFTokenizerAdapter(bytelevel_json, "t", "mem")
+    assert bpe.layout == "byte-level" and bpe.tokenizer_json() == bytelevel_json
+    flags, kind = bpe.fallback_flags()
+    assert kind == "partial_utf8" and flags.tolist() == ["\ufffd" in bpe.decode([i]) for i in range(bpe.vocab_size)]
+    assert bpe.piece_encoder()(["高血压", "care"]) == [bpe.encode("高血压"), bpe.encode("care")]  # one pre-token each
+    sp = SentencePieceAdapter(sp_model, "sp", "mem")
+    assert sp.layout == "sentencepiece" and sp.fallback_flags()[1] == "byte_fallback"
+    ids = sp.piece_encoder()(["高血压"])[0]
+    assert sp.decode(ids) == "高血压" and not sp.id_to_token(ids[0]).startswith("▁")  # no dummy prefix
+    with pytest.raises(TokenizerError, match="sp is a sentencepiece-bpe tokenizer .*not from tokenizer.json"):
+        sp.tokenizer_json()
+    # A directory holding both forms: each adapter reads back its own (tokenizer.json wins for `load_tokenizer`).
+    (tmp_path / "tokenizer.model").write_bytes(sp_model)
+    (tmp_path / "tokenizer.json").write_text(bytelevel_json, encoding="utf-8")
+    assert type(sp.load_saved(tmp_path)) is SentencePieceAdapter and type(bpe.load_saved(tmp_path)) is HFTokenizerAdapter
+    (tmp_path / "tokenizer.model").unlink()
+    assert type(sp.load_saved(tmp_path)) is HFTokenizerAdapter

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from tests.conftest import MED
+from tests._builders import MED
 from vocabx.analyze.ngrams import count_ngrams, hash_strings
 from vocabx.analyze.pieces import PieceEncoder
 from vocabx.analyze.segment import detect_lang, segment
@@ -135,6 +135,32 @@ def test_token_counter_equals_encode_batch_tiny(tiny_bpe, tiny_sp):
         pieces = ["高血压", "患者要注意", "a"]
         assert counter.piece_counts(pieces).tolist() == [len(i) for i in PieceEncoder(adapter).encode(pieces)]
     assert TokenCounter(tiny_bpe, fallback_flags(tiny_bpe)[0]).mode == "pieces"
+
+
+def test_analyze_asks_the_adapter_and_fails_loudly_without_the_capability():
+    """A family without a piece encoder is refused at once; one without a layout counts by encoding whole texts and
+    learns no entries (a SentencePiece-style BPE in tokenizer.json, `hf-bpe`)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from tests._builders import CharAdapter
+    from vocabx.adapters import HFTokenizerAdapter
+    from vocabx.analyze.tokencount import TokenCounter
+    from vocabx.analyze.units import build_units
+    from vocabx.errors import TokenizerError
+
+    bare = CharAdapter()
+    for build in (lambda: PieceEncoder(bare), lambda: TokenCounter(bare, bare.fallback_flags()[0])):
+        with pytest.raises(TokenizerError, match="cannot encode apart from its pipeline"):
+            build()
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer, tok.decoder = pre_tokenizers.Metaspace(), decoders.Metaspace()
+    tok.train_from_iterator(MED, trainers.BpeTrainer(vocab_size=120, special_tokens=["<unk>"], show_progress=False))
+    hf_bpe = HFTokenizerAdapter(tok.to_str(), "hf-bpe", "memory")
+    assert hf_bpe.family == "hf-bpe" and hf_bpe.layout is None
+    counter = TokenCounter(hf_bpe, hf_bpe.fallback_flags()[0])
+    assert counter.mode == "encode" and counter.count(MED)[0] == sum(map(len, hf_bpe.encode_batch(MED)))
+    with pytest.raises(TokenizerError, match="hf-bpe tokenizer; analyze learns vocabulary for byte-level BPE"):
+        build_units(hf_bpe, MED, shape=True)
 
 
 @pytest.mark.slow

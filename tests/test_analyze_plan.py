@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import regex
 
-from tests.conftest import MED
+from tests._builders import MED
 from vocabx.analyze.learn import learn_plan
 from vocabx.analyze.plan import fingerprint, read_plan, render_plan
 from vocabx.analyze.units import build_units

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_bench_fixtures import bytelevel, wordpiece_json
+from tests._builders import bytelevel, wordpiece_json
 from vocabx.adapters import HFTokenizerAdapter
 from vocabx.bench import CorpusSample, bench_samples
 from vocabx.bench.labels import corpus_label, split_label, unique_labels

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not (LLAMA.is_file() and BERT.is_file() and TNEW
 
 def test_llama2_and_bert_on_chinese_headlines(tmp_path) -> None:
     config = BenchConfig(
-        tokenizers=(f"llama2={LLAMA}", f"bert={BERT}"), corpora=(f"tnews={TNEWS}",), text_field=("sentence",),
+        tokenizers=(f"llama2={LLAMA}", f"bert={BERT}"), corpora=(f"tnews={TNEWS}",), text_field="sentence",
         max_docs=300, repeats=1, out=str(tmp_path / "bench"),
     )
     result = bench(config)

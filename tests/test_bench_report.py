@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_bench_fixtures import bytelevel
+from tests._builders import bytelevel
 from vocabx.bench import BenchResult, CorpusSample, bench_samples, merge_eval, render_markdown, render_table
 from vocabx.bench.charts import write_charts
 from vocabx.errors import UsageError
@@ -42,7 +42,8 @@ def test_merge_eval_adds_columns(result: BenchResult, tmp_path) -> None:
     assert result.row("ab", "one").extra == {"bits_per_char": 1.25, "decode_tok_s": 40.0}  # lists are left out
     assert result.extra_columns == ["bits_per_char", "decode_tok_s"]
     table = render_table(result)
-    assert "bits_per_char" in table and "1.25" in table
+    assert "bits/char" in table and "1.25" in table  # shown under its short header
+    assert "More columns in --json and bench.md (--out):" in table and "decode_tok_s" in table  # named, not shown
     with pytest.raises(UsageError, match="no eval record matches"):
         merge_eval(result, [{"tokenizer": "ghost", "corpus": "one", "x": 1}])
     with pytest.raises(UsageError, match="list of records"):
@@ -57,6 +58,22 @@ def test_tables(result: BenchResult) -> None:
     assert "2.00x" in md and "NSL vs bytes" in md and "chars/100-tok window" in md
     table = render_table(result).splitlines()
     assert table[0].startswith("one: 1 docs, 10 chars") and "tokenizer" in table[1]
+    assert any(line.startswith("NSL: tokens / bytes's") for line in table)
+    assert "Families: bytes bytelevel-bpe, ab bytelevel-bpe." in table
+
+
+def test_the_terminal_table_fits_a_terminal_with_eval_columns_merged(result: BenchResult) -> None:
+    """bench.md keeps every column (175 characters and more once eval's are merged); the terminal about 105."""
+    names = ("role", "bits_per_char", "eval_chars_per_token", "eval_tokens", "eval_chars", "eval_docs",
+             "eval_context_gain", "decode_chars_per_s", "decode_tokens_per_s", "new_token_share")
+    merge_eval(result, [{"tokenizer": "ab", "corpus": "one", **{n: 123456.5 for n in names}, "role": "domain"}])
+    table = render_table(result)
+    assert max(len(line) for line in table.splitlines()) <= 110
+    header = table.splitlines()[1]
+    assert header.split() == ["tokenizer", "vocab", "tokens", "chars/tok", "tok/word", "NSL", "context", "gain",
+                              "MB/s", "batch", "round", "trip", "bits/char"]
+    md = render_markdown(result)
+    assert all(f"| {n} |" in md or f" {n} |" in md for n in names) and "| family |" in md
 
 
 def test_charts_are_pngs(result: BenchResult, tmp_path) -> None:

@@ -146,6 +146,13 @@ def test_json_lines_default_fields(tmp_path):
     assert read(paths[0])[0].source == f"{paths[0]}:1"
 
 
+def test_text_field_holds_for_every_input_and_spec_hash_field_for_one(tmp_path):
+    """A command's --text-field reads all its inputs; `SPEC#FIELD` gives one input its own (commas join here too)."""
+    a = jsonl(tmp_path / "a.jsonl", [{"body": "A", "q": "x", "a": "y"}])
+    b = jsonl(tmp_path / "b.jsonl", [{"body": "z", "q": "why?", "a": "because"}])
+    assert texts([str(a), f"{b}#q,a"], text_field="body") == ["A", "why?\nbecause"]
+
+
 def test_explicit_text_fields_are_joined_with_newlines(tmp_path):
     path = jsonl(tmp_path / "qa.jsonl", [{"q": "why?", "a": "because", "n": 3}])
     assert texts(path, text_field="q, a") == ["why?\nbecause"]
@@ -471,12 +478,12 @@ def test_hub_card_offline_is_a_corpus_error(offline_hub):
 def test_hints_name_only_the_flags_the_command_declares(tmp_path):
     path = write(tmp_path / "bad.jsonl", b'{"text": "ok"}\nnot json\n')
     with pytest.raises(CorpusError) as err:
-        read(path, flags=(("text_field", "--replay-text-field {}"),))
+        read(path, flags=(("text_field", "--replay SPEC#{}"),))
     assert "--" not in err.value.hint
     records = write(tmp_path / "r.jsonl", '{"sentence": "你好"}\n'.encode())
     with pytest.raises(CorpusError) as err:
-        read(records, flags=(("text_field", "--replay-text-field {}"),))
-    assert "--replay-text-field sentence" in err.value.hint
+        read(records, flags=(("text_field", "--replay SPEC#{}"),))
+    assert "--replay SPEC#sentence" in err.value.hint
     with pytest.raises(CorpusError) as err:
         read(records, flags=())
     assert "--" not in err.value.hint and "text" in err.value.hint

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_train_support import DOMAIN_WORDS, GENERAL_WORDS, build_tokenizer, sentences, write_corpora
+from tests._tiny_llama import write_base_model, write_corpora
 from vocabx.demo import DemoConfig, run_demo
 from vocabx.demo.examples import pick_sentences, segment
 from vocabx.demo.pipeline import FAILED_NAME, stage_names
@@ -26,24 +26,6 @@ def tiny_config(d: dict[str, Path], out: Path, **kw) -> DemoConfig:
               "decode_tokens": 4, "decode_prompts": 1, "examples": 3}
     values.update(kw)
     return DemoConfig(**values)
-
-
-def write_base_model(root: Path) -> Path:
-    """A 2-layer Llama (hidden 16) whose BPE knew the domain's characters one at a time, never its words, so
-    the demo has terms to mine (the shared tiny model's BPE already merges every domain word)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    chars = sorted({ch for word in DOMAIN_WORDS for ch in word})
-    tokenizer = build_tokenizer(sentences(GENERAL_WORDS, 300, 2, " ") + [" ".join(chars)] * 50)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-                         tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(root)
-    tokenizer.save_pretrained(root)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +227,64 @@ def test_a_decoding_change_without_new_tokens_is_flagged_as_not_a_vocabulary_eff
     assert len(flagged) == 1 and "not a vocabulary effect" in flagged[0] and "+20.0%" in flagged[0]
     assert caveats(figures(0.3, 10.0, 12.0)) == []  # the model uses its vocabulary: a real effect
     assert caveats(figures(0.0, 10.0, 10.01)) == []  # no change to explain
+
+
+def test_a_tokens_per_second_gain_without_new_tokens_is_flagged_too():
+    from vocabx.demo.figures import caveats
+
+    figures = {"headline": [
+        {"metric": "decoding chars/s", "corpus": "domain", "base": 8.9, "extended": 8.9},
+        {"metric": "decoding tokens/s", "corpus": "domain", "base": 11.9, "extended": 15.6},
+        {"metric": "new-token share", "corpus": "domain", "base": None, "extended": 0.0}]}
+    flagged = caveats(figures)
+    assert len(flagged) == 1 and "tokens/s +31.1%" in flagged[0] and "chars/s" not in flagged[0]
+
+
+def test_the_summary_table_takes_every_figure_from_eval_and_names_its_sample(tmp_path):
+    """chars/token and context gain come from the text eval scored for bits/char (not bench's larger sample);
+    each line names the sample; the base's context gain against itself is 1."""
+    from vocabx.demo.figures import collect
+    from vocabx.demo.report import headline_rows
+
+    rows = [{"tokenizer": t, "corpus": c, "role": r, "bits_per_char": b, "eval_chars_per_token": cpt,
+             **({"eval_context_gain": cpt / base_cpt} if t == "extended" else {}),
+             **({"decode_chars_per_s": 9.0, "decode_tokens_per_s": 12.0} if r == "domain" else {})}
+            for c, r, base_cpt in (("law", "domain", 0.5), ("news", "general", 0.6))
+            for t, b, cpt in (("base", 7.0, base_cpt), ("extended", 6.0, 2 * base_cpt))]
+    ev = {"rows": rows, "usage": {"new_token_share": 0.25},
+          "corpora": [{"label": "law", "docs": 3, "chars": 1234}, {"label": "news", "docs": 4, "chars": 567}],
+          "decode": {"extended": {"prompts": 2, "new_tokens": 64}}}
+    bench = {"rows": [{"tokenizer": t, "corpus": c, "chars_per_token": 9.9, "context_gain": 9.9}
+                      for t in ("base", "extended") for c in ("law", "news")],
+             "tokenizers": [{"label": "base"}, {"label": "extended"}],
+             "corpora": [{"label": c, "documents": 50, "chars": 9000} for c in ("law", "news")]}
+    (tmp_path / "eval.json").write_text(json.dumps(ev))
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    figures = collect(tmp_path / "bench.json", tmp_path / "eval.json", {"domain": "law", "general": "news"})
+    table = {(r[0], r[1]): r for r in headline_rows(figures)}
+    assert table[("chars/token", "law")][2:] == ["0.500", "1.000", "+100.0% (better)", "3 docs, 1,234 chars"]
+    assert table[("context gain", "news")][2:] == ["1.000", "2.000", "+100.0% (better)", "4 docs, 567 chars"]
+    assert table[("decoding chars/s", "law")][-1] == "2 prompts x 32 tokens"
+    assert figures["bench_corpora"][0] == {"label": "law", "documents": 50, "chars": 9000}
+
+
+def test_a_label_keeps_its_colour_in_every_chart():
+    from vocabx.colors import PALETTE, label_colors
+
+    bench = label_colors(["base", "extended", "qwen2"], reference="base")
+    evaluated = label_colors(["extended", "base"], reference="base")
+    untrained = label_colors(["initialized"])
+    assert bench["base"] == evaluated["base"] == PALETTE[0] and bench["extended"] == evaluated["extended"]
+    assert len({bench["qwen2"], bench["base"], bench["extended"], untrained["initialized"]}) == 4
+    assert label_colors(["smollm2", "model"], reference="smollm2") == {"smollm2": PALETTE[0], "model": PALETTE[1]}
+
+
+def test_curves_without_held_out_figures_have_no_empty_panel(tmp_path):
+    """Only the series that were logged get a panel: a run without --eval-data is one panel of loss."""
+    from vocabx.eval.curves import Curves
+    from vocabx.eval.plots import plot_curves
+
+    plot_curves(Curves(loss=[(1, 7.0), (2, 6.5)]), tmp_path / "loss.png")
+    plot_curves(Curves(loss=[(1, 7.0), (2, 6.5)], eval_bpc=[(2, 3.0)]), tmp_path / "both.png")
+    one, two = (int.from_bytes((tmp_path / name).read_bytes()[16:20], "big") for name in ("loss.png", "both.png"))
+    assert two == 2 * one

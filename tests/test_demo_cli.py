@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_demo import write_base_model
-from tests.test_train_support import write_corpora
+from tests._tiny_llama import write_base_model, write_corpora
 from vocabx.cli.main import main
 
 

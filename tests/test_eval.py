@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_train_support import NEW_TERMS, write_corpora, write_tiny_model
+from tests._tiny_llama import NEW_TERMS, write_corpora, write_tiny_model
 from vocabx.errors import CorpusError, ModelError, OutputError, UsageError
 from vocabx.eval.api import evaluate
 from vocabx.eval.config import EvalConfig

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_train_support import write_corpora, write_tiny_model
+from tests._tiny_llama import write_corpora, write_tiny_model
 from vocabx.cli.main import main
 
 
@@ -33,7 +33,9 @@ def test_summary_and_output_dir(dirs, tmp_path):
     assert res.exit_code == 0, res.output
     assert "model" in res.output and "before" in res.output and "chars/s" in res.output
     assert "new tokens (ids >= 400): 6" in res.output
-    assert re.search(r"scored \S+ \(domain\): \d+ documents, [\d,]+ characters \(bounded by --max-docs", res.output)
+    assert re.search(r"scored \S+ \(domain\): \d+ documents, [\d,]+ characters \((stopped at --max-|the whole)",
+                     res.output)
+    assert "{" not in res.output  # readable lines, not a Python dict
     assert (out / "eval.json").is_file() and (out / "bpc.png").is_file() and (out / "manifest.json").is_file()
     again = CliRunner().invoke(main, args(dirs, "--out", str(out)))
     assert again.exit_code != 0 and "already exists" in again.output and "--force" in again.output

@@ -12,7 +12,6 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tests.test_train_support import tiny_model  # noqa: F401  (fixture)
 from vocabx.cli.main import main
 from vocabx.eval import EvalConfig
 from vocabx.eval.api import evaluate
@@ -31,7 +30,7 @@ def instruction_files(tmp_path_factory) -> dict[str, Path]:
     return {"general": root / "general.json", "domain": root / "domain.jsonl", "plain": root / "plain.json"}
 
 
-def test_answer_bpc_scores_only_the_assistant_turns(tiny_model) -> None:  # noqa: F811
+def test_answer_bpc_scores_only_the_assistant_turns(tiny_model) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tiny_model)
@@ -53,7 +52,7 @@ def test_answer_bpc_scores_only_the_assistant_turns(tiny_model) -> None:  # noqa
     assert a.bits == pytest.approx(float(nll) / math.log(2), rel=1e-5)
 
 
-def test_eval_instructions_side_by_side(tmp_path, tiny_model, instruction_files) -> None:  # noqa: F811
+def test_eval_instructions_side_by_side(tmp_path, tiny_model, instruction_files) -> None:
     out = tmp_path / "eval"
     result = evaluate(EvalConfig(model=str(tiny_model), base=str(tiny_model), model_label="tuned",
                                  general_instructions=(f"gen={instruction_files['general']}",),
@@ -74,7 +73,7 @@ def test_eval_instructions_side_by_side(tmp_path, tiny_model, instruction_files)
     assert json.loads((out / "manifest.json").read_text())["counts"]["answered_prompts"] == 2
 
 
-def test_eval_instruction_errors_are_one_line(tmp_path, tiny_model, instruction_files) -> None:  # noqa: F811
+def test_eval_instruction_errors_are_one_line(tmp_path, tiny_model, instruction_files) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["eval", str(tiny_model), "--general-instructions", str(instruction_files["plain"]),
                                   "--decode-tokens", "0"])

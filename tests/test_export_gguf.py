@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests._tiny_llama import DOMAIN, GENERAL, needs_llama_cpp
 from tests.conftest_shared import SHARED
-from tests.test_export_support import DOMAIN, GENERAL, needs_llama_cpp, tiny_pair  # noqa: F401  (fixtures)
 from vocabx.cli.main import main
 from vocabx.export.vocab import CONTROL, NORMAL, from_directory
 
@@ -25,7 +25,7 @@ def _leftovers(directory: Path) -> list[str]:
     return [p.name for p in directory.iterdir() if p.name.startswith(".")]
 
 
-def test_vocabulary_from_an_extended_directory(tiny_pair) -> None:  # noqa: F811
+def test_vocabulary_from_an_extended_directory(tiny_pair) -> None:
     base, model = tiny_pair
     spec = json.loads((model / "tokenizer.json").read_text())
     vocab = from_directory(model, "gpt-2")
@@ -55,7 +55,7 @@ def test_extend_records_the_pre_tokenizer_type(tmp_path) -> None:
         assert detect_pre(load_tokenizer(str(gguf_vocab)))["pre"] == "gpt-2"
 
 
-def test_bad_inputs_are_one_line_errors_and_write_nothing(tmp_path, tiny_pair) -> None:  # noqa: F811
+def test_bad_inputs_are_one_line_errors_and_write_nothing(tmp_path, tiny_pair) -> None:
     from safetensors.torch import load_file, save_file
 
     base, model = tiny_pair
@@ -88,7 +88,7 @@ def test_bad_inputs_are_one_line_errors_and_write_nothing(tmp_path, tiny_pair) -
     assert (tmp_path / "exists.gguf").read_bytes() == b"x" and _leftovers(tmp_path) == []
 
 
-def test_outtype_base_needs_an_extension_of_a_gguf(tmp_path, tiny_pair) -> None:  # noqa: F811
+def test_outtype_base_needs_an_extension_of_a_gguf(tmp_path, tiny_pair) -> None:
     base, model = tiny_pair
     result = _run("export", "gguf", str(model), "--out", str(tmp_path / "m.gguf"), "--outtype", "base", "--pre", "gpt-2")
     assert result.exit_code == 2 and "not extended from a GGUF" in result.output and "--base-gguf" in result.output
@@ -98,7 +98,7 @@ def test_outtype_base_needs_an_extension_of_a_gguf(tmp_path, tiny_pair) -> None:
 # -- llama.cpp itself (the `gguf` extra) -------------------------------------------------------------------------
 
 
-def test_llama_cpp_tokenizes_and_generates_like_transformers(tmp_path, tiny_pair) -> None:  # noqa: F811
+def test_llama_cpp_tokenizes_and_generates_like_transformers(tmp_path, tiny_pair) -> None:
     needs_llama_cpp()
     from vocabx.adapters import load_tokenizer
     from vocabx.export.conformance import detokenize_check, generation_check, tokenization_check
@@ -120,7 +120,7 @@ def test_llama_cpp_tokenizes_and_generates_like_transformers(tmp_path, tiny_pair
     assert check.passed, check.figures["examples"]
 
 
-def test_verify_runtime_llama_cpp_on_the_cli(tmp_path, tiny_pair) -> None:  # noqa: F811
+def test_verify_runtime_llama_cpp_on_the_cli(tmp_path, tiny_pair) -> None:
     needs_llama_cpp()
     base, model = tiny_pair
     (tmp_path / "d.txt").write_text("\n".join(DOMAIN), encoding="utf-8")

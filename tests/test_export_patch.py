@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.test_export_support import tiny_pair, tiny_pair_untied  # noqa: F401  (fixtures)
 from vocabx.cli.main import main
 from vocabx.export import delta
 from vocabx.outputs import file_sha256
@@ -45,7 +44,7 @@ def test_patch_rebuilds_the_model_bit_for_bit(tmp_path, pair, request) -> None:
     _same_files(model, tmp_path / "rebuilt")
 
 
-def test_apply_refuses_a_wrong_base_and_writes_nothing(tmp_path, tiny_pair) -> None:  # noqa: F811
+def test_apply_refuses_a_wrong_base_and_writes_nothing(tmp_path, tiny_pair) -> None:
     base, model = tiny_pair
     assert _run("export", "patch", str(model), "--out", str(tmp_path / "p")).exit_code == 0
     other = tmp_path / "other"
@@ -57,7 +56,7 @@ def test_apply_refuses_a_wrong_base_and_writes_nothing(tmp_path, tiny_pair) -> N
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_existing_out_and_bad_patch_are_refused(tmp_path, tiny_pair) -> None:  # noqa: F811
+def test_existing_out_and_bad_patch_are_refused(tmp_path, tiny_pair) -> None:
     base, model = tiny_pair
     (tmp_path / "p").mkdir()
     result = _run("export", "patch", str(model), "--out", str(tmp_path / "p"))

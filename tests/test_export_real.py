@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests._tiny_llama import needs_llama_cpp
 from tests.conftest_shared import SHARED
-from tests.test_export_support import needs_llama_cpp
 
 pytestmark = pytest.mark.slow
 

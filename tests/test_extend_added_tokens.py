@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-import sentencepiece as spm
 
+from tests._builders import train_sp
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter
 from vocabx.adapters.wordpiece import wordpiece_from_vocab
 from vocabx.extend.added_tokens import AddedTokensExtender, screen_terms
@@ -18,12 +17,8 @@ CORPUS = ["高血压患者需要长期服药。", "Hypertension needs long-term 
 
 @pytest.fixture(scope="module")
 def sp_base() -> SentencePieceAdapter:
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(CORPUS), model_writer=buf, vocab_size=320, model_type="bpe",
-        byte_fallback=True, character_coverage=1.0, minloglevel=2, normalization_rule_name="identity",
-    )
-    return SentencePieceAdapter(buf.getvalue(), "tiny", "memory")
+    model = train_sp(CORPUS, "bpe", 320, split_digits=False, normalization_rule_name="identity")
+    return SentencePieceAdapter(model, "tiny", "memory")
 
 
 def test_screen_terms_by_hand() -> None:

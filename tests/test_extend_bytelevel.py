@@ -10,37 +10,17 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from tests._builders import BASE_CORPUS, base_bpe
 from tests.conftest_shared import SHARED
 from vocabx.adapters.hf import HFTokenizerAdapter
 from vocabx.extend.bpe_state import BPEState, token_text
 from vocabx.extend.bytelevel import ByteLevelBPEExtender, running_form
 
-CORPUS = [
-    "the patient has high blood pressure and the doctor checks it",
-    "hello world, hello there; the world is wide",
-    "患者有高血压，医生建议低盐饮食。",
-    "糖尿病患者需要控制血糖，高血压患者需要控制血压。",
-] * 20
-
-
-def tiny_bpe(vocab_size: int = 300, specials: tuple[str, ...] = ("<|end|>",), ignore_merges: bool = False) -> HFTokenizerAdapter:
-    """A byte-level BPE trained in-process: the 256 byte symbols plus a few dozen merges, specials after them."""
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
-    tok.add_special_tokens(list(specials))
-    spec = json.loads(tok.to_str())
-    spec["model"]["ignore_merges"] = ignore_merges
-    return HFTokenizerAdapter(json.dumps(spec, ensure_ascii=False), "tiny", "memory")
-
 
 @pytest.fixture(scope="module")
 def tiny() -> HFTokenizerAdapter:
-    return tiny_bpe()
+    return base_bpe()
 
 
 def _extend(base: HFTokenizerAdapter, terms: list[str], budget: int = 100):
@@ -112,7 +92,7 @@ def test_budget_note_when_larger_than_needed(tiny: HFTokenizerAdapter) -> None:
 
 
 def test_ignore_merges_model() -> None:
-    base = tiny_bpe(ignore_merges=True)
+    base = base_bpe(ignore_merges=True)
     ext = _extend(base, ["高血压病", "qzx"])
     for e in ext.added:
         if e.kind == "term":
@@ -180,7 +160,7 @@ def test_train_mode_learns_domain_merges_deterministically(tiny: HFTokenizerAdap
     assert 0 < len(first.added) <= 20
     before, after = tiny.count_tokens(domain), first.extended.count_tokens(domain)
     assert after < before
-    for text in domain[:2] + CORPUS[:4]:
+    for text in domain[:2] + BASE_CORPUS[:4]:
         assert first.extended.decode(first.extended.encode(text)) == text
         assert len(first.extended.encode(text)) <= len(tiny.encode(text))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_extend_bytelevel import tiny_bpe
+from tests._builders import base_bpe
 from vocabx.cli import main
 
 TEMPLATE = "{% for m in messages %}<|end|>{{ m['content'] }}{% endfor %}"
@@ -21,7 +21,7 @@ TERMS = "头孢克肟\n糖尿病\n头孢克肟\nqzx\n\nfoo bar\n"
 def _base_dir(root: Path) -> Path:
     base = root / "base"
     base.mkdir()
-    (base / "tokenizer.json").write_text(tiny_bpe().json_text, encoding="utf-8")
+    (base / "tokenizer.json").write_text(base_bpe().json_text, encoding="utf-8")
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|end|>", "chat_template": TEMPLATE}
     (base / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
     (root / "terms.txt").write_text(TERMS, encoding="utf-8")
@@ -137,3 +137,38 @@ def test_train_mode_is_refused_for_other_families(fs: Path) -> None:
 def test_missing_out_is_a_usage_error(fs: Path) -> None:
     result = _run("extend", "base", "--terms", "terms.txt", "--budget", "5")
     assert result.exit_code == 2 and "--out" in result.output
+
+
+def test_every_declared_extender_option_is_a_constructor_parameter() -> None:
+    """The registry declares what each extender takes instead of reading signatures; this keeps the two in step."""
+    import inspect
+
+    from vocabx.errors import UsageError
+    from vocabx.extend.registry import EXTENDERS, MODE_EXTENDERS, get_extender
+
+    for entry in [*EXTENDERS.values(), *MODE_EXTENDERS.values()]:
+        cls = entry.load()
+        assert cls is not None and set(entry.options) <= set(inspect.signature(cls).parameters), entry.target
+        assert not entry.modes or "mode" in entry.options, entry.target
+    with pytest.raises(UsageError, match=r"AddedTokensExtender does not take the option\(s\) donor") as info:
+        get_extender("wordpiece", "added-tokens", donor="x.model")
+    assert info.value.hint == "it takes: no options"
+
+
+def test_the_model_summary_is_three_readable_lines() -> None:
+    """The model record of manifest.json (about 30 fields) as rows, initialization and checks; worked by hand."""
+    from vocabx.cli.extend import _model_lines
+
+    model = {"base_rows": 49152, "rows": 51152, "new_rows": {"count": 2000, "first_id": 49152}, "padding_rows_added": 0,
+             "padding_rows_reused": 0, "dtype": "F32", "tied": True, "untied": False, "init_input": "subword-mean",
+             "init_input_counts": {"subword_mean": 1998, "subword_single_piece": 0, "fallback_mean": 2},
+             "init_output": "subword-mean", "init_output_counts": "tied to the input rows", "old_rows_checked": 49152,
+             "logits_check": "passed", "logits_max_abs_diff": 0.0, "logits_probe_tokens": 17, "tokenizer_check": "passed",
+             "shards": 1, "shards_rewritten": 1, "config_loads": True}
+    assert _model_lines(model) == [
+        "  model: embedding rows 49,152 -> 51,152 (2,000 new), F32, input and output tied",
+        "  new rows: input subword-mean (subword mean 1,998, fallback mean 2); output tied to the input rows",
+        "  model checks: old rows identical (49,152); old-vocabulary logits passed (max diff 0 on 17 tokens); "
+        "tokenizer passed",
+    ]
+    assert _model_lines({}) == []

@@ -5,7 +5,6 @@ Llama-2 model with medical terms."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import sentencepiece as spm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests._builders import train_sp
 from tests.conftest_shared import SHARED
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter
 from vocabx.errors import TokenizerError
@@ -27,15 +27,6 @@ CORPUS = [
 ] * 40
 DOMAIN = ["高血压患者的高血压病史。", "糖尿病和高血压。", "高血压高血压，糖尿病！"] * 10
 TEXTS = st.text(alphabet=st.sampled_from(list("高血压糖尿病患者的 ab\n。😀é1")), max_size=30) | st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
-
-
-def train_sp(sentences, model_type: str = "bpe", vocab_size: int = 360) -> bytes:
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences), model_writer=buf, vocab_size=vocab_size, model_type=model_type,
-        byte_fallback=True, character_coverage=1.0, minloglevel=2, split_digits=True,
-    )
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +220,17 @@ def test_llama2_with_medical_terms() -> None:
     sample = held[:50] + general[:50]
     assert fast.encode_batch(sample) == new.encode_batch(sample)
     assert all(new.decode(ids) == t for t, ids in zip(sample, new.encode_batch(sample)))
+
+
+def test_registry_passes_declared_options_and_refuses_others(tmp_path: Path) -> None:
+    from vocabx.errors import UsageError
+    from vocabx.extend.registry import get_extender
+
+    assert get_extender("sentencepiece-bpe", "train").scope == "corpus"
+    built = get_extender("sentencepiece-bpe", progress=True, min_frequency=3)
+    assert built.scope == "terms" and built.min_frequency == 3 and built.progress
+    donor = tmp_path / "donor.model"
+    assert get_extender("sentencepiece-bpe", "merge", progress=True, donor=donor).donor == donor  # reports no progress
+    with pytest.raises(UsageError, match=r"SentencePieceMergeExtender does not take the option\(s\) scope") as info:
+        get_extender("sentencepiece-bpe", "merge", scope="corpus")
+    assert info.value.hint == "it takes: donor"

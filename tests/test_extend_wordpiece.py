@@ -136,3 +136,16 @@ def test_bert_chinese_with_medical_terms() -> None:
     for entry in ext.added:
         if entry.kind == "term":
             assert ext.extended.encode(entry.text) == [entry.id]
+
+
+def test_registry_refuses_options_and_modes_wordpiece_lacks() -> None:
+    from vocabx.errors import UsageError
+    from vocabx.extend.registry import get_extender
+
+    assert isinstance(get_extender("wordpiece", progress=True), WordPieceExtender)
+    with pytest.raises(UsageError, match=r"WordPieceExtender does not take the option\(s\) min_frequency, scope") as info:
+        get_extender("wordpiece", scope="corpus", min_frequency=3)
+    assert info.value.hint == "it takes: progress"
+    with pytest.raises(UsageError, match="--mode train is not available for wordpiece") as info:
+        get_extender("wordpiece", "train")
+    assert "train mode supports: bytelevel-bpe, sentencepiece-bpe" in (info.value.hint or "")

@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
 from vocabx.eval.bpc import bits_per_character, windows
 
 TEXTS = ["The patient has a fever and a cough.", "患者发热咳嗽，血压升高。", "Take 5 mg."]

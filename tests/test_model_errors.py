@@ -11,9 +11,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from tests._checkpoints import make_extension, tree_hash
 from tests.conftest_shared import SHARED
-from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
-from tests.test_model_fixtures import make_extension, tree_hash
 from vocabx.errors import ModelError, OutputError, UsageError
 from vocabx.model import extend_model, is_model
 from vocabx.model.checkpoint import read_checkpoint
@@ -41,9 +40,9 @@ def test_directory_without_config(tiny_models, tiny_tok, tmp_path):
 
 
 def test_tokenizer_larger_than_the_matrix(tiny_models, tiny_tok, tmp_path):
-    from tests.test_model_fixtures import train_bpe
+    from tests._checkpoints import model_bpe
 
-    bigger = train_bpe(vocab_size=400)
+    bigger = model_bpe(vocab_size=400)
     assert bigger.get_vocab_size() > tiny_tok.get_vocab_size()
     with pytest.raises(ModelError, match="has only .* rows") as err:
         extend_model(tiny_models["single-tied"], make_extension(bigger), tmp_path / "out")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
-from tests.test_model_fixtures import make_extension
+from tests._checkpoints import make_extension
 from vocabx.errors import UsageError
 from vocabx.model.checkpoint import read_checkpoint
 from vocabx.model.init import INPUT_METHODS, OUTPUT_METHODS, check_methods, init_rows, piece_weights
@@ -89,7 +88,7 @@ def test_check_methods_lists_valid_choices():
 
 
 def test_logit_match_first_piece_plus_shift(tiny_models, tiny_tok):
-    from tests.test_model_fixtures import CORPUS
+    from tests._checkpoints import CORPUS
     from vocabx.model.logit_match import logit_match_rows
 
     ckpt = read_checkpoint(tiny_models["single-untied"])
@@ -116,7 +115,7 @@ def test_logit_match_needs_a_corpus(tiny_models, tiny_tok, tmp_path):
 
 
 def test_logit_match_end_to_end(tiny_models, tiny_tok, tmp_path):
-    from tests.test_model_fixtures import CORPUS
+    from tests._checkpoints import CORPUS
     from vocabx.model import extend_model
 
     ext = make_extension(tiny_tok)

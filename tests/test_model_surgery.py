@@ -10,8 +10,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from tests.test_model_fixtures import *  # noqa: F403 - session fixtures: tiny_tok, tiny_models
-from tests.test_model_fixtures import make_extension, tree_hash
+from tests._checkpoints import make_extension, tree_hash
 from vocabx.model import extend_model
 from vocabx.model.checkpoint import read_checkpoint
 from vocabx.model.surgery import read_tensor

@@ -192,3 +192,23 @@ def test_private_files_become_ordinary_but_hard_links_to_inputs_are_left_alone(t
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "run").iterdir()}
     assert modes == {"model.safetensors": 0o644, "notes.txt": 0o644, "script.sh": 0o755, "linked.bin": 0o600}
     assert stat.S_IMODE(given.stat().st_mode) == 0o600
+
+
+def test_single_files_follow_the_umask_too(tmp_path) -> None:
+    """The single-file writers (write_atomic, the GGUF export's atomic_file) make a 0600 temp file and rename it:
+    the result has an ordinary file's mode under the umask, like a directory output's files, not a fixed 0644."""
+    import os
+    import stat
+
+    from vocabx.export.to_gguf import atomic_file
+    from vocabx.outputs import file_mode, write_text_atomic
+
+    umask = os.umask(0o027)
+    try:
+        write_text_atomic(tmp_path / "a.json", "{}")
+        with atomic_file(tmp_path / "b.gguf") as tmp:
+            tmp.write_bytes(b"GGUF")
+        assert file_mode() == 0o640
+    finally:
+        os.umask(umask)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {"a.json": 0o640, "b.gguf": 0o640}

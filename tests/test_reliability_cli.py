@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_extend_bytelevel import tiny_bpe
-from tests.test_extend_sentencepiece import train_sp
-from tests.test_train_support import write_tiny_model
+from tests._builders import base_bpe, train_sp
+from tests._tiny_llama import write_tiny_model
 from vocabx.cli import main
 
 ZH = ["患者服用头孢克肟治疗感染。", "糖尿病患者需要控制血糖。", "高血压患者的血压很高。", "头孢克肟和阿莫西林。"]
@@ -53,7 +52,7 @@ def one_line_error(result, code: int = 1) -> str:
 
 def bpe_dir(path: Path) -> Path:
     path.mkdir(parents=True)
-    (path / "tokenizer.json").write_text(tiny_bpe().json_text, encoding="utf-8")
+    (path / "tokenizer.json").write_text(base_bpe().json_text, encoding="utf-8")
     (path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}))
     return path
 

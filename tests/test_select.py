@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests._select_pool import GENERAL, MEDICAL, doc, read_jsonl, run, write_jsonl
 from vocabx.errors import CorpusError, OutputError, UsageError
 from vocabx.select import SelectConfig, select_documents
 from vocabx.select.balance import Candidates, choose, choose_replay
@@ -20,58 +20,18 @@ from vocabx.select.quality import QualityRules, dominant_scripts
 from vocabx.select.relevance import NgramLearner
 from vocabx.select.textbatch import TextBatch, repeated_share
 
-MEDICAL = ["患者", "医生", "血压", "治疗", "药物", "检查", "症状", "高血压", "糖尿病", "胰岛素", "心电图", "抗生素",
-           "头痛", "发烧", "医院", "手术"]
-GENERAL = ["今天", "城市", "天气", "比赛", "球队", "市场", "股票", "学校", "音乐", "电影", "新闻", "政府", "经济",
-           "公司", "旅游", "记者"]
-ENGLISH = ["the", "city", "river", "music", "game", "team", "news", "market", "weather", "school"]
+# --- inputs
 
 
-def doc(words: list[str], rng: random.Random, n: int = 40, sep: str = "") -> str:
-    text = sep.join(rng.choice(words) for _ in range(n))
-    return "，".join(text[i:i + 12] for i in range(0, len(text), 12)) + "。"
+def test_a_pool_input_names_its_own_text_field(tmp_path) -> None:
+    """--text-field holds for every pool input; `[NAME=]SPEC#FIELD` gives one its own (the label leaves it out)."""
+    from vocabx.select.inputs import open_pool
 
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Records of a JSON lines file (split at \\n only: JSON keeps U+2028 and friends unescaped)."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
-
-
-def write_jsonl(path: Path, texts: list[str]) -> Path:
-    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory) -> dict:
-    """A pool of 120 medical, 240 general Chinese and 60 English documents, 10 edited copies of medical documents
-    and 4 junk documents, in two files; and a 40-document medical sample from the same generator."""
-    rng = random.Random(0)
-    root = tmp_path_factory.mktemp("pool")
-    medical = [doc(MEDICAL, rng) for _ in range(120)]
-    general = [doc(GENERAL, rng) for _ in range(240)]
-    english = [doc(ENGLISH, rng, 20, " ") for _ in range(60)]
-    copies = [m[:-6] + "的了是在" + m[-4:] for m in medical[:10]]
-    junk = ["\n".join([medical[20][:40]] * 8), medical[21].encode("utf-8").decode("latin-1"),
-            "版权所有 保留所有权利 联系我们\n点击查看更多 登录 注册\n" + medical[22][:30],
-            "".join(c + "★■▲" for c in medical[23])]
-    first = medical[:60] + general[:120] + english[:30] + junk[:2]
-    second = medical[60:] + general[120:] + english[30:] + copies + junk[2:]
-    rng.shuffle(first)
-    rng.shuffle(second)
-    write_jsonl(root / "a.jsonl", first)
-    write_jsonl(root / "b.jsonl", second)
-    sample = write_jsonl(root / "sample.jsonl", [doc(MEDICAL, rng) for _ in range(40)])
-    return {"dir": root, "sample": sample, "medical": set(medical), "copies": set(copies), "junk": set(junk),
-            "files": [root / "a.jsonl", root / "b.jsonl"]}
-
-
-def run(pool: dict, out: Path, **fields) -> tuple[dict, list[dict]]:
-    cfg = SelectConfig(pool=tuple(str(f) for f in pool["files"]), domain=(str(pool["sample"]),), out=str(out),
-                       workers=1, reference_docs=400, **fields)
-    report = select_documents(cfg)
-    rows = read_jsonl(out / "domain.jsonl")
-    return report, rows
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"body": "alpha", "text": "x"}\n{"body": "beta", "text": "y"}\n', encoding="utf-8")
+    inputs, units = open_pool([f"news={path}#body", f"{path}#body", str(path)], "text", False, tmp_path)
+    assert [i.label for i in inputs] == ["news", "p", "p-2"]
+    assert [list(u.corpus.texts()) for u in units] == [["alpha", "beta"], ["alpha", "beta"], ["x", "y"]]
 
 
 # --- rules, one at a time, on documents small enough to check by hand

@@ -10,7 +10,7 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from tests.test_select import GENERAL, MEDICAL, doc, pool, read_jsonl, write_jsonl  # noqa: F401  (fixture)
+from tests._select_pool import GENERAL, MEDICAL, doc, read_jsonl, write_jsonl
 from vocabx.cli.main import main
 
 
@@ -18,7 +18,7 @@ def invoke(*args: str):
     return CliRunner().invoke(main, ["select", *args], catch_exceptions=False)
 
 
-def test_select_summary_and_json(pool, tmp_path) -> None:  # noqa: F811
+def test_select_summary_and_json(pool, tmp_path) -> None:
     files = [str(f) for f in pool["files"]]
     result = invoke(*files, "--domain", str(pool["sample"]), "--out", str(tmp_path / "out"), "--workers", "1",
                     "--reference-docs", "400")
@@ -31,7 +31,7 @@ def test_select_summary_and_json(pool, tmp_path) -> None:  # noqa: F811
     assert data["outcomes"]["docs"].get("near_duplicate", 0) == 0 and data["selected_docs"] > 100
 
 
-def test_select_config_file(pool, tmp_path) -> None:  # noqa: F811
+def test_select_config_file(pool, tmp_path) -> None:
     config = tmp_path / "select.yaml"
     config.write_text(f"domain: [{pool['sample']}]\nbudget_chars: 1000\nworkers: 1\nreference_docs: 400\n")
     result = invoke(str(pool["files"][0]), "--config", str(config), "--out", str(tmp_path / "out"))
@@ -41,7 +41,7 @@ def test_select_config_file(pool, tmp_path) -> None:  # noqa: F811
 
 
 @pytest.mark.slow
-def test_select_fasttext_scorer(pool, tmp_path) -> None:  # noqa: F811
+def test_select_fasttext_scorer(pool, tmp_path) -> None:
     pytest.importorskip("fasttext")
     result = invoke(*[str(f) for f in pool["files"]], "--domain", str(pool["sample"]), "--out", str(tmp_path / "ft"),
                     "--scorer", "fasttext", "--workers", "2", "--reference-docs", "400", "--json")
@@ -53,7 +53,7 @@ def test_select_fasttext_scorer(pool, tmp_path) -> None:  # noqa: F811
     assert data["scorer"]["scorer"] == "fasttext" and chosen <= pool["medical"] | pool["copies"] and len(chosen) > 80
 
 
-def test_select_bad_input_is_one_line(pool, tmp_path) -> None:  # noqa: F811
+def test_select_bad_input_is_one_line(pool, tmp_path) -> None:
     runner = CliRunner()
     out = tmp_path / "out"
     out.mkdir()

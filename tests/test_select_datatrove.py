@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.test_select import pool, read_jsonl, run  # noqa: F401  (fixture)
+from tests._select_pool import read_jsonl, run
 from vocabx.select import SelectConfig, select_documents
 
 pytest.importorskip("datatrove")
@@ -16,7 +16,7 @@ pytest.importorskip("orjson")
 
 
 @pytest.mark.slow
-def test_datatrove_engine_selects_what_the_local_engine_selects(pool, tmp_path) -> None:  # noqa: F811
+def test_datatrove_engine_selects_what_the_local_engine_selects(pool, tmp_path) -> None:
     _, local = run(pool, tmp_path / "local")
     cfg = SelectConfig(pool=tuple(str(f) for f in pool["files"]), domain=(str(pool["sample"]),),
                        out=str(tmp_path / "dt"), workers=2, reference_docs=400, engine="datatrove", replay_share=0.2)
@@ -31,7 +31,7 @@ def test_datatrove_engine_selects_what_the_local_engine_selects(pool, tmp_path) 
     assert not [p.name for p in (tmp_path / "dt").iterdir() if p.name.startswith(".")]
 
 
-def test_vocabx_steps_in_a_datatrove_pipeline(pool, tmp_path) -> None:  # noqa: F811
+def test_vocabx_steps_in_a_datatrove_pipeline(pool, tmp_path) -> None:
     """The filters are ordinary datatrove steps: a LocalPipelineExecutor runs them between datatrove's own reader
     and writer."""
     from datatrove.executor import LocalPipelineExecutor

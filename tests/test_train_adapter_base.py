@@ -8,13 +8,12 @@ import json
 import torch
 from safetensors.torch import load_file
 
-from tests.test_train_support import corpora, tiny_model  # noqa: F401  (fixtures)
 from vocabx.train import CPTConfig, train_cpt
 from vocabx.train.config import MergeConfig
 from vocabx.train.merge import merge_adapter
 
 
-def test_adapter_references_model_and_merges_to_the_runs_model(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_adapter_references_model_and_merges_to_the_runs_model(tmp_path, tiny_model, corpora) -> None:
     out = tmp_path / "run"
     train_cpt(CPTConfig(model=str(tiny_model), data=(str(corpora["domain"]),), out=str(out), block_size=16,
                         batch_size=4, embed_steps=3, max_steps=5, merge=True, lr=1e-2, embed_lr=1e-1, seed=2))

@@ -6,7 +6,6 @@ import json
 
 from click.testing import CliRunner
 
-from tests.test_train_support import corpora, tiny_model  # noqa: F401  (fixtures)
 from vocabx.cli import main
 
 
@@ -17,7 +16,7 @@ def test_train_help_lists_subcommands_and_field_help() -> None:
     assert result.exit_code == 0 and "--replay-ratio" in result.output and "--embed-lr" in result.output
 
 
-def test_cpt_cli_runs_then_refuses_to_overwrite(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_cpt_cli_runs_then_refuses_to_overwrite(tmp_path, tiny_model, corpora) -> None:
     out = tmp_path / "run"
     args = ["train", "cpt", str(tiny_model), "--data", str(corpora["domain"]), "--replay", str(corpora["general"]),
             "--out", str(out), "--block-size", "16", "--batch-size", "2", "--max-steps", "3", "--embed-steps", "1",
@@ -30,7 +29,7 @@ def test_cpt_cli_runs_then_refuses_to_overwrite(tmp_path, tiny_model, corpora) -
     assert again.exit_code == 1 and "already exists" in again.output and "Traceback" not in again.output
 
 
-def test_cli_errors_are_one_line_with_a_hint(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_cli_errors_are_one_line_with_a_hint(tmp_path, tiny_model, corpora) -> None:
     result = CliRunner().invoke(main, ["train", "cpt", str(tiny_model), "--data", str(corpora["domain"]),
                                        "--out", str(tmp_path / "o"), "--replay-ratio", "1.5"])
     assert result.exit_code == 2 and "replay_ratio must be in [0, 1)" in result.output

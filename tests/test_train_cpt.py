@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from tests.test_train_support import corpora, tiny_model, write_tiny_model  # noqa: F401  (fixtures)
+from tests._tiny_llama import write_tiny_model
 from vocabx.errors import CorpusError, ModelError, OutputError, UsageError
 from vocabx.train import CPTConfig, train_cpt
 
@@ -28,7 +28,7 @@ def weights(directory: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("tied", [True, False])
-def test_embeddings_stage_moves_only_the_new_rows(tmp_path, corpora, tied) -> None:  # noqa: F811
+def test_embeddings_stage_moves_only_the_new_rows(tmp_path, corpora, tied) -> None:
     model = write_tiny_model(tmp_path / "m", tied=tied)
     start = json.loads((model / "manifest.json").read_text())["counts"]["base_vocab_size"]
     result = train_cpt(cfg(model, corpora, tmp_path / "out", method="full", embed_steps=3, max_steps=3))
@@ -46,7 +46,7 @@ def test_embeddings_stage_moves_only_the_new_rows(tmp_path, corpora, tied) -> No
             assert torch.equal(new, old), f"{name} is frozen in the embeddings stage"
 
 
-def test_lora_run_writes_outputs_log_and_manifest(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_lora_run_writes_outputs_log_and_manifest(tmp_path, tiny_model, corpora) -> None:
     out = tmp_path / "out"
     result = train_cpt(cfg(tiny_model, corpora, out, replay=(str(corpora["general"]),), replay_ratio=0.25,
                            embed_steps=2, max_steps=6))
@@ -83,7 +83,7 @@ class KillAfterSave(TrainerCallback):
             raise Killed()
 
 
-def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path, tiny_model, corpora) -> None:
     common = dict(method="full", embed_steps=2, max_steps=6, save_steps=2,
                   replay=(str(corpora["general"]),), replay_ratio=0.2)
     straight = train_cpt(cfg(tiny_model, corpora, tmp_path / "a", **common))
@@ -103,7 +103,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path, tiny_model, c
     assert steps == [1, 2, 3, 4, 5, 6]  # nothing lost, nothing logged twice
 
 
-def test_resume_refuses_a_different_config(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_resume_refuses_a_different_config(tmp_path, tiny_model, corpora) -> None:
     with pytest.raises(Killed):
         train_cpt(cfg(tiny_model, corpora, tmp_path / "o", method="full", embed_steps=0, max_steps=4, save_steps=2,
                       new_from=None), callbacks=[KillAfterSave("full", 2)])
@@ -113,7 +113,7 @@ def test_resume_refuses_a_different_config(tmp_path, tiny_model, corpora) -> Non
     assert "block_size" not in str(err.value)
 
 
-def test_bad_inputs_fail_clearly_and_write_nothing(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_bad_inputs_fail_clearly_and_write_nothing(tmp_path, tiny_model, corpora) -> None:
     out = tmp_path / "out"
     with pytest.raises(CorpusError, match="no text"):
         train_cpt(cfg(tiny_model, {"domain": corpora["empty"]}, out, max_steps=2))
@@ -130,7 +130,7 @@ def test_bad_inputs_fail_clearly_and_write_nothing(tmp_path, tiny_model, corpora
     assert not out.exists()
 
 
-def test_eval_hook_calls_bpc_every_n_steps_and_at_the_end(tmp_path, tiny_model, corpora, monkeypatch) -> None:  # noqa: F811
+def test_eval_hook_calls_bpc_every_n_steps_and_at_the_end(tmp_path, tiny_model, corpora, monkeypatch) -> None:
     import math
 
     import vocabx.eval.bpc as bpc

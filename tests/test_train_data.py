@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_train_support import DOMAIN_WORDS, GENERAL_WORDS, build_tokenizer, sentences
+from tests._tiny_llama import DOMAIN_WORDS, GENERAL_WORDS, build_tokenizer, sentences
 from vocabx.errors import CorpusError
 from vocabx.train.data import Packed, interleave_schedule, mix_blocks, pack_texts, replay_blocks_needed
 from vocabx.train.sft_data import IGNORE, PadCollator, encode, encode_all, to_messages

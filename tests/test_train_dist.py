@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_train_support import corpora, tiny_model  # noqa: F401  (fixtures)
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -22,7 +20,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_process_torchrun_cpt(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_two_process_torchrun_cpt(tmp_path, tiny_model, corpora) -> None:
     ranks = tmp_path / "ranks"
     ranks.mkdir()
     out = tmp_path / "out"

@@ -12,7 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tests.test_train_support import DOMAIN_WORDS, GENERAL_WORDS, sentences, write_tiny_model
+from tests._tiny_llama import DOMAIN_WORDS, GENERAL_WORDS, sentences, write_tiny_model
 from vocabx.cli import main
 from vocabx.errors import Interrupted
 from vocabx.train.align import VocabMap, align
@@ -200,6 +200,30 @@ def test_a_byte_fragment_keeps_only_the_mass_of_what_no_new_token_covers() -> No
     loss = {name: float(distill_losses(x.log(), [], t, TOY, w)["canonical"])
             for name, x in (("uses", uses), ("fragment", fragment), ("steal", steal))}
     assert loss["uses"] < loss["fragment"] and loss["uses"] < loss["steal"], loss
+
+
+def test_teacher_targets_are_canonical_at_stops() -> None:
+    """Base a, b, c; new ab = (a, b) and abc = (ab, c). The text a b a c is extended as ab | a | c. After `ab`
+    closes, c cannot come next (the tokenizer would have taken abc): the chunk gives up c's mass, the next opening's
+    distribution leaves c out and is renormalized, and the chunk targets still sum to the teacher's log-probability
+    of the whole text."""
+    from vocabx.train.teacher import Window, _window_targets
+
+    spec = {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, "abc": 4},
+                      "merges": ["a b", "ab c"]}}
+    vmap = VocabMap(spec, base_size=3)
+    base, ext = np.array([0, 0, 1, 0, 2]), np.array([0, 3, 0, 2])  # a start token first on both sides
+    w = Window(base, ext, align(base[1:], ext[1:], vmap.byte_lengths))
+    logits = torch.randn(5, 5, generator=torch.Generator().manual_seed(0))
+    logits[:, 3:] = -torch.inf  # the teacher has no new ids
+    t = _window_targets(w, logits[:, :3].clone(), [], vmap, top_k=3)
+    token_lp = torch.log_softmax(logits[:, :3], -1)[torch.arange(4), torch.from_numpy(base[1:])]
+    assert torch.allclose(t["chunk_logp"][t["close"]].sum(), token_lp.sum(), atol=1e-5)
+    assert t["chunk_logp"][0] < token_lp[:2].sum()  # ab gives up the mass of c
+    after_ab = dict(zip(t["top_ids"][1].tolist(), t["top_logp"][1].exp().tolist()))
+    assert after_ab[2] == 0.0 and abs(sum(after_ab.values()) - 1) < 1e-6
+    q = torch.softmax(logits[2, :3], -1)
+    assert abs(after_ab[0] - float(q[0] / (1 - q[2]))) < 1e-6
 
 
 def test_groups_follow_the_merges(pair) -> None:

@@ -20,8 +20,6 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
 
-from tests.test_train_sft import sft_files  # noqa: F401  (fixture)
-from tests.test_train_support import corpora, tiny_model  # noqa: F401  (fixtures)
 from vocabx.cli import main
 
 WORKER = Path(__file__).with_name("fault_worker.py")
@@ -69,7 +67,7 @@ def assert_finished_cleanly(out: Path, steps: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def cpt_baseline(tmp_path_factory, tiny_model, corpora) -> Path:  # noqa: F811
+def cpt_baseline(tmp_path_factory, tiny_model, corpora) -> Path:
     out = tmp_path_factory.mktemp("baseline") / "cpt"
     result = run_cli(cpt_args(tiny_model, corpora, out))
     assert result.exit_code == 0, result.output
@@ -83,7 +81,7 @@ def cpt_baseline(tmp_path_factory, tiny_model, corpora) -> Path:  # noqa: F811
     ("kill-in-publish", 2),  # some final files moved into OUT, others not
     ("kill-after-manifest", 1),  # complete, but checkpoints and train_config.json not yet removed
 ])
-def test_cpt_killed_anywhere_resumes_bit_identical(tmp_path, tiny_model, corpora, cpt_baseline, fault, at) -> None:  # noqa: F811
+def test_cpt_killed_anywhere_resumes_bit_identical(tmp_path, tiny_model, corpora, cpt_baseline, fault, at) -> None:
     out = tmp_path / "run"
     args = cpt_args(tiny_model, corpora, out)
     proc = run_worker(fault, at, args)
@@ -100,7 +98,7 @@ def test_cpt_killed_anywhere_resumes_bit_identical(tmp_path, tiny_model, corpora
     assert_finished_cleanly(out, 6)
 
 
-def test_cpt_sigint_says_what_was_kept_and_resumes(tmp_path, tiny_model, corpora, cpt_baseline) -> None:  # noqa: F811
+def test_cpt_sigint_says_what_was_kept_and_resumes(tmp_path, tiny_model, corpora, cpt_baseline) -> None:
     out = tmp_path / "run"
     args = cpt_args(tiny_model, corpora, out)
     proc = run_worker("sigint", 5, args)  # global step 5: the second stage's checkpoint-2 is the last
@@ -114,7 +112,7 @@ def test_cpt_sigint_says_what_was_kept_and_resumes(tmp_path, tiny_model, corpora
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_a_signal_from_outside_mid_run(tmp_path, tiny_model, corpora, cpt_baseline, sig) -> None:  # noqa: F811
+def test_a_signal_from_outside_mid_run(tmp_path, tiny_model, corpora, cpt_baseline, sig) -> None:
     out = tmp_path / "run"
     args = cpt_args(tiny_model, corpora, out)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -135,7 +133,7 @@ def test_a_signal_from_outside_mid_run(tmp_path, tiny_model, corpora, cpt_baseli
     assert_same_weights(cpt_baseline, out)
 
 
-def test_force_keeps_the_finished_run_until_the_new_one_completes(tmp_path, tiny_model, corpora, cpt_baseline) -> None:  # noqa: F811
+def test_force_keeps_the_finished_run_until_the_new_one_completes(tmp_path, tiny_model, corpora, cpt_baseline) -> None:
     out = tmp_path / "run"
     shutil.copytree(cpt_baseline, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -160,7 +158,7 @@ def test_force_keeps_the_finished_run_until_the_new_one_completes(tmp_path, tiny
     assert_finished_cleanly(out, 6)
 
 
-def test_force_refuses_a_directory_vocabx_did_not_write(tmp_path, tiny_model, corpora) -> None:  # noqa: F811
+def test_force_refuses_a_directory_vocabx_did_not_write(tmp_path, tiny_model, corpora) -> None:
     out = tmp_path / "thesis"
     out.mkdir()
     (out / "chapter1.tex").write_text("years of work")
@@ -217,7 +215,7 @@ def _disk_full_in(monkeypatch, where: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["weights", "optimizer", "log"])
-def test_cpt_disk_full_is_one_line_then_resume_finishes(tmp_path, monkeypatch, tiny_model, corpora, cpt_baseline,  # noqa: F811
+def test_cpt_disk_full_is_one_line_then_resume_finishes(tmp_path, monkeypatch, tiny_model, corpora, cpt_baseline,
                                                         where) -> None:
     out = tmp_path / "run"
     args = cpt_args(tiny_model, corpora, out)
@@ -234,7 +232,7 @@ def test_cpt_disk_full_is_one_line_then_resume_finishes(tmp_path, monkeypatch, t
 
 
 @pytest.fixture(scope="module")
-def sft_baseline(tmp_path_factory, tiny_model, sft_files) -> Path:  # noqa: F811
+def sft_baseline(tmp_path_factory, tiny_model, sft_files) -> Path:
     out = tmp_path_factory.mktemp("baseline") / "sft"
     result = run_cli(sft_args(tiny_model, sft_files, out))
     assert result.exit_code == 0, result.output
@@ -242,7 +240,7 @@ def sft_baseline(tmp_path_factory, tiny_model, sft_files) -> Path:  # noqa: F811
 
 
 @pytest.mark.parametrize("fault,at", [("kill", 3), ("kill-in-save", 1), ("sigint", 3)])
-def test_sft_interrupted_resumes_bit_identical(tmp_path, tiny_model, sft_files, sft_baseline, fault, at) -> None:  # noqa: F811
+def test_sft_interrupted_resumes_bit_identical(tmp_path, tiny_model, sft_files, sft_baseline, fault, at) -> None:
     out = tmp_path / "run"
     args = sft_args(tiny_model, sft_files, out)
     proc = run_worker(fault, at, args)
@@ -255,7 +253,7 @@ def test_sft_interrupted_resumes_bit_identical(tmp_path, tiny_model, sft_files, 
     assert_finished_cleanly(out, 4)
 
 
-def test_sft_disk_full_then_resume(tmp_path, monkeypatch, tiny_model, sft_files, sft_baseline) -> None:  # noqa: F811
+def test_sft_disk_full_then_resume(tmp_path, monkeypatch, tiny_model, sft_files, sft_baseline) -> None:
     import peft.peft_model
     from safetensors import SafetensorError
 

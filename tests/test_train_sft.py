@@ -6,30 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from tests.conftest_shared import SHARED
-from tests.test_train_support import NEW_TERMS, tiny_model  # noqa: F401  (fixture)
 from vocabx.errors import CorpusError, ModelError
 from vocabx.train import MergeConfig, SFTConfig, merge_adapter, train_sft
 
 
-@pytest.fixture(scope="module")
-def sft_files(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sft")
-    alpaca = [{"instruction": f"患者 {w} 血压", "input": "", "output": f"治疗 {w} 药物"} for w in NEW_TERMS * 3]
-    (root / "alpaca.json").write_text(json.dumps(alpaca, ensure_ascii=False), encoding="utf-8")
-    share = [{"conversations": [{"from": "human", "value": f"the city {i}"}, {"from": "gpt", "value": "music team"}]}
-             for i in range(12)]
-    (root / "general.jsonl").write_text("\n".join(json.dumps(r) for r in share), encoding="utf-8")
-    (root / "bad.json").write_text(json.dumps([{"text": "no instruction here"}]), encoding="utf-8")
-    return {k: root / f"{k}.{ext}" for k, ext in (("alpaca", "json"), ("general", "jsonl"), ("bad", "json"))}
-
-
-def test_sft_lora_with_merge_loads_without_peft(tmp_path, tiny_model, sft_files) -> None:  # noqa: F811
+def test_sft_lora_with_merge_loads_without_peft(tmp_path, tiny_model, sft_files) -> None:
     out = tmp_path / "sft"
     result = train_sft(SFTConfig(model=str(tiny_model), data=(str(sft_files["alpaca"]),),
                                  replay=(str(sft_files["general"]),), replay_ratio=0.25, out=str(out),
@@ -48,7 +34,7 @@ def test_sft_lora_with_merge_loads_without_peft(tmp_path, tiny_model, sft_files)
     assert int(proc.stdout.split()[-1]) == len(AutoTokenizer.from_pretrained(tiny_model))
 
 
-def test_merge_command_equals_in_run_merge_and_keeps_old_rows(tmp_path, tiny_model, sft_files) -> None:  # noqa: F811
+def test_merge_command_equals_in_run_merge_and_keeps_old_rows(tmp_path, tiny_model, sft_files) -> None:
     from safetensors.torch import load_file
 
     out = tmp_path / "adapter"
@@ -66,7 +52,7 @@ def test_merge_command_equals_in_run_merge_and_keeps_old_rows(tmp_path, tiny_mod
     assert json.loads((merged / "manifest.json").read_text())["command"] == "train merge"
 
 
-def test_sft_bad_inputs(tmp_path, tiny_model, sft_files) -> None:  # noqa: F811
+def test_sft_bad_inputs(tmp_path, tiny_model, sft_files) -> None:
     with pytest.raises(CorpusError, match="no usable conversation"):
         train_sft(SFTConfig(model=str(tiny_model), data=(str(sft_files["bad"]),), out=str(tmp_path / "o")))
     with pytest.raises(ModelError, match="not a LoRA adapter"):
@@ -76,7 +62,7 @@ def test_sft_bad_inputs(tmp_path, tiny_model, sft_files) -> None:  # noqa: F811
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "sft").is_dir(), reason="shared SFT samples not available")
-def test_real_alpaca_and_sharegpt_samples_encode(tiny_model) -> None:  # noqa: F811
+def test_real_alpaca_and_sharegpt_samples_encode(tiny_model) -> None:
     from transformers import AutoTokenizer
 
     from vocabx.train.sft_data import encode_all, read_records

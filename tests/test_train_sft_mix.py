@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 import vocabx.train.sft as sft_module
-from tests.test_train_support import tiny_model  # noqa: F401  (fixture)
 from vocabx.cli.main import main
 from vocabx.train import SFTConfig, train_sft
 
@@ -54,7 +53,7 @@ def _run(tmp_path, model, files, monkeypatch, **fields) -> tuple[dict, list[list
 
 
 @pytest.mark.parametrize("ratio,batch", [(0.2, 5), (0.25, 4)])
-def test_replay_share_in_the_batches_the_model_sees(tmp_path, tiny_model, mix_files, monkeypatch, ratio,  # noqa: F811
+def test_replay_share_in_the_batches_the_model_sees(tmp_path, tiny_model, mix_files, monkeypatch, ratio,
                                                     batch) -> None:
     result, seen = _run(tmp_path, tiny_model, mix_files, monkeypatch, replay=(str(mix_files["general"]),),
                         replay_ratio=ratio, batch_size=batch, max_steps=6)
@@ -64,12 +63,12 @@ def test_replay_share_in_the_batches_the_model_sees(tmp_path, tiny_model, mix_fi
     assert all(sum(b) == round(ratio * batch) for b in seen)  # the share holds in every batch, not only overall
 
 
-def test_no_replay_means_no_general_conversation(tmp_path, tiny_model, mix_files, monkeypatch) -> None:  # noqa: F811
+def test_no_replay_means_no_general_conversation(tmp_path, tiny_model, mix_files, monkeypatch) -> None:
     result, seen = _run(tmp_path, tiny_model, mix_files, monkeypatch, batch_size=4, max_steps=3)
     assert not any(flag for b in seen for flag in b) and result["replay_share"] == 0.0
 
 
-def test_sft_budgets_take_whole_conversations(tmp_path, tiny_model, mix_files, monkeypatch) -> None:  # noqa: F811
+def test_sft_budgets_take_whole_conversations(tmp_path, tiny_model, mix_files, monkeypatch) -> None:
     per_record = len("患者 血压 0") + len("治疗 药物 检查")  # message characters of records 0-9
     result, _ = _run(tmp_path, tiny_model, mix_files, monkeypatch, batch_size=2, epochs=1,
                      max_chars=5 * per_record + 3)

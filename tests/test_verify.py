@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tokenizers import AddedToken, Tokenizer, normalizers
 
-from tests.test_extend_bytelevel import tiny_bpe
+from tests._builders import base_bpe
 from vocabx.adapters.hf import HFTokenizerAdapter
 from vocabx.extend.bytelevel import ByteLevelBPEExtender
 from vocabx.extend.probes import random_unicode
@@ -28,7 +28,7 @@ DOMAIN = ["患者服用头孢克肟，有糖尿病。", "the patient says hello 
 
 @pytest.fixture(scope="module")
 def base() -> HFTokenizerAdapter:
-    return tiny_bpe()
+    return base_bpe()
 
 
 @pytest.fixture(scope="module")

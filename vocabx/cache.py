@@ -19,7 +19,8 @@ def cache_dir(*parts: str) -> Path:
 
 def file_key(path: str | Path) -> str:
     """A cheap identity of a file for naming what is derived from it: its resolved path, size and modification time
-    (a changed file gets a new key). Hashing the content instead cost 0.1 s on every load of a 270 MB GGUF."""
+    (a changed file gets a new key). Hashing the content instead would read the whole file (a GGUF: hundreds of
+    MB) on every load."""
     import hashlib
 
     path = Path(path).resolve()

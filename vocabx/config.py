@@ -149,3 +149,11 @@ def documented(text: str, default: Any = None, *, flag: str | None = None, metav
         raise TypeError("mutable default: use a tuple")
     metadata = {"help": text, **({"flag": flag} if flag else {}), **({"metavar": metavar} if metavar else {})}
     return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def text_field_option(inputs: str, more: str = "") -> Any:
+    """The `text_field` of every command that reads text, declared once so it reads alike everywhere:
+    `--text-field FIELD[,FIELD...]` names the JSON key or CSV column(s) of all of `inputs` (`--data and --replay`);
+    one input written `SPEC#FIELD` reads its own (`vocabx.corpus.open_corpus`)."""
+    return documented(f"JSON key or CSV column(s) holding the text of {inputs}, comma-separated (title,ask,answer); "
+                      f"one input names its own as SPEC#FIELD.{more}", metavar="FIELD[,FIELD...]")

@@ -74,7 +74,7 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
 
 def package_dir(module: str, feature: str, package: str | None = None) -> Path:
     """The directory of an installed package, found without importing it (jieba's import alone loads its HMM
-    tables, a tenth of a second, where only its data files are wanted), or `MissingDependencyError`."""
+    tables, where only its data files are wanted), or `MissingDependencyError`."""
     import importlib.util
 
     spec = importlib.util.find_spec(module)

@@ -46,6 +46,12 @@ def _umask() -> int:
     return mask
 
 
+def file_mode() -> int:
+    """The mode every file vocabx writes ends up with, whichever writer made it: an ordinary file's under the
+    current umask (0644 under the usual 022), never the 0600 of a temp-file writer (mkstemp, safetensors)."""
+    return 0o666 & ~_umask()
+
+
 def check_output_dir(out: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()) -> Path:
     """Validate OUT before any work starts: refuse an OUT that holds an input or the working directory, sits
     inside an input, or exists (unless `force`, and then only when it is a previous vocabx output)."""
@@ -144,8 +150,8 @@ def is_vocabx_output(path: str | Path) -> bool:
 def atomic_output_dir(out: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary directory beside OUT; on success move it to OUT (`publish_dir`), on any error delete it.
 
-    >>> with atomic_output_dir("runs/a") as tmp:   # doctest: +SKIP
-    ...     (tmp / "terms.tsv").write_text("term\\n")
+    Usage: `with atomic_output_dir("runs/a") as tmp:` then write into `tmp`; runs/a appears only when the block ends
+    without an error.
     """
     out = check_output_dir(out, force=force, inputs=inputs)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -163,10 +169,11 @@ def atomic_output_dir(out: str | Path, *, force: bool = False, inputs: Sequence[
 
 def ordinary_modes(directory: Path) -> None:
     """Give each file under `directory` that a temp-file writer left private (0600: safetensors' `save_file`, and so
-    transformers' `save_pretrained`, write a temp file and rename it) the mode of an ordinary file, as the umask
+    transformers' `save_pretrained`, write a temp file and rename it:
+    https://github.com/safetensors/safetensors/issues/782) the mode of an ordinary file, as the umask
     says. Other modes are left alone, and so are hard links (`extend_model(link_unchanged=True)`): their other
     name is an input, which vocabx never changes."""
-    mode = 0o666 & ~_umask()
+    mode = file_mode()
     for path in directory.rglob("*"):
         info = path.lstat()
         if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600 and info.st_nlink == 1:
@@ -258,7 +265,7 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are ordinary files
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

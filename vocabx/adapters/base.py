@@ -1,17 +1,29 @@
 """The protocol every tokenizer family implements, so analysis, extension and benchmarks never branch on kind.
 
 An adapter wraps one loaded tokenizer: it encodes and decodes without special tokens, says where a single
-token can never reach across (pre-token boundaries), and knows its family and where it came from.
+token can never reach across (pre-token boundaries), and knows its family and where it came from. What only some
+families can do (encode pieces inside a pre-token, give a tokenizer.json) raises `TokenizerError` in this base
+class, naming the family and what to pass instead; callers call the method and never test the adapter's class.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
+from vocabx.errors import TokenizerError
+
 Family = Literal["bytelevel-bpe", "sentencepiece-bpe", "sentencepiece-unigram", "hf-bpe", "wordpiece", "unigram"]
+# How analyze reads a tokenizer from inside (`TokenizerAdapter.layout`): "byte-level", a tokenizer.json BPE over the
+# GPT-2 byte alphabet (an `HFTokenizerAdapter`: its `spec`, `tokenizer`, `model_vocab()`); "sentencepiece", a
+# SentencePiece ModelProto (a `SentencePieceAdapter`: its `proto`, `piece_types`).
+Layout = Literal["byte-level", "sentencepiece"]
+PieceEncoding = Callable[[Sequence[str]], list[list[int]]]  # pieces -> the ids of each, as inside one pre-token
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,9 @@ class TokenizerAdapter(abc.ABC):
     family: Family
     name: str
     source: str
+    # Which of analyze's per-layout paths applies (vocabx.analyze.tokencount, .units); None: analyze only encodes
+    # whole texts with this tokenizer and cannot learn entries for it.
+    layout: Layout | None = None
 
     @property
     @abc.abstractmethod
@@ -88,6 +103,38 @@ class TokenizerAdapter(abc.ABC):
     def crosses_boundary(self, term: str) -> bool:
         """True when `term` spans more than one pre-token, so no single token can ever cover it."""
         return len(self.pretokenize(term)) > 1
+
+    def piece_encoder(self) -> PieceEncoding:
+        """An encoder of text pieces as the model alone splits them *inside* one pre-token: no normalizer, no
+        pre-tokenizer, no dummy prefix (`["高血压"]` -> 3 ids for Llama-2, where `encode` adds a `▁` first)."""
+        raise TokenizerError(f"{self.name} is a {self.family} tokenizer ({type(self).__name__}), whose pieces vocabx "
+                             "cannot encode apart from its pipeline", hint="use a tokenizer.json or a SentencePiece .model")
+
+    def fallback_flags(self) -> tuple[np.ndarray, str]:
+        """A boolean per id, True for tokens that stand for no whole character, and the name of that kind: here
+        byte-fallback pieces (`<0xE9>`) and the unknown token ("byte_fallback"); byte-level BPE says "partial_utf8"."""
+        tokens = [self.id_to_token(i) or "" for i in range(self.vocab_size)]
+        unk = self.unknown_token
+        flags = np.array([(t.startswith("<0x") and t.endswith(">") and len(t) == 6) or t == unk for t in tokens])
+        return flags, "byte_fallback"
+
+    @property
+    def unknown_token(self) -> str | None:
+        """The vocabulary string of the model's unknown token, or None when it has none."""
+        return None
+
+    def tokenizer_json(self) -> str:
+        """The tokenizer as `tokenizer.json` text, exactly as loaded (what transformers' fast tokenizer reads)."""
+        raise TokenizerError(f"{self.name} is a {self.family} tokenizer ({type(self).__name__}) loaded from "
+                             f"{self.source}, not from tokenizer.json text",
+                             hint="pass a tokenizer.json, a .gguf or a .tiktoken file")
+
+    def load_saved(self, directory: str | Path) -> TokenizerAdapter:
+        """The tokenizer saved in `directory` (e.g. this one extended), read in the same form as this one, so that
+        checks compare one implementation with itself; by default whatever `load_tokenizer` picks there."""
+        from vocabx.adapters.loader import load_tokenizer
+
+        return load_tokenizer(directory)
 
     @property
     def info(self) -> TokenizerInfo:

@@ -12,10 +12,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tokenizers import Tokenizer
+import numpy as np
+from tokenizers import AddedToken, Tokenizer
 from tokenizers.pre_tokenizers import ByteLevel
 
-from vocabx.adapters.base import Family, TokenizerAdapter
+from vocabx.adapters.base import Family, Layout, PieceEncoding, TokenizerAdapter
+from vocabx.adapters.utf8 import utf8_replaced
 from vocabx.errors import TokenizerError
 
 
@@ -61,6 +63,7 @@ class HFTokenizerAdapter(TokenizerAdapter):
                 hint="point at a tokenizer.json written by the tokenizers library or transformers",
             ) from exc
         self.family = detect_family(self.spec)
+        self.layout: Layout | None = "byte-level" if self.family == "bytelevel-bpe" else None
         self.name = name
         self.source = source
         self.json_text = json_text
@@ -119,3 +122,77 @@ class HFTokenizerAdapter(TokenizerAdapter):
         if self.family == "hf-bpe":
             return term.replace(" ", "▁")
         return term
+
+    def tokenizer_json(self) -> str:
+        return self.json_text
+
+    @property
+    def unknown_token(self) -> str | None:
+        return self.spec.get("model", {}).get("unk_token")
+
+    def model_vocab(self) -> dict[str, int]:
+        """The model's vocabulary (token -> id, added tokens aside) as parsed already (a BPE's is a dict); else
+        from the tokenizer, which builds a new dict on every call."""
+        vocab = self.spec.get("model", {}).get("vocab")
+        return vocab if isinstance(vocab, dict) else self.tokenizer.get_vocab(with_added_tokens=False)
+
+    def piece_encoder(self) -> PieceEncoding:
+        """The model and added tokens alone, fed each piece in the model's alphabet (`term_to_token`)."""
+        model = _model_only(self)
+
+        def encode(pieces: Sequence[str]) -> list[list[int]]:
+            mapped = [self.term_to_token(p) for p in pieces]
+            return [e.ids for e in model.encode_batch(mapped, add_special_tokens=False)]
+
+        return encode
+
+    def fallback_flags(self) -> tuple[np.ndarray, str]:
+        """Byte-level BPE: tokens that are not whole UTF-8 characters (their text decodes to U+FFFD); other
+        families: byte-fallback pieces and the unknown token."""
+        if self.family == "bytelevel-bpe":
+            return self._partial_utf8(), "partial_utf8"
+        return super().fallback_flags()
+
+    def _partial_utf8(self) -> np.ndarray:
+        """Per id: does `decode([id])` hold U+FFFD? Byte-level tokens are mapped to their bytes and checked for
+        UTF-8 validity with whole-array passes (not one `decode` call, or one `str.translate`, per id on every load
+        of a large vocabulary); added tokens, which the decoder passes through as text, and tokens outside the byte
+        alphabet are decoded by the tokenizer itself."""
+        size = self.vocab_size
+        vocab = self.model_vocab()
+        added = self.spec.get("added_tokens") or []  # with the model's: as get_vocab(with_added_tokens=True)
+        tokens = [*vocab, *(t["content"] for t in added)]
+        ids = np.fromiter([*vocab.values(), *(int(t["id"]) for t in added)], dtype=np.int64, count=len(tokens))
+        to_byte = np.full(max(map(ord, self._byte_encoder.values())) + 1, -1, dtype=np.int16)
+        for byte, ch in self._byte_encoder.items():
+            to_byte[ord(ch)] = byte
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        cps = np.frombuffer("".join(tokens).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        data = np.where(cps < len(to_byte), to_byte[np.minimum(cps, len(to_byte) - 1)], -1)
+        owner = np.repeat(np.arange(len(tokens)), lengths)
+        flags = np.zeros(size, dtype=bool)
+        ok = ids < size
+        flags[ids[ok]] = utf8_replaced(data.clip(0).astype(np.uint8), owner, len(tokens))[ok]
+        outside = set(ids[np.unique(owner[data < 0])].tolist()) if (data < 0).any() else set()
+        for i in sorted(({int(t["id"]) for t in added} | outside) & set(range(size))):
+            flags[i] = "\ufffd" in self.decode([i])
+        return flags
+
+
+def _model_only(adapter: HFTokenizerAdapter) -> Tokenizer:
+    """The adapter's model and added tokens without normalizer, pre-tokenizer, post-processor or decoder. The new
+    tokenizer shares the loaded model (no second parse of the JSON); if the added tokens do not
+    get their ids back that way, the stripped JSON is parsed instead."""
+    added = sorted(adapter.spec.get("added_tokens") or [], key=lambda t: t["id"])
+    shared = Tokenizer(adapter.tokenizer.model)
+    for entry in added:
+        token = AddedToken(entry["content"], single_word=entry.get("single_word", False),
+                           lstrip=entry.get("lstrip", False), rstrip=entry.get("rstrip", False),
+                           normalized=entry.get("normalized", True), special=entry.get("special", False))
+        (shared.add_special_tokens if entry.get("special") else shared.add_tokens)([token])
+    if all(shared.token_to_id(entry["content"]) == entry["id"] for entry in added):
+        return shared
+    spec = dict(adapter.spec)  # a shallow copy suffices: only top-level stages are replaced
+    for stage in ("normalizer", "pre_tokenizer", "post_processor", "decoder"):
+        spec[stage] = None
+    return Tokenizer.from_str(json.dumps(spec))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vocabx.config import check_choices, documented
+from vocabx.config import check_choices, documented, text_field_option
 from vocabx.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class AnalyzeConfig:
     top: int = documented("Candidate terms (by termhood) written to terms.tsv besides the plan's entries (0: all).",
                           20000)
     workers: int = documented("Worker processes for the corpus pass (0: all cores).", 0)
-    text_field: str | None = documented("JSON key / CSV column(s) with the text, comma-separated (title,ask,answer).")
+    text_field: str | None = text_field_option("CORPUS, --reference and --heldout")
     skip_bad_records: bool = documented("Skip malformed records instead of stopping.", False)
     shape: bool = documented(
         "Term shape for the plan: no new token spans punctuation, a space or a line break, or starts or ends in a "

@@ -74,6 +74,7 @@ def han_candidates(ngrams: NgramCounts, words: Counter[str], min_freq: int, max_
         left, right = (side[rows] for side in branching_entropy(ngrams, n))
         freq = table.counts[rows]
         free = np.minimum(left, right) >= np.minimum(min_entropy, ENTROPY_SHARE * np.log(freq))  # see is_free
+        assert table.aligned is not None  # NgramTable.__post_init__ fills it in
         aligned = table.aligned[rows] >= MIN_ALIGNED * freq
         discovered = (coh >= min_cohesion) & free & aligned
         segmented = HashIndex(frequent[n]).lookup(table.keys[rows]) >= 0 if n in frequent else np.zeros(len(rows), bool)
@@ -162,10 +163,12 @@ def mixed_candidates(texts: list[str], min_freq: int, known: Counter[str]) -> Ca
 
 
 def concat(parts: list[Candidates]) -> Candidates:
-    return Candidates(
-        [t for p in parts for t in p.terms], *(np.concatenate([getattr(p, k) for p in parts]) for k in
-                                              ("freq", "doc_freq", "cohesion", "left_entropy", "right_entropy")),
-        [s for p in parts for s in p.source], np.concatenate([p.base_tokens for p in parts]))
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return Candidates([t for p in parts for t in p.terms], column("freq"), column("doc_freq"), column("cohesion"),
+                      column("left_entropy"), column("right_entropy"), [s for p in parts for s in p.source],
+                      column("base_tokens"))
 
 
 def skip_reason(term: str) -> str | None:

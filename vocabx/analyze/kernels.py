@@ -13,7 +13,9 @@ VERSION = 15  # must equal KERNELS_VERSION in _kernels.c
 MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: a shard holds fewer positions
 
 try:
-    from vocabx.analyze import _kernels as _compiled
+    from vocabx.analyze import _kernels
+
+    _compiled: ModuleType | None = _kernels
 except ImportError:
     _compiled = None
 

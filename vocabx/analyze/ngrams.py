@@ -151,8 +151,8 @@ def _merge_tables(tables: Sequence[NgramTable]) -> NgramTable:
 
 def _merge_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.unique(keys, return_inverse=True)` for tables' keys laid end to end, each table sorted already: a stable
-    argsort (timsort) finds the sorted runs and merges them, five times faster here than a value sort and a hash
-    lookup for the inverse."""
+    argsort (timsort) finds the sorted runs and merges them, cheaper than a value sort and a hash lookup for the
+    inverse."""
     order = np.argsort(keys, kind="stable")
     ks = keys[order]
     new_key = np.ones(len(ks), dtype=bool)

@@ -106,7 +106,7 @@ def term_columns(run: Run) -> dict[str, list[Any]]:
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     for term, saved_rank, saved in rows:
         i = cand_row.get(term)
-        values = {"term": term, "saved_rank": saved_rank, "saved_tokens": saved}
+        values: dict[str, str | int | float | None] = {"term": term, "saved_rank": saved_rank, "saved_tokens": saved}
         if i is not None:
             values.update(termhood_rank=int(termhood_rank[i]), freq=int(c.freq[i]), doc_freq=int(c.doc_freq[i]),
                           base_tokens=int(c.base_tokens[i]), domain_score=float(run.domain[i]),

@@ -53,7 +53,7 @@ def _cpu_seconds() -> float:
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the run, as it was after: its full passes over the run's hundreds of
-    thousands of objects (the Counters of words and runs) took 50-100 ms of every run, and the run makes no cyclic
+    thousands of objects (the Counters of words and runs) cost time on every run, and the run makes no cyclic
     garbage worth collecting early (its bulk is arrays and strings, freed by reference counting). Forked workers
     inherit the setting."""
     enabled = gc.isenabled()
@@ -99,8 +99,9 @@ class Run:
         corpus_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records, flags=CORPUS_FLAGS)
         with self.stage("load"):
             self.corpus = open_corpus(list(c.corpus), corpus_config)
-            # The reference is other text: the corpus's --text-field is not its field (`--reference SPEC#FIELD` is).
-            reference_config = CorpusConfig(skip_bad_records=c.skip_bad_records, flags=REFERENCE_FLAGS)
+            # --text-field holds for every input; a reference with other fields names its own (`SPEC#FIELD`).
+            reference_config = CorpusConfig(text_field=c.text_field, skip_bad_records=c.skip_bad_records,
+                                            flags=REFERENCE_FLAGS)
             self.reference = open_corpus(list(c.reference), reference_config) if c.reference else None
             self.lang = c.lang if c.lang != "auto" else detect_lang(self.corpus.texts())
             segment("预热", self.lang)  # load the segmenter's dictionary once, before the workers fork

@@ -233,7 +233,7 @@ def _map(batches: Iterable[list[str]], job: ScanJob, workers: int, tokens: Token
             def own_work() -> None:
                 """Once every worker has work: this process's share (the hook, then pending token counts). The hook
                 (loading the tokenizer) waits for the first shard's count to be handed out: it holds the GIL for
-                up to 0.2 s at a time (a tokenizer parsed in Rust), which would hold up the pool's result thread,
+                long stretches (a tokenizer parsed in Rust), which would hold up the pool's result thread,
                 hence the hand-out, with the workers idle; once the counts are out, the workers have work queued
                 that needs nothing from this process until the next shard's segmentation is done."""
                 nonlocal while_waiting
@@ -268,7 +268,7 @@ class _Pending:
     once. Other languages scan a shard in one task."""
 
     def __init__(self, pool, texts: list[str], job: ScanJob, directory: str | None) -> None:
-        self.texts_for_tokens = texts
+        self.texts_for_tokens: list[str] | None = texts  # None once tokens are counted
         self.texts = Texts.store(texts, directory)  # what the tasks carry: a path and lengths
         self.tokens: tuple[int, int] | None = None
         self.handed_out = threading.Event()  # set once the tasks are out

@@ -2,9 +2,9 @@
 where the machine has it) instead of the pool's pipes.
 
 A pipe carries a message in 64 KB pieces, each a wake-up of the thread that feeds or drains it, and those threads
-need the GIL that this process's main thread holds while it counts tokens: a 20 MB shard result took 0.15-0.3 s to
-come through, and the texts of a segmentation task stalled the next task by tens of milliseconds. Through a file the
-same bytes take a few milliseconds, and a task carries only a path and some lengths.
+need the GIL that this process's main thread holds while it counts tokens: a large shard result came through
+slowly, and the texts of a segmentation task stalled the next task. Through a file the same bytes take one write and
+one read, and a task carries only a path and some lengths.
 
 Results go out with pickle's out-of-band buffers (protocol 5): the pickle stream holds the small objects, the arrays'
 bytes follow it in the file unchanged, and they come back as arrays over one writable buffer, with no copy. Where a
@@ -89,6 +89,7 @@ class Texts:
 
     def _read(self) -> bytes:
         """These documents' bytes in the file (UTF-32-LE, each followed by a newline)."""
+        assert self.path is not None  # callers read only documents in a file
         with open(self.path, "rb") as fh:
             fh.seek(4 * self.offset)
             return fh.read(4 * (int(self.lengths.sum()) + len(self.lengths)))

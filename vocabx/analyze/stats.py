@@ -128,6 +128,7 @@ def reference_counts(terms: list[str], ngrams: NgramCounts | None, words: Counte
             by_len.setdefault(len(term), []).append(i)
         elif words is not None:
             out[i] = words.get(term, 0)
-    for n, idx in by_len.items():
-        out[idx] = ngrams.tables[n].count_of(hash_strings([terms[i] for i in idx]))
+    if ngrams is not None:  # by_len is empty otherwise
+        for n, idx in by_len.items():
+            out[idx] = ngrams.tables[n].count_of(hash_strings([terms[i] for i in idx]))
     return out

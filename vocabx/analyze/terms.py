@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_columns(columns: dict[str, Sequence[Any]]) -> str:
+def render_columns(columns: Mapping[str, Sequence[Any]]) -> str:
     """The TSV text of columns keyed by `COLUMNS` (equal lengths); empty cells for None and NaN."""
     cells = [[_cell(v) for v in columns[c]] for c in COLUMNS]
     return "".join(["\t".join(COLUMNS) + "\n", *("\t".join(row) + "\n" for row in zip(*cells))])

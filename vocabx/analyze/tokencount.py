@@ -16,22 +16,16 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import regex
 
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
+from vocabx.adapters.sentencepiece import SP_BYTE, SP_CONTROL, SP_UNKNOWN, SP_UNUSED, SP_USER_DEFINED
 from vocabx.analyze.kernels import native
 from vocabx.analyze.ngrams import HashIndex
-from vocabx.analyze.pieces import (
-    SP_BYTE,
-    SP_CONTROL,
-    SP_UNKNOWN,
-    SP_UNUSED,
-    SP_USER_DEFINED,
-    PieceEncoder,
-    model_vocab,
-)
+from vocabx.analyze.pieces import PieceEncoder
 from vocabx.analyze.segment import char_classes
 from vocabx.analyze.spans import group_spans
 
@@ -105,7 +99,7 @@ def _adjacent(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _byte_pairs(adapter: HFTokenizerAdapter) -> np.ndarray:
     """(256, 256) booleans: True where some vocabulary token holds byte x directly followed by byte y (tokens with
     a character outside the byte alphabet, such as added tokens, are skipped)."""
-    cps, owner, adj = _adjacent(list(model_vocab(adapter)))
+    cps, owner, adj = _adjacent(list(adapter.model_vocab()))
     pairs = np.zeros((256, 256), dtype=bool)
     if not len(cps):
         return pairs
@@ -197,18 +191,22 @@ class TokenCounter:
         self.safe: Callable[[np.ndarray], np.ndarray] | None = None  # cps -> may cut between cps[i], cps[i+1]
         self.encoder = PieceEncoder(adapter)
         self.plain_sp = False  # `_count_plain_sp` applies (set below)
-        if isinstance(adapter, HFTokenizerAdapter) and adapter.family == "bytelevel-bpe":
-            self._setup_bytelevel(adapter)
-        elif isinstance(adapter, SentencePieceAdapter):
-            pairs = _sp_pairs(adapter)
-            self.safe = _han_pair_cutter(pairs)
-            if _plain_sentencepiece(adapter):
-                self.plain_sp = True
-                self._any_pair = _pair_cutter(pairs)
-                self.dummy = "▁" if adapter.proto.normalizer_spec.add_dummy_prefix else ""
+        fast_path = _FAST_PATHS.get(adapter.layout or "")
+        if fast_path is not None:  # without one, `count` encodes whole texts
+            fast_path(self, adapter)
         self.mode = "pieces" if self.steps is not None else "encode"
 
+    def _setup_sentencepiece(self, adapter: SentencePieceAdapter) -> None:
+        """Safe cuts between Han characters no piece holds side by side; for a plain model, between any two."""
+        pairs = _sp_pairs(adapter)
+        self.safe = _han_pair_cutter(pairs)
+        if _plain_sentencepiece(adapter):
+            self.plain_sp = True
+            self._any_pair = _pair_cutter(pairs)
+            self.dummy = "▁" if adapter.proto.normalizer_spec.add_dummy_prefix else ""
+
     def _setup_bytelevel(self, adapter: HFTokenizerAdapter) -> None:
+        """The emulated pre-tokenizer and, where no merge can cross a byte pair no token holds, safe cuts there."""
         spec = adapter.spec  # parsed once by the adapter; read only
         model = spec.get("model") or {}
         if model.get("type") != "BPE" or model.get("dropout"):
@@ -361,3 +359,10 @@ class TokenCounter:
             tokens += t * n
             flagged += f * n
         return tokens, flagged
+
+
+# Each adapter layout's fast path (`TokenizerAdapter.layout`): what the counter sets up to count per distinct piece.
+_FAST_PATHS: dict[str, Callable[[TokenCounter, Any], None]] = {
+    "byte-level": TokenCounter._setup_bytelevel,
+    "sentencepiece": TokenCounter._setup_sentencepiece,
+}

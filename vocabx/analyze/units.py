@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import regex
 
-from vocabx.adapters import TokenizerAdapter
-from vocabx.adapters.hf import HFTokenizerAdapter
-from vocabx.adapters.sentencepiece import SentencePieceAdapter
+from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.analyze.spans import group_spans
 from vocabx.errors import TokenizerError
 
@@ -117,14 +115,14 @@ def _ranges(n: np.ndarray) -> np.ndarray:
 class _ByteLevel:
     """Units of a byte-level BPE: its pre-tokens, tokenized by its model (the same ids as in running text)."""
 
+    families = ("bytelevel-bpe",)
     split_digits = False  # its pre-tokenizer separates digits already where it splits them
 
     def __init__(self, adapter: HFTokenizerAdapter) -> None:
-        from vocabx.analyze.pieces import fallback_flags
         from vocabx.analyze.tokencount import TokenCounter
 
         self.adapter = adapter
-        self.counter = TokenCounter(adapter, fallback_flags(adapter)[0])
+        self.counter = TokenCounter(adapter, adapter.fallback_flags()[0])
         if self.counter.steps is None or self.counter.safe is None:
             raise TokenizerError(f"{adapter.name}: analyze cannot emulate this byte-level pre-tokenizer",
                                  hint="use a GPT-2-style byte-level tokenizer.json (SmolLM2, GPT-2, Llama-3, Qwen)")
@@ -190,6 +188,8 @@ class _ByteLevel:
 class _SentencePiece:
     """Units of a SentencePiece BPE: words (`▁` and what follows up to the next `▁`) of the normalized text, each
     segmented by the base; characters it spells in bytes become one pending symbol each."""
+
+    families = ("sentencepiece-bpe",)  # a unigram model's pieces are not learned by merging
 
     def __init__(self, adapter: SentencePieceAdapter) -> None:
         self.adapter = adapter
@@ -273,11 +273,18 @@ class _SentencePiece:
 ENCODE_CHUNK = 4096  # words per sentencepiece call: its Python lists of ids become arrays chunk by chunk
 
 
+# The units of each adapter layout (`TokenizerAdapter.layout`); each lists the families it learns entries for.
+_LAYOUTS: dict[str, type[_ByteLevel] | type[_SentencePiece]] = {
+    "byte-level": _ByteLevel,
+    "sentencepiece": _SentencePiece,
+}
+
+
 def _family(adapter: TokenizerAdapter) -> _ByteLevel | _SentencePiece:
-    if isinstance(adapter, HFTokenizerAdapter) and adapter.family == "bytelevel-bpe":
-        return _ByteLevel(adapter)
-    if isinstance(adapter, SentencePieceAdapter) and adapter.family == "sentencepiece-bpe":
-        return _SentencePiece(adapter)
+    """The units builder for `adapter`'s layout and family; `TokenizerError` where analyze cannot learn entries."""
+    units = _LAYOUTS.get(adapter.layout or "")
+    if units is not None and adapter.family in units.families:
+        return units(adapter)  # type: ignore[arg-type]  # a layout names its adapter class (adapters.base)
     raise TokenizerError(f"{adapter.name} is a {adapter.family} tokenizer; analyze learns vocabulary for byte-level "
                          "BPE and SentencePiece BPE", hint="pass a tokenizer.json with a ByteLevel pre-tokenizer or a "
                          "SentencePiece BPE tokenizer.model (--tokenizer)")

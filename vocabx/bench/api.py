@@ -20,9 +20,10 @@ from vocabx.bench.metrics import CorpusSample, PairMetrics, measure, relate
 from vocabx.bench.result import BenchResult, CorpusEntry, TokenizerEntry, merge_eval, read_eval
 from vocabx.bench.throughput import MODES, measure_throughput, threads_used
 from vocabx.bench.words import DESCRIPTION
-from vocabx.config import documented
+from vocabx.config import documented, text_field_option
 from vocabx.errors import CorpusError, TokenizerError, UsageError, VocabxError
 from vocabx.outputs import check_output_dir
+from vocabx.progress import step
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,7 @@ class BenchConfig:
     reference: str | None = documented(
         "Label (or spec) of the tokenizer the ratios are taken against; default: the first tokenizer.")
     context: int = documented("Context window in tokens for the characters-per-window figure.", 2048)
-    text_field: tuple[str, ...] = documented(
-        "JSON key or CSV column holding the text (a,b joins several): once for every corpus, or once per --corpus "
-        "in order (`auto` keeps the reader's defaults for that corpus); none tries the defaults.", ())
+    text_field: str | None = text_field_option("every --corpus")
     max_chars: int | None = documented("Read at most this many characters of each corpus (bounds the work).")
     max_docs: int | None = documented("Read at most this many documents of each corpus.")
     repeats: int = documented("Timed encode runs per pair and mode (the best counts); 0 skips timing.", 3)
@@ -69,24 +68,18 @@ class BenchConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise UsageError(f"{name} must be positive, got {value}", hint=f"drop --{name.replace('_', '-')} for no limit")
-        if isinstance(self.text_field, str):  # a config file may give a single string
-            self.text_field = (self.text_field,)
-        if len(self.text_field) not in (0, 1, len(self.corpora)):
-            raise UsageError(
-                f"{len(self.text_field)} --text-field values for {len(self.corpora)} corpora",
-                hint="give one --text-field for all corpora, or one per --corpus in the same order (`auto` for the defaults)",
-            )
         if self.eval is not None and not Path(self.eval).is_file():
             raise UsageError(f"eval file {self.eval} does not exist", hint="pass the eval.json that `vocabx eval` wrote")
 
 
-def load_tokenizers(specs: Sequence[str]) -> list[tuple[str, str, TokenizerAdapter]]:
+def load_tokenizers(specs: Sequence[str], progress: bool = False) -> list[tuple[str, str, TokenizerAdapter]]:
     """(label, spec, adapter) for each `[NAME=]SPEC`; a spec that fails to load raises naming that spec."""
     loaded: list[tuple[str | None, str, TokenizerAdapter]] = []
     for text in specs:
         name, spec = split_label(text)
         try:
-            adapter = load_tokenizer(spec)
+            with step(f"loading tokenizer {text}", progress):
+                adapter = load_tokenizer(spec)
         except VocabxError as exc:
             raise TokenizerError(f"tokenizer {spec!r} failed to load: {exc.message}", hint=exc.hint) from exc
         except Exception as exc:  # a third-party parser failing in its own way: still one line naming the spec
@@ -110,20 +103,20 @@ def resolve_reference(reference: str | None, labels: Sequence[str], specs: Seque
     raise UsageError(f"reference {reference!r} is not one of the benchmarked tokenizers", hint=f"use one of: {', '.join(labels)}")
 
 
-def read_corpora(config: BenchConfig) -> tuple[list[CorpusSample], list[dict]]:
-    """Read each corpus (within the limits) into memory once; every tokenizer then sees the same texts."""
+def read_corpora(config: BenchConfig, progress: bool = False) -> tuple[list[CorpusSample], list[dict]]:
+    """Read each corpus (within the limits) into memory once, with its word count; every tokenizer then sees the
+    same texts."""
     from vocabx.corpus import CorpusConfig, open_corpus
 
     parsed = [split_label(text) for text in config.corpora]
     labels = unique_labels([name or corpus_label(spec) for name, spec in parsed])
-    fields = list(config.text_field) * len(parsed) if len(config.text_field) == 1 else list(config.text_field)
     samples, details = [], []
-    for i, (label, (_, spec)) in enumerate(zip(labels, parsed)):
-        field = fields[i] if fields and fields[i] != "auto" else None
-        corpus = open_corpus(spec, CorpusConfig(text_field=field, max_chars=config.max_chars, max_docs=config.max_docs,
-                                                flags=CORPUS_FLAGS))
-        docs = list(corpus)
-        samples.append(CorpusSample.from_texts(label, spec, [d.text for d in docs], [d.source for d in docs]))
+    for label, (_, spec) in zip(labels, parsed):
+        with step(f"reading corpus {label} (and counting its words)", progress):
+            corpus = open_corpus(spec, CorpusConfig(text_field=config.text_field, max_chars=config.max_chars,
+                                                    max_docs=config.max_docs, flags=CORPUS_FLAGS))
+            docs = list(corpus)
+            samples.append(CorpusSample.from_texts(label, spec, [d.text for d in docs], [d.source for d in docs]))
         details.append({"inputs": corpus.describe(), "stats": corpus.stats.as_dict()})
     return samples, details
 
@@ -161,7 +154,7 @@ def bench_samples(
     context: int = 2048,
     repeats: int = 3,
     specs: Sequence[str] | None = None,
-    corpus_details: Sequence[dict] | None = None,
+    corpus_details: Sequence[dict | None] | None = None,
     progress: bool = False,
 ) -> BenchResult:
     """Measure every (tokenizer, corpus) pair; tokenizers are (label, adapter) with unique labels."""
@@ -202,7 +195,10 @@ def _measure_pairs(
     """Counts, round trip and (when `repeats`) throughput of every pair, corpus by corpus."""
     pairs = [(label, adapter, sample) for sample in samples for label, adapter in tokenizers]
     rows: list[PairMetrics] = []
-    for label, adapter, sample in _progress(pairs, progress):
+    bar = _progress(pairs, progress)
+    for label, adapter, sample in bar:
+        if hasattr(bar, "set_postfix_str"):  # the bar names the pair it is measuring
+            bar.set_postfix_str(f"{label} on {sample.label}")
         log.info("measuring %s on %s (%d documents)", label, sample.label, sample.documents)
         row = measure(label, adapter, sample)
         if repeats:
@@ -217,7 +213,7 @@ def _progress(items: list[T], enabled: bool) -> Iterable[T]:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc="bench", unit="pair", leave=False)
+    return tqdm(items, desc="bench", unit="pair")
 
 
 def bench(config: BenchConfig, progress: bool = False) -> BenchResult:
@@ -227,10 +223,10 @@ def bench(config: BenchConfig, progress: bool = False) -> BenchResult:
         inputs = [split_label(t)[1] for t in (*config.tokenizers, *config.corpora)]
         out = check_output_dir(config.out, force=config.force, inputs=inputs)
     eval_records = read_eval(config.eval) if config.eval is not None else None  # a bad file fails before measuring
-    tokenizers = load_tokenizers(config.tokenizers)
+    tokenizers = load_tokenizers(config.tokenizers, progress)
     labels, specs = [t[0] for t in tokenizers], [t[1] for t in tokenizers]
     resolve_reference(config.reference, labels, specs)  # a wrong --reference fails before any corpus is read
-    samples, details = read_corpora(config)
+    samples, details = read_corpora(config, progress)
     result = bench_samples(
         [(label, adapter) for label, _, adapter in tokenizers], samples, reference=config.reference,
         context=config.context, repeats=config.repeats, specs=specs, corpus_details=details,
@@ -243,5 +239,6 @@ def bench(config: BenchConfig, progress: bool = False) -> BenchResult:
         from vocabx.bench.writer import write_report
 
         result.out = str(out)
-        write_report(result, config, out, tokenizer_files=[adapter.source for _, _, adapter in tokenizers])
+        with step(f"writing {out}", progress):
+            write_report(result, config, out, tokenizer_files=[adapter.source for _, _, adapter in tokenizers])
     return result

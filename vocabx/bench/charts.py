@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vocabx.bench.metrics import PairMetrics
 from vocabx.bench.result import BenchResult
+from vocabx.colors import label_colors
 from vocabx.errors import require
 
 # file -> (title, value of a row, a horizontal guide line: the reference level where there is one)
@@ -22,13 +23,15 @@ CHARTS: dict[str, tuple[str, Callable[[PairMetrics], float | None], float | None
 def grouped_bars(
     result: BenchResult, title: str, value: Callable[[PairMetrics], float | None], path: Path, guide: float | None = None
 ) -> None:
-    """Draw one grouped bar chart: corpora on the x axis, one coloured bar per tokenizer, values on the bars."""
+    """Draw one grouped bar chart: corpora on the x axis, one bar per tokenizer in its colour (`label_colors`, the
+    same in eval's charts), values on the bars."""
     require("matplotlib", "bench charts")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     corpora = [c.label for c in result.corpora]
     tokenizers = [t.label for t in result.tokenizers]
+    colors = label_colors(tokenizers, result.reference)
     width = 0.8 / max(len(tokenizers), 1)
     fig = Figure(figsize=(max(6.0, 1.2 + len(corpora) * len(tokenizers) * 0.45), 4.2), dpi=110)
     FigureCanvasAgg(fig)
@@ -39,7 +42,7 @@ def grouped_bars(
             v = value(result.row(tok, corpus))
             heights.append(v if v is not None else 0.0)
         xs = [j + (i - (len(tokenizers) - 1) / 2) * width for j in range(len(corpora))]
-        bars = ax.bar(xs, heights, width=width * 0.95, label=tok)
+        bars = ax.bar(xs, heights, width=width * 0.95, label=tok, color=colors[tok])
         ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=1)
     if guide is not None:
         ax.axhline(guide, color="0.4", linewidth=0.8, linestyle="--")

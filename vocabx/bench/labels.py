@@ -25,7 +25,11 @@ def split_label(text: str) -> tuple[str | None, str]:
 
 
 def corpus_label(spec: str) -> str:
-    """A default corpus name: the file or directory name without extension, or the card/dataset id as given."""
+    """A default corpus name: the file or directory name without extension, or the card/dataset id as given; a
+    `#FIELD` suffix is not part of it (`tnews.json#sentence` is named as `tnews.json` is)."""
+    from vocabx.corpus.specs import split_field
+
+    spec = split_field(spec)[0]
     path = Path(spec).expanduser()
     if path.exists():
         return path.stem if path.is_file() else path.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -27,7 +28,8 @@ class VocabxClickError(click.ClickException):
 
     def __init__(self, error: VocabxError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+        # click declares exit_code a ClassVar, but Command.main reads it from the instance (e.exit_code).
+        self.exit_code = error.exit_code  # type: ignore[misc]
 
 
 def handle_errors(func: F) -> F:
@@ -99,8 +101,29 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
 
+def importing_torch() -> contextlib.AbstractContextManager[None]:
+    """Wrap a command's import of its torch-based library: torch, transformers and peft take seconds to import,
+    which would otherwise be the command's first, silent seconds."""
+    from vocabx.progress import step
+
+    return step("importing torch and transformers", progress_enabled())
+
+
 # Short flags: one table for every command, so `-o` is `--out` wherever a command has an `out` field.
 SHORT_FLAGS = {"out": "-o", "tokenizer": "-t", "reference": "-r"}
+
+# Removed options -> how to say the same now; the root group adds it to click's "No such option" error.
+RENAMED_OPTIONS = {f"--{role}-text-field": f"--{role} SPEC#FIELD" for role in ("domain", "general", "reference", "replay")}
+
+
+def renamed_option_error(error: click.NoSuchOption) -> click.NoSuchOption:
+    """`error`, saying what replaced its option where that option was removed (`--replay-text-field`)."""
+    instead = RENAMED_OPTIONS.get(error.option_name)
+    if instead is None:
+        return error
+    return click.NoSuchOption(error.option_name, ctx=error.ctx, message=(
+        f"No such option {error.option_name!r}: --text-field FIELD now names the text field of every input, "
+        f"{instead} that of one input."))
 
 
 class IntList(click.ParamType):

@@ -61,10 +61,14 @@ def demo(as_json: bool, config_file: str | None, reference: tuple[str, ...], **f
                    "report": {"md": result.report_md, "html": result.report_html}})
         return
     echo(f"  {'total':<16} {result.seconds:7.1f} s\n")
+    samples: dict[str, None] = {}
     for row in headline_rows(result.figures):
-        metric, corpus, base, *_, extended, change = row
-        untrained = f" (untrained {row[3]})" if len(row) == 6 and row[3] != "-" else ""
+        metric, corpus, base, *middle, extended, change, sample = row
+        untrained = f" (untrained {middle[0]})" if middle and middle[0] != "-" else ""
         echo(f"  {metric:<30} {corpus:<12} {base:>9} -> {extended:>9}  {change}{untrained}")
+        if sample:  # `16 docs, 1,737 chars` per corpus, `2 prompts x 32 tokens` for decoding
+            samples[f"decoding {sample}" if "prompts" in sample else f"{corpus} {sample}"] = None
+    echo(f"  (eval's held-out sample: {'; '.join(samples)})")
     for caveat in caveats(result.figures):
         echo(f"\n  note: {caveat}")
     echo(f"\nreport: {result.report_html}  (Markdown: {result.report_md})")

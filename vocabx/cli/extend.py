@@ -57,8 +57,8 @@ def extend(as_json: bool, config_file: str | None, **flags: Any) -> None:
     for note in result.notes:
         click.echo(f"  note: {note}")
     _render_checks(result.checks)
-    if result.model:
-        click.echo("  model: " + ", ".join(f"{k} {v}" for k, v in result.model.items() if not isinstance(v, (dict, list))))
+    for line in _model_lines(result.model or {}):
+        click.echo(line)
 
 
 @click.command("verify")
@@ -85,6 +85,37 @@ def verify(as_json: bool, config_file: str | None, **flags: Any) -> None:
         click.echo("all guarantees hold" if report.ok else "some guarantees FAIL")
     if not report.ok:
         raise SystemExit(1)
+
+
+def _model_lines(model: dict[str, Any]) -> list[str]:
+    """The model half of an extension in three lines (every figure is in OUT/manifest.json): rows before and after,
+    how the new rows were initialized, and the checks on the written model."""
+    if not model:
+        return []
+    new = model.get("new_rows")
+    new = new.get("count") if isinstance(new, dict) else new
+    padding = model.get("padding_rows_added", 0) + model.get("padding_rows_reused", 0)
+    head = "input and output tied" if model.get("tied") else "output untied" if model.get("untied") else "own output"
+    lines = [f"  model: embedding rows {model['base_rows']:,} -> {model['rows']:,} ({new:,} new"
+             + (f", {padding:,} padding" if padding else "") + f"), {model.get('dtype')}, {head}"]
+    output = model.get("init_output_counts")
+    output_text = output if isinstance(output, str) else f"{model.get('init_output')} ({_counted(output)})"
+    lines.append(f"  new rows: input {model.get('init_input')} ({_counted(model.get('init_input_counts'))}); "
+                 f"output {output_text}")
+    logits = str(model.get("logits_check", "not run"))
+    if "logits_max_abs_diff" in model:
+        logits += f" (max diff {model['logits_max_abs_diff']:.2g} on {model['logits_probe_tokens']} tokens)"
+    lines.append(f"  model checks: old rows identical ({model.get('old_rows_checked', 0):,}); old-vocabulary logits "
+                 f"{logits}; tokenizer {model.get('tokenizer_check', 'not checked')}")
+    return lines
+
+
+def _counted(counts: Any) -> str:
+    """`{"subword_mean": 1998, "fallback_mean": 2, "x": 0}` -> `subword mean 1,998, fallback mean 2`."""
+    if not isinstance(counts, dict):
+        return str(counts)
+    shown = [f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items() if isinstance(v, int) and v]
+    return ", ".join(shown) or "none"
 
 
 def _render_checks(checks: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ import logging
 import click
 
 from vocabx import __version__
-from vocabx.cli.common import VERBOSE_KEY
+from vocabx.cli.common import VERBOSE_KEY, renamed_option_error
 from vocabx.lazy import import_target
 
 # name -> "module:attribute"; a module is imported only when its command runs or its help is shown.
@@ -36,6 +36,12 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return import_target(COMMANDS.get(cmd_name, ""))
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.NoSuchOption as exc:  # raised while a subcommand parses its arguments
+            raise renamed_option_error(exc) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

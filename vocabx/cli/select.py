@@ -32,7 +32,7 @@ def select(as_json: bool, config_file: str | None, **flags: Any) -> None:
 
     \b
     vocabx select crawl/ news.jsonl --domain medical_sample.jsonl --out runs/select
-    vocabx select crawl/ --domain sample.csv --domain-text-field title,ask,answer \\
+    vocabx select crawl/ --domain sample.csv#title,ask,answer \\
         --budget-chars 5000000 --source-cap 0.5 --replay-share 0.2 --out runs/select
     vocabx train cpt runs/model --data runs/select/domain.jsonl --replay runs/select/replay.jsonl --out runs/cpt
     """

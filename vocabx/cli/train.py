@@ -13,6 +13,7 @@ from vocabx.cli.common import (
     config_options,
     emit_json,
     handle_errors,
+    importing_torch,
     json_option,
     make_config,
     progress_enabled,
@@ -44,7 +45,8 @@ def train() -> None:
 @handle_errors
 def cpt(model: str, as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Continued pretraining of MODEL on packed --data blocks, replaying general data against forgetting."""
-    from vocabx.train.api import train_cpt
+    with importing_torch():
+        from vocabx.train.api import train_cpt
 
     result = train_cpt(make_config(CPTConfig, config_file, model=model, **_given(flags)), progress=progress_enabled())
     _render(result, as_json, f"{result['domain_chars']:,} domain chars + replay share {result['replay_share']:.1%}")
@@ -57,7 +59,8 @@ def cpt(model: str, as_json: bool, config_file: str | None, **flags: Any) -> Non
 @handle_errors
 def sft(model: str, as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Instruction tuning of MODEL on Alpaca/ShareGPT --data (loss on assistant turns only)."""
-    from vocabx.train.api import train_sft
+    with importing_torch():
+        from vocabx.train.api import train_sft
 
     result = train_sft(make_config(SFTConfig, config_file, model=model, **_given(flags)), progress=progress_enabled())
     lossy = ("data_skipped", "data_truncated", "data_over_budget")
@@ -80,7 +83,8 @@ def distill(model: str, as_json: bool, config_file: str | None, **flags: Any) ->
     vocabx train distill runs/model --data dialogues.csv --text-field title,ask,answer \\
         --replay news-zh --max-chars 200000 --out runs/distill
     """
-    from vocabx.train.api import train_distill
+    with importing_torch():
+        from vocabx.train.api import train_distill
 
     result = train_distill(make_config(DistillConfig, config_file, model=model, **_given(flags)),
                            progress=progress_enabled())

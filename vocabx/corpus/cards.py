@@ -89,7 +89,7 @@ def parse_card(path: Path) -> Card:
         ) from None
     source = data.get("source")
     kind = source.get("kind") if isinstance(source, dict) else None
-    if kind not in REQUIRED:
+    if not isinstance(source, dict) or kind not in REQUIRED:
         raise CorpusError(
             f"corpus card {path}: [source] kind is {kind!r}", hint=f"set kind to one of: {', '.join(REQUIRED)}"
         )
@@ -179,7 +179,7 @@ def _package_file(card: Card) -> Path:
 
 
 def _version(package: str) -> str | None:
-    import importlib.metadata  # here, not at the top: 20 ms of imports that only this error message needs
+    import importlib.metadata  # here, not at the top: imports that only this error message needs
 
     try:
         return importlib.metadata.version(package)

@@ -18,7 +18,7 @@ class CorpusConfig:
     text_field: str | None = None
     """JSON key or CSV/parquet column holding the text; comma-separated names are joined with newlines
     (`title,ask,answer`). None tries `text`, `content`, Alpaca (`instruction`+`input`+`output`), then ShareGPT
-    (`conversations`/`messages`)."""
+    (`conversations`/`messages`). An input written `SPEC#FIELD` reads FIELD instead (`open_corpus`)."""
 
     split: Literal["auto", "file", "block", "line"] = "auto"
     """How .txt/.md files become documents: one per file, per blank-line-separated block, or per line.
@@ -39,7 +39,7 @@ class CorpusConfig:
 
     flags: tuple[tuple[str, str], ...] = ()
     """How the running command lets its user set each field for this corpus, `{}` standing for the value:
-    `(("text_field", "--replay-text-field {}"),)` for train's replay data. Error hints name only these, so they never
+    `(("text_field", "--replay SPEC#{}"),)` for train's replay data. Error hints name only these, so they never
     point at a flag the command lacks; with none, they say what to change without naming a flag."""
 
     def option(self, name: str, value: str = "") -> str | None:

@@ -54,9 +54,9 @@ def detect_encoding(sample: bytes) -> str:
         if sample.startswith(bom):
             return encoding
     if b"\x00" in sample:
-        encoding = _utf16_from_nuls(sample)
-        if encoding and _decode_sample(sample, encoding) is not None:
-            return encoding
+        utf16 = _utf16_from_nuls(sample)
+        if utf16 and _decode_sample(sample, utf16) is not None:
+            return utf16
         raise ValueError("it contains NUL bytes: binary data, or UTF-16/32 text without a byte-order mark")
     for encoding in GUESSES:
         if _decode_sample(sample, encoding) is not None:
@@ -98,11 +98,13 @@ def open_text(path: Path, label: str, config: CorpusConfig, stats: CorpusStats) 
     try:
         encoding = config.encoding or detect_encoding(raw)
     except ValueError as exc:
-        return _undecodable(label, f"cannot read {label} as text: {exc}", config, stats)
+        _undecodable(label, f"cannot read {label} as text: {exc}", config, stats)
+        return None
     try:
         sample = codecs.getincrementaldecoder(encoding)("strict").decode(raw, final=False)
     except UnicodeDecodeError as exc:
-        return _undecodable(label, f"{label} is not valid {encoding}: {exc.reason} at byte {exc.start}", config, stats)
+        _undecodable(label, f"{label} is not valid {encoding}: {exc.reason} at byte {exc.start}", config, stats)
+        return None
     log.debug("%s: encoding %s", label, encoding)
     return TextFile(path=path, label=label, encoding=encoding, sample=sample.removeprefix("\ufeff"))
 

@@ -121,7 +121,8 @@ class RecordTexts:
             return Document(record, where)
         if not isinstance(record, Mapping):
             message = f"{where}: expected a JSON object (a record), got {type(record).__name__}"
-            return reject("not_a_record", where, message, self.config, self.stats)
+            reject("not_a_record", where, message, self.config, self.stats)
+            return None
         if self.fields is None:
             self.fields = resolve_fields(list(record), self.config.text_field, where, record,
                                          dict(self.config.flags).get("text_field"))

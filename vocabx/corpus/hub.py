@@ -76,7 +76,8 @@ class HubSource:
                 saved = saved[self.split]
             return saved.to_iterable_dataset()
         if self.data_files:
-            # Repos that still ship a loading script (which datasets>=4 no longer runs) are read file by file.
+            # Repos that still ship a loading script (which datasets>=4 no longer runs:
+            # https://github.com/huggingface/datasets/pull/7592) are read file by file.
             builder = BUILDERS.get(Path(self.data_files).suffix, "json")
             files = f"hf://datasets/{self.dataset}/{self.data_files}"
             return datasets.load_dataset(builder, data_files=files, split=self.split, streaming=True)

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 from vocabx.corpus.config import CorpusConfig
 from vocabx.corpus.document import CorpusStats, Document
@@ -62,7 +63,7 @@ def _array_items(chunks: Iterator[str], label: str) -> Iterator[object]:
     decoder = json.JSONDecoder()
     buf, pos, eof, expect, count = "", 0, False, "[", 0
     while True:
-        pos = JSON_SPACE.match(buf, pos).end()
+        pos = cast(re.Match[str], JSON_SPACE.match(buf, pos)).end()  # `*` matches the empty string: never None
         value: object = _MORE
         if pos < len(buf):
             char = buf[pos]

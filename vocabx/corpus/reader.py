@@ -10,7 +10,7 @@ from typing import Any
 from vocabx.corpus.config import CorpusConfig
 from vocabx.corpus.document import CorpusStats, Document
 from vocabx.corpus.sources import Source
-from vocabx.corpus.specs import resolve_spec, split_field
+from vocabx.corpus.specs import resolve_input
 from vocabx.errors import CorpusError, UsageError
 
 log = logging.getLogger(__name__)
@@ -21,8 +21,8 @@ Specs = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 class Corpus:
     """Documents from every spec in order; each iteration re-reads the inputs and refills `stats`.
 
-    >>> corpus = open_corpus(["notes.md", "data/*.jsonl", "legal-zh"])   # doctest: +SKIP
-    >>> for doc in corpus: ...                                            # doctest: +SKIP
+    Built by `open_corpus(["notes.md", "data/*.jsonl", "legal-zh"])`: a file, a glob and a named corpus, read in
+    that order.
     """
 
     def __init__(self, specs: list[str], config: CorpusConfig, sources: list[Source]) -> None:
@@ -113,14 +113,7 @@ def open_corpus(specs: Specs, config: CorpusConfig | None = None) -> Corpus:
     names = [os.fspath(specs)] if isinstance(specs, (str, os.PathLike)) else [os.fspath(spec) for spec in specs]
     if not names:
         raise CorpusError("no corpus given", hint="pass a file, directory, glob, hf:org/name or a corpus card name")
-    sources = []
-    for name in names:
-        spec, field = split_field(name)
-        source = resolve_spec(spec)
-        if field is not None:  # local files and datasets take a field of their own; a card passes it to its source
-            getattr(source, "inner", source).text_field = field
-        sources.append(source)
-    return Corpus(names, config or CorpusConfig(), sources)
+    return Corpus(names, config or CorpusConfig(), [resolve_input(name) for name in names])
 
 
 def iter_texts(specs: Specs, config: CorpusConfig | None = None) -> Iterator[str]:

@@ -6,6 +6,8 @@ A local path wins over a card or dataset of the same name.
 
 from __future__ import annotations
 
+from typing import Any
+
 from vocabx.corpus.cards import CARD_PREFIX, card_source, list_cards, load_card
 from vocabx.corpus.formats import SUPPORTED
 from vocabx.corpus.hub import HUB_PREFIX, hub_source, parse_hub_spec
@@ -23,6 +25,17 @@ def split_field(spec: str) -> tuple[str, str | None]:
         return spec, None
     path, field = spec.rsplit("#", 1)
     return path, field or None
+
+
+def resolve_input(name: str) -> Source:
+    """The source behind one input as written, `SPEC#FIELD` included: that source reads its text from FIELD, over
+    any `--text-field` (a card passes FIELD to the file or dataset behind it)."""
+    spec, field = split_field(name)
+    source = resolve_spec(spec)
+    if field is not None:
+        target: Any = getattr(source, "inner", source)  # a file source, a dataset, or a card's
+        target.text_field = field
+    return source
 
 
 def resolve_spec(spec: str) -> Source:

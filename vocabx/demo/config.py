@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vocabx.config import documented as _help
+from vocabx.config import text_field_option
 from vocabx.errors import UsageError
 
 
@@ -18,8 +19,7 @@ class DemoConfig:
     general: tuple[str, ...] = _help(
         "General-language corpus specs: the analysis reference, the training replay and the general held-out text.",
         ("news-zh",))
-    text_field: str | None = _help("JSON key / CSV column(s) holding the domain text (comma-separated).")
-    general_text_field: str | None = _help("JSON key / CSV column(s) holding the general text.")
+    text_field: str | None = text_field_option("--corpus and --general")
     model: str = _help("Model to extend: a Hugging Face model directory or the built-in smollm2-135m.", "smollm2-135m")
     compare: tuple[str, ...] = _help(
         "Other tokenizers benchmarked for reference ([NAME=]SPEC: built-in name or path); `none` for none.", ("qwen2",))

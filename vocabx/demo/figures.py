@@ -1,5 +1,9 @@
 """The demo's headline figures, read back from what the stages wrote (bench/bench.json with eval.json folded in,
-eval/eval.json): chars/token, context gain, bits per character, decoding speed, new-token emission share."""
+eval/eval.json): chars/token, context gain, bits per character, decoding speed, new-token emission share.
+
+The summary table takes every figure from eval's held-out sample (chars/token and context gain on the very text
+that bits/char scored; decoding and new tokens from the same prompts), and each line says which; the tokenizer
+table is bench's, on its own (larger) sample, which the report names too."""
 
 from __future__ import annotations
 
@@ -21,13 +25,15 @@ SAME = 0.005  # relative changes below half a percent are reported as the same, 
 
 @dataclass
 class Headline:
-    """One line of the summary table: a metric on a corpus, base versus extended, and the relative change."""
+    """One line of the summary table: a metric on a corpus, base versus extended, the relative change, and the
+    held-out sample it was measured on."""
 
     metric: str
     corpus: str
     base: float | None
     extended: float | None
     initialized: float | None = None  # the extended model before training, where measured (bits/char)
+    sample: str = ""  # `16 docs, 1,737 chars` or `2 prompts x 32 tokens`
 
     @property
     def change(self) -> float | None:
@@ -58,22 +64,22 @@ def fmt_change(line: Headline) -> str:
 
 
 VOCABULARY_EFFECT = 0.05  # below this new-token share, a decoding change is not the new vocabulary's doing
+DECODING = ("decoding chars/s", "decoding tokens/s")
 
 
 def caveats(figures: dict[str, Any]) -> list[str]:
-    """Warnings a reader needs next to the summary table: a decoding change while the model emits (almost) none of
-    its new tokens comes from what it generates (repetition, characters the base spells in one token), not from
-    the vocabulary."""
-    lines = {(h.metric, h.corpus): h for h in headlines(figures)}
-    share = next((h.extended for (metric, _), h in lines.items() if metric == "new-token share"), None)
-    speed = next((h for (metric, _), h in lines.items() if metric == "decoding chars/s"), None)
-    if share is None or speed is None or speed.change is None or abs(speed.change) < SAME:
+    """Warnings a reader needs next to the summary table: a decoding change (chars/s or tokens/s) while the model
+    emits (almost) none of its new tokens comes from what it generates (repetition, characters the base spells in
+    one token), not from the vocabulary."""
+    lines = headlines(figures)
+    share = next((h.extended for h in lines if h.metric == "new-token share"), None)
+    changed = [h for h in lines if h.metric in DECODING and h.change is not None and abs(h.change) >= SAME]
+    if share is None or not changed or share >= VOCABULARY_EFFECT:
         return []
-    if share < VOCABULARY_EFFECT:
-        return [f"Decoding chars/s changed by {speed.change:+.1%} while the extended model emitted only {share:.1%} "
-                "new tokens: not a vocabulary effect (it comes from what the model generated). Train longer, "
-                "e.g. more `vocabx train distill` steps, before reading it as a speed-up."]
-    return []
+    what = ", ".join(f"{h.metric.removeprefix('decoding ')} {h.change:+.1%}" for h in changed)
+    return [f"Decoding speed changed ({what}) while the extended model emitted only {share:.1%} new tokens: not a "
+            "vocabulary effect (it comes from what the model generated). Train longer, e.g. more `vocabx train "
+            "distill` steps, before reading it as a speed-up."]
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -91,16 +97,19 @@ def collect(bench_json: Path, eval_json: Path, labels: dict[str, str],
     domain, general = labels["domain"], labels["general"]
 
     def pair(source: dict, key: str, corpus: str) -> tuple[float | None, float | None]:
-        return tuple(source.get((t, corpus), {}).get(key) for t in (BASE_LABEL, EXTENDED_LABEL))  # type: ignore[return-value]
+        return tuple(source.get((t, corpus), {}).get(key) for t in (BASE_LABEL, EXTENDED_LABEL))
 
-    lines = [Headline("chars/token", c, *pair(rows, "chars_per_token", c)) for c in (domain, general)]
-    lines += [Headline("context gain", c, *pair(rows, "context_gain", c)) for c in (domain, general)]
-    lines += [Headline("bits/char", c, *pair(evals, "bits_per_char", c), untrained.get(c, {}).get("bits_per_char"))
-              for c in (domain, general)]
-    lines.append(Headline("decoding chars/s", domain, *pair(evals, "decode_chars_per_s", domain)))
-    lines.append(Headline("decoding tokens/s", domain, *pair(evals, "decode_tokens_per_s", domain)))
+    scored = {c["label"]: f"{c['docs']:,} docs, {c['chars']:,} chars" for c in ev.get("corpora", [])}
+    prompts = _prompts(ev)
+    lines = [Headline("chars/token", c, *pair(evals, "eval_chars_per_token", c), sample=scored.get(c, ""))
+             for c in (domain, general)]
+    lines += [Headline("context gain", c, *_gain(evals, c), sample=scored.get(c, "")) for c in (domain, general)]
+    lines += [Headline("bits/char", c, *pair(evals, "bits_per_char", c), untrained.get(c, {}).get("bits_per_char"),
+                       sample=scored.get(c, "")) for c in (domain, general)]
+    lines.append(Headline("decoding chars/s", domain, *pair(evals, "decode_chars_per_s", domain), sample=prompts))
+    lines.append(Headline("decoding tokens/s", domain, *pair(evals, "decode_tokens_per_s", domain), sample=prompts))
     usage = ev.get("usage") or {}
-    lines.append(Headline("new-token share", domain, None, usage.get("new_token_share")))
+    lines.append(Headline("new-token share", domain, None, usage.get("new_token_share"), sample=prompts))
     tokenizers = [t["label"] for t in bench["tokenizers"]]
     per_tokenizer = {metric: {c["label"]: {t: rows[(t, c["label"])].get(key) for t in tokenizers}
                               for c in bench["corpora"]}
@@ -109,13 +118,28 @@ def collect(bench_json: Path, eval_json: Path, labels: dict[str, str],
     return {
         "labels": labels, "tokenizers": tokenizers, "headline": [line.as_dict() for line in lines],
         "bench": per_tokenizer, "context": bench.get("context"), "machine": bench.get("throughput", {}).get("machine"),
+        "bench_corpora": [{k: c[k] for k in ("label", "documents", "chars")} for c in bench["corpora"]],
         "eval_settings": ev.get("settings", {}), "eval_corpora": ev.get("corpora", []),
         "usage": {k: usage.get(k) for k in ("new_start", "new_tokens", "generated_tokens", "distinct_emitted",
                                              "distinct_in_domain", "flagged", "most_emitted")} if usage else None,
     }
 
 
+def _gain(evals: dict[tuple[str, str], dict[str, Any]], corpus: str) -> tuple[float | None, float | None]:
+    """(base, extended) context gain on eval's sample: eval measures it against the base, so the base's is 1."""
+    extended = evals.get((EXTENDED_LABEL, corpus), {}).get("eval_context_gain")
+    return (None if extended is None else 1.0), extended
+
+
+def _prompts(ev: dict[str, Any]) -> str:
+    """`2 prompts x 32 tokens`: what the decoding speed and the new-token share were measured on."""
+    decode = (ev.get("decode") or {}).get(EXTENDED_LABEL)
+    if not decode or not decode.get("prompts"):
+        return ""
+    return f"{decode['prompts']} prompts x {decode['new_tokens'] // decode['prompts']} tokens"
+
+
 def headlines(figures: dict[str, Any]) -> list[Headline]:
     """The summary lines of `collect`'s result as objects again."""
-    return [Headline(d["metric"], d["corpus"], d["base"], d["extended"], d.get("initialized"))
+    return [Headline(d["metric"], d["corpus"], d["base"], d["extended"], d.get("initialized"), d.get("sample", ""))
             for d in figures["headline"]]

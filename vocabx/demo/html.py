@@ -9,7 +9,16 @@ from html import escape
 from typing import Any
 
 from vocabx.demo.figures import caveats
-from vocabx.demo.report import OUTPUT_NOTES, TIMING_NOTE, bench_rows, headline_header, headline_rows, title
+from vocabx.demo.report import (
+    HEADLINE_NOTE,
+    OUTPUT_NOTES,
+    bench_rows,
+    bench_sample,
+    headline_header,
+    headline_rows,
+    title,
+    total_line,
+)
 from vocabx.demo.stages import Workspace
 
 STYLE = """
@@ -69,10 +78,8 @@ def render_html(ws: Workspace, content: dict[str, Any]) -> str:
     parts += ["</ol><h2>What changed (held-out text)</h2>",
               _table(headline_header(figures), headline_rows(figures)),
               *(f'<p class="note"><strong>Note:</strong> {escape(caveat)}</p>' for caveat in caveats(figures)),
-              ('<p class="note">Context gain is chars/token over the base\'s. Bits per character compare across '
-              "tokenizers. New-token share: of the tokens the extended model generated from domain prompts, the "
-              "share that are new vocabulary.</p>"),
-              "<h2>Tokenizers</h2>",
+              f'<p class="note">{escape(HEADLINE_NOTE)}</p>',
+              f'<h2>Tokenizers</h2><p class="note">{escape(bench_sample(figures).replace("`", ""))}</p>',
               _table(["tokenizer", "corpus", "chars/token", "context gain", "encode MB/s"], bench_rows(figures)),
               ("<h2>Example tokenizations (held-out)</h2>"
               '<p class="note">Shaded spans are tokens; an outlined span is text that took several tokens '
@@ -87,8 +94,7 @@ def render_html(ws: Workspace, content: dict[str, Any]) -> str:
     links = "".join(f'<li><a href="{d}/">{d}/</a>: {escape(note)}</li>' for d, note in OUTPUT_NOTES.items()
                     if (ws.out / d).is_dir())
     parts += ["<h2>Stage timings</h2>", _table(["stage", "wall s", "CPU s"], rows),
-              (f'<p class="note">Total before the report: {sum(r.wall_s for r in records):.1f} s wall. Machine: '
-              f"{escape(str(figures.get('machine')))}. {escape(TIMING_NOTE)}</p>"),
+              f'<p class="note">{escape(total_line(ws, records, figures))}</p>',
               (f"<h2>Outputs</h2><ul>{links}<li>manifest.json: the resolved config, inputs, stages and timings, "
               "written last</li></ul></body></html>")]
     return "\n".join(parts) + "\n"

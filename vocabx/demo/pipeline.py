@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,9 @@ def validate(config: DemoConfig) -> Path:
     from vocabx.model.api import is_model
 
     out = check_output_dir(config.out, force=config.force, inputs=[*config.corpus, *config.general, config.model])
-    roles = (("domain", config.corpus, config.text_field), ("general", config.general, config.general_text_field))
-    for role, specs, text_field in roles:
+    for role, specs in (("domain", config.corpus), ("general", config.general)):
         flags = (("text_field", FIELD_FLAGS[role]),)
-        corpus = open_corpus(list(specs), CorpusConfig(text_field=text_field, max_docs=1, flags=flags))
+        corpus = open_corpus(list(specs), CorpusConfig(text_field=config.text_field, max_docs=1, flags=flags))
         next(iter(corpus), None)  # reads one document: an unreadable file or a wrong field fails now
     if not is_model(config.model):
         raise ModelError(f"{config.model!r} is not a model (no weights found)",
@@ -92,13 +92,13 @@ def run_demo(config: DemoConfig, progress: bool = False,
     out.mkdir(parents=True)
     # Marks OUT as vocabx's own until the manifest is written, so that --force may replace a killed or failed run.
     write_json(out / IN_PROGRESS_NAME, {"command": "demo", "config": config})
-    ws = Workspace(config, out, progress)
+    ws = Workspace(config, out, progress, started=started)
     records: list[StageRecord] = []
     for name in stage_names(config)[:-1]:
-        records.append(_run_stage(name, lambda n=name: STAGES[n](ws), ws, records, on_stage))
+        records.append(_run_stage(name, partial(STAGES[name], ws), ws, records, on_stage))
     records.append(_run_stage("report", lambda: _report(ws, records), ws, records, on_stage))
     figures = records[-1].summary.pop("figures")  # kept once in the manifest, not twice
-    seconds = round(time.perf_counter() - started, 2)
+    seconds = records[-1].summary.pop("total_s")  # the total the report quotes (to its writing), quoted everywhere
     _write_manifest(ws, records, figures, seconds)
     (out / IN_PROGRESS_NAME).unlink()
     return DemoResult(out, records, figures, out / "report.md", out / "report.html", seconds)

@@ -5,6 +5,7 @@ charts, stage timings and links to each stage's outputs."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,9 +36,11 @@ def write_reports(ws: Workspace, records: Sequence[Any]) -> dict[str, Any]:
     charts = [(path, caption) for path, caption in CHARTS if (ws.out / path).is_file()]
     content = {"figures": figures, "examples": examples, "charts": charts, "records": list(records),
                "runs": what_ran(ws, records)}
+    ws.total_s = round(time.perf_counter() - ws.started, 2)  # the run's one total: both reports, the CLI, the manifest
     write_text_atomic(ws.out / "report.md", render_markdown(ws, content))
     write_text_atomic(ws.out / "report.html", render_html(ws, content))
-    return {"files": ["report.md", "report.html"], "charts": [p for p, _ in charts], "figures": figures}
+    return {"files": ["report.md", "report.html"], "charts": [p for p, _ in charts], "figures": figures,
+            "total_s": ws.total_s}
 
 
 def title(ws: Workspace) -> str:
@@ -105,16 +108,40 @@ def _eval_sizes(ws: Workspace) -> str:
 def headline_header(figures: dict[str, Any]) -> list[str]:
     trained = any(line.get("initialized") is not None for line in figures["headline"])
     return ["metric", "corpus", "base", *(["extended, untrained"] if trained else []),
-            "extended + CPT" if trained else "extended", "change vs base"]
+            "extended + CPT" if trained else "extended", "change vs base", "held-out sample"]
 
 
 def headline_rows(figures: dict[str, Any]) -> list[list[str]]:
-    """[metric, corpus, base, (untrained,) extended, change] as printed, in both reports and the CLI summary."""
-    trained = len(headline_header(figures)) == 6
+    """[metric, corpus, base, (untrained,) extended, change, sample] as printed, in both reports and the CLI
+    summary."""
+    trained = len(headline_header(figures)) == 7
     return [[line.metric + ("" if FORMATS[line.metric][1] else " (lower is better)"), line.corpus,
              fmt(line.metric, line.base), *([fmt(line.metric, line.initialized)] if trained else []),
-             fmt(line.metric, line.extended), fmt_change(line)]
+             fmt(line.metric, line.extended), fmt_change(line), line.sample]
             for line in headlines(figures)]
+
+
+HEADLINE_NOTE = ("Every figure of this table comes from eval's held-out sample, named in its last column: chars/token, "
+                 "context gain and bits per character on the same scored text, decoding speed and new-token share from "
+                 "the same prompts. Context gain is chars/token over the base's (the same window holds that much more "
+                 "text). Bits per character compare across tokenizers. New-token share: of the tokens the extended "
+                 "model generated from domain prompts, the share that are new vocabulary.")
+
+
+def bench_sample(figures: dict[str, Any]) -> str:
+    """The sentence under the tokenizer table that names bench's sample (all of each held-out part, up to
+    --bench-max-chars): it is larger than eval's, so its chars/token differ a little from the summary table's."""
+    parts = "; ".join(f"{c['label']} {c['documents']:,} documents, {c['chars']:,} characters"
+                      for c in figures.get("bench_corpora", []))
+    return (f"Measured by `vocabx bench` on the held-out text up to --bench-max-chars ({parts}), a larger sample than "
+            "the summary table's, so its chars/token and context gain differ from those there.")
+
+
+def total_line(ws: Workspace, records: Sequence[Any], figures: dict[str, Any]) -> str:
+    """The run's one total (the CLI and manifest.json quote the same), then the machine."""
+    return (f"Total: {ws.total_s:.1f} s wall, from checking the inputs to writing this report "
+            f"({sum(r.wall_s for r in records):.1f} s in the stages above). Machine: {figures.get('machine')}. "
+            f"{TIMING_NOTE}")
 
 
 def bench_rows(figures: dict[str, Any]) -> list[list[str]]:
@@ -146,10 +173,8 @@ def render_markdown(ws: Workspace, content: dict[str, Any]) -> str:
     lines += ["", "## What changed (held-out text)", ""]
     lines += _table(headline_header(figures), headline_rows(figures))
     lines += [line for caveat in caveats(figures) for line in ("", f"**Note:** {caveat}")]
-    lines += ["", ("Context gain is chars/token over the base's (the same window holds that much more text). Bits "
-              "per character compare across tokenizers. New-token share: of the tokens the extended model "
-              "generated from domain prompts, the share that are new vocabulary."), ""]
-    lines += ["## Tokenizers", ""]
+    lines += ["", HEADLINE_NOTE, ""]
+    lines += ["## Tokenizers", "", bench_sample(figures), ""]
     lines += _table(["tokenizer", "corpus", "chars/token", "context gain", "encode MB/s"], bench_rows(figures))
     lines += ["", ("## Example tokenizations (held-out, `|` = token boundary, `×N` = a character split into N "
               "byte tokens)"), ""]
@@ -165,9 +190,7 @@ def render_markdown(ws: Workspace, content: dict[str, Any]) -> str:
     lines += _table(["stage", "wall s", "CPU s", "outputs"],
                     [[r.name, f"{r.wall_s:.1f}", f"{r.cpu_s:.1f}", f"[{r.out}/]({r.out}/)" if r.out else ""]
                      for r in records])
-    total = sum(r.wall_s for r in records)
-    lines += ["", f"Total before the report: {total:.1f} s wall. Machine: {figures.get('machine')}. {TIMING_NOTE}",
-              "", "## Outputs", ""]
+    lines += ["", total_line(ws, records, figures), "", "## Outputs", ""]
     lines += [f"- [{d}/]({d}/): {OUTPUT_NOTES[d]}" for d in STAGE_DIRS.values() if (ws.out / d).is_dir()]
     lines += ["- manifest.json: the resolved config, inputs, stages and timings, written last", ""]
     return "\n".join(lines)

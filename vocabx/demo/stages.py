@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, wri
 
 log = logging.getLogger(__name__)
 
-FIELD_FLAGS = {"domain": "--text-field {}", "general": "--general-text-field {}"}  # how the demo names each corpus's field
+FIELD_FLAGS = {"domain": "--text-field {}", "general": "--general SPEC#{}"}  # how the demo names each corpus's field
 
 # stage name -> its directory under OUT, in the order the stages run
 STAGE_DIRS: dict[str, str] = {
@@ -33,13 +34,16 @@ TOP_TERMS = 12
 
 @dataclass
 class Workspace:
-    """What the stages share: the config, OUT, the split files, and the labels of the two corpora."""
+    """What the stages share: the config, OUT, the split files, the labels of the two corpora, and the run's clock
+    (`total_s`: the total the report quotes, set when it is written)."""
 
     config: DemoConfig
     out: Path
     progress: bool = False
     splits: dict[str, Split] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # "domain"/"general" -> corpus label in reports
+    started: float = field(default_factory=time.perf_counter)
+    total_s: float | None = None
 
     def dir(self, stage: str) -> Path:
         return self.out / STAGE_DIRS[stage]
@@ -72,9 +76,8 @@ def run_split(ws: Workspace) -> dict[str, Any]:
     c = ws.config
     ws.labels = corpus_labels(c.corpus, c.general)
     with atomic_output_dir(ws.dir("split")) as tmp:
-        roles = (("domain", c.corpus, c.text_field), ("general", c.general, c.general_text_field))
-        for role, specs, text_field in roles:
-            ws.splits[role] = split_corpus(role, specs, tmp, every=c.holdout_every, text_field=text_field,
+        for role, specs in (("domain", c.corpus), ("general", c.general)):
+            ws.splits[role] = split_corpus(role, specs, tmp, every=c.holdout_every, text_field=c.text_field,
                                            max_chars=c.max_chars, field_flag=FIELD_FLAGS[role])
         summary = {role: s.as_dict() for role, s in ws.splits.items()}
         outputs = sorted(p.name for p in tmp.iterdir())
@@ -105,7 +108,7 @@ def run_extend(ws: Workspace) -> dict[str, Any]:
     from vocabx.extend.api import ExtendConfig, extend
 
     config = ExtendConfig(base=ws.config.model, terms=str(ws.dir("analyze")), budget=ws.config.budget,
-                          text_field=TEXT_FIELD, general=(f"{ws.splits['general'].train}#{TEXT_FIELD}",),
+                          text_field=TEXT_FIELD, general=(str(ws.splits["general"].train),),
                           out=str(ws.dir("extend")))
     result = extend(config, progress=ws.progress)
     checks = {name: check.get("passed") for name, check in result.checks.items()}
@@ -123,7 +126,7 @@ def run_distill(ws: Workspace) -> dict[str, Any]:
     config = DistillConfig(
         model=str(ws.dir("extend")), out=str(ws.dir("distill")), data=(str(s["domain"].train),),
         replay=(str(s["general"].train),), replay_ratio=c.replay_ratio, text_field=TEXT_FIELD,
-        replay_text_field=TEXT_FIELD, method="full", rows_steps=0, max_steps=c.distill_steps,
+        method="full", rows_steps=0, max_steps=c.distill_steps,
         block_size=c.block_size, batch_size=c.batch_size, seed=c.seed, log_steps=1,
         save_steps=max(c.distill_steps, 1))
     counts = train_distill(config, progress=ws.progress)
@@ -142,7 +145,7 @@ def run_train(ws: Workspace) -> dict[str, Any]:
     config = CPTConfig(
         model=str(start), out=str(ws.dir("train")), data=(str(s["domain"].train),),
         replay=(str(s["general"].train),), replay_ratio=c.replay_ratio, text_field=TEXT_FIELD,
-        replay_text_field=TEXT_FIELD, method="lora", lr=c.lr, max_steps=c.train_steps,
+        method="lora", lr=c.lr, max_steps=c.train_steps,
         embed_steps=c.resolved_embed_steps, block_size=c.block_size, batch_size=c.batch_size, seed=c.seed,
         log_steps=1, save_steps=max(c.train_steps, 1), merge=True)
     counts = train_cpt(config, progress=ws.progress)
@@ -167,7 +170,7 @@ def _eval_config(ws: Workspace, **kw: Any) -> Any:
     c = ws.config
     domain, general = ws.corpus_specs("heldout")
     return EvalConfig(
-        domain=(domain,), general=(general,), domain_text_field=TEXT_FIELD, general_text_field=TEXT_FIELD,
+        domain=(domain,), general=(general,), text_field=TEXT_FIELD,
         max_docs=min(c.eval_docs, QUICK_EVAL_DOCS) if c.quick else c.eval_docs, max_chars=c.eval_chars,
         decode_prompts=1 if c.quick else c.decode_prompts, threads=1, **kw)
 
@@ -212,7 +215,7 @@ def run_bench(ws: Workspace) -> dict[str, Any]:
     c = ws.config
     tokenizers = (f"{BASE_LABEL}={c.model}", f"{EXTENDED_LABEL}={ws.dir('extend')}", *compare_specs(c.compare))
     config = BenchConfig(tokenizers=tokenizers, corpora=ws.corpus_specs("heldout"), reference=BASE_LABEL,
-                         text_field=(TEXT_FIELD,), max_chars=c.bench_max_chars, eval=str(ws.dir("eval") / "eval.json"),
+                         text_field=TEXT_FIELD, max_chars=c.bench_max_chars, eval=str(ws.dir("eval") / "eval.json"),
                          out=str(ws.dir("bench")))
     result = bench(config, progress=ws.progress)
     return {"tokenizers": [t.label for t in result.tokenizers], "pairs": len(result.rows)}

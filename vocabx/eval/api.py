@@ -24,6 +24,7 @@ from vocabx.eval.loading import EvalModel, TokenizerOnly, load_base, load_eval_m
 from vocabx.eval.newrows import find_init_reference, new_row_report
 from vocabx.eval.result import CorpusText, EvalResult, SideResult, instruction_records, side_records
 from vocabx.eval.usage import CRITERION, TokenCost, emission_share, emitted_new, worst
+from vocabx.progress import step
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,15 @@ def read_heldout(config: EvalConfig) -> list[CorpusText]:
     from vocabx.bench.labels import corpus_label, split_label, unique_labels
     from vocabx.corpus import CorpusConfig, open_corpus
 
-    parsed = [(role, *split_label(text), field) for role, specs, field in
-              (("domain", config.domain, config.domain_text_field), ("general", config.general, config.general_text_field))
+    parsed = [(role, *split_label(text)) for role, specs in (("domain", config.domain), ("general", config.general))
               for text in specs]
-    labels = unique_labels([name or corpus_label(spec) for _, name, spec, _ in parsed])
+    labels = unique_labels([name or corpus_label(spec) for _, name, spec in parsed])
     out = []
-    for label, (role, _, spec, field) in zip(labels, parsed):
-        flags = (("text_field", f"--{role}-text-field {{}}"), ("max_docs", "--max-docs {}"), ("max_chars", "--max-chars {}"))
-        corpus = open_corpus([spec], CorpusConfig(text_field=field, max_docs=config.max_docs, max_chars=config.max_chars,
-                                                  flags=flags))
+    for label, (role, _, spec) in zip(labels, parsed):
+        field_flag = "--text-field {}" if role == "domain" else "--general SPEC#{}"
+        flags = (("text_field", field_flag), ("max_docs", "--max-docs {}"), ("max_chars", "--max-chars {}"))
+        corpus = open_corpus([spec], CorpusConfig(text_field=config.text_field, max_docs=config.max_docs,
+                                                  max_chars=config.max_chars, flags=flags))
         texts = list(corpus.texts())  # an empty corpus raises CorpusError naming it and the likely fix
         out.append(CorpusText(label, spec, role, texts, {"skipped": corpus.stats.skipped,
                                                         "stopped_at": corpus.stats.stopped_at}))
@@ -61,23 +62,26 @@ def read_instruction_sets(config: EvalConfig) -> list[InstructionSet]:
             for label, (role, _, spec) in zip(labels, parsed)]
 
 
-def measure_instructions(em: EvalModel, side: SideResult, sets: list[InstructionSet], config: EvalConfig) -> None:
+def measure_instructions(em: EvalModel, side: SideResult, sets: list[InstructionSet], config: EvalConfig,
+                         progress: bool = False) -> None:
     """Answer bits/char on every instruction set, and greedy answers to the first general set's prompts."""
     for item in sets:
-        side.instructions[item.label] = answer_bpc(em.model, em.tokenizer, item.conversations, em.context, em.label)
+        with step(f"{em.label}: answer bits/char on {item.label} ({len(item.conversations)} conversations)", progress):
+            side.instructions[item.label] = answer_bpc(em.model, em.tokenizer, item.conversations, em.context, em.label)
         log.info("%s on %s: answers %.4f bits/char", em.label, item.label, side.instructions[item.label].bpc)
     general = next((item for item in sets if item.role == "general"), None)
     if general is not None and config.answer_prompts:
-        side.answers = greedy_answers(em.model, em.tokenizer, general.conversations[: config.answer_prompts],
-                                      config.answer_tokens, em.label)
+        prompts = general.conversations[: config.answer_prompts]
+        with step(f"{em.label}: greedy answers to {len(prompts)} prompts of {general.label}", progress):
+            side.answers = greedy_answers(em.model, em.tokenizer, prompts, config.answer_tokens, em.label)
 
 
-def score(em: EvalModel, texts: list[str], config: EvalConfig, progress: bool, on_scored: Any = None) -> BPCResult:
-    """Bits per character of `em` on `texts`, windows of min(max_length, context) tokens overlapping by half."""
+def score(em: EvalModel, corpus: CorpusText, config: EvalConfig, progress: bool, on_scored: Any = None) -> BPCResult:
+    """Bits per character of `em` on a corpus, windows of min(max_length, context) tokens overlapping by half."""
     length = min(config.max_length, em.context)
-    return bits_per_character(em.model, em.encode, texts, start_id=em.start_id, max_length=length,
+    return bits_per_character(em.model, em.encode, corpus.texts, start_id=em.start_id, max_length=length,
                               stride=max(1, length // 2), batch_size=config.batch_size, progress=progress,
-                              on_scored=on_scored)
+                              on_scored=on_scored, desc=f"{em.label}: bits/char on {corpus.label}")
 
 
 def measure_side(
@@ -85,18 +89,19 @@ def measure_side(
     sets: list[InstructionSet] | None = None,
 ) -> SideResult:
     """Scores on every corpus (new-token costs collected on domain text), the instruction sets, decoding speed."""
-    scores = {c.label: score(em, c.texts, config, progress, cost if c.role == "domain" else None) for c in corpora}
+    scores = {c.label: score(em, c, config, progress, cost if c.role == "domain" else None) for c in corpora}
     for c in corpora:
         log.info("%s on %s: %.4f bits/char, %.3f chars/token", em.label, c.label, scores[c.label].bpc,
                  scores[c.label].chars_per_token)
     side = SideResult(em.label, em.spec, em.context, scores, has_model=True, vocab=len(em.tokenizer))
-    measure_instructions(em, side, sets or [], config)
+    measure_instructions(em, side, sets or [], config, progress)
     domain_texts = [t for c in corpora if c.role == "domain" for t in c.texts]
     prompts = domain_prompts(domain_texts or [t for c in corpora for t in c.texts], config.decode_prompts,
                              config.prompt_chars)
     if config.decode_tokens > 0 and prompts:
         side.decode = measure_decode(em.model, em.encode, em.decode, prompts, config.decode_tokens,
-                                     start_id=em.start_id, eos_id=em.tokenizer.eos_token_id, progress=progress)
+                                     start_id=em.start_id, eos_id=em.tokenizer.eos_token_id, progress=progress,
+                                     desc=f"{em.label}: decoding speed")
     return side
 
 
@@ -145,11 +150,13 @@ def _model_pass(
     em = load_eval_model(config.model, config.model_label, config.new_from, progress)
     cost = TokenCost(em.new_start) if em.new_start is not None else None
     side = measure_side(em, corpora, config, progress, cost, sets)
-    usage, new_rows = None, []
+    usage: dict[str, Any] | None = None
+    new_rows: list[dict[str, Any]] = []
     if em.new_start is not None and cost is not None:
         domain = [side.scores[c.label] for c in corpora if c.role == "domain"]
         domain_bpc = sum(s.bits for s in domain) / sum(s.chars for s in domain) if domain else None
-        usage, new_rows = usage_report(em, side, cost, config, domain_bpc, sum(s.tokens for s in domain))
+        with step(f"{em.label}: new-token usage and rows", progress):
+            usage, new_rows = usage_report(em, side, cost, config, domain_bpc, sum(s.tokens for s in domain))
     else:
         log.info("%s: no new tokens known (no base_vocab_size in its manifest, no --new-from)", em.path)
     return side, usage, new_rows, em.path
@@ -189,7 +196,7 @@ def evaluate(config: EvalConfig, progress: bool = False) -> EvalResult:
     threads = torch.get_num_threads()
     if config.threads is not None:
         # Single-token decode steps are latency-bound: on an oversubscribed host, OpenMP threads waiting for
-        # each other can make them 10x slower (measured: 1 vs 15 tokens/s for SmolLM2 with 2 vs 1 threads).
+        # each other can make them many times slower.
         torch.set_num_threads(config.threads)
     try:
         return _evaluate(config, progress)
@@ -206,8 +213,9 @@ def _evaluate(config: EvalConfig, progress: bool) -> EvalResult:
                                                       *config.domain_instructions)]
     inputs = [s for s in (config.model, config.base, config.init_reference, *corpus_specs) if s]
     out = check_output_dir(config.out, force=config.force, inputs=inputs) if config.out else None
-    corpora = read_heldout(config)
-    sets = read_instruction_sets(config)
+    with step("reading the held-out text", progress):
+        corpora = read_heldout(config)
+        sets = read_instruction_sets(config)
     model_side, usage, new_rows, model_dir = _model_pass(config, corpora, progress, sets)
     gc.collect()  # the model's tensors go before the base's arrive
     base_side = _base_pass(config, corpora, model_side.context, progress, sets)
@@ -229,7 +237,8 @@ def _evaluate(config: EvalConfig, progress: bool) -> EvalResult:
     if out is not None:
         from vocabx.eval.writer import write_eval
 
-        write_eval(result, out, config, curves, [c.spec for c in corpora] + [item.spec for item in sets])
+        with step(f"writing {out}", progress):
+            write_eval(result, out, config, curves, [c.spec for c in corpora] + [item.spec for item in sets])
     return result
 
 

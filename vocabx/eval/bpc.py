@@ -70,10 +70,12 @@ def bits_per_character(
     batch_size: int = 8,
     progress: bool = False,
     on_scored: OnScored | None = None,
+    desc: str = "bits per character",
 ) -> BPCResult:
     """Score `texts` with `model` (a transformers causal LM) under the tokenizer `encode` (no special tokens).
 
-    `on_scored`, when given, sees each batch's scored target ids with their NLL (per-token statistics for free).
+    `on_scored`, when given, sees each batch's scored target ids with their NLL (per-token statistics for free);
+    `desc` names the progress bar.
     """
     if not 0 < stride <= max_length - 1:
         raise ValueError(f"stride must be in [1, max_length - 1], got {stride} for max_length {max_length}")
@@ -90,7 +92,7 @@ def bits_per_character(
     if progress:
         from tqdm import tqdm
 
-        batches = tqdm(batches, desc="bits per character", unit="batch")
+        batches = tqdm(batches, desc=desc, unit="batch")
     for b in batches:
         nats += _batch_nll(model, items[b : b + batch_size], on_scored)
     return BPCResult(bits=nats / math.log(2), chars=chars, tokens=tokens, docs=docs)

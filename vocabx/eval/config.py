@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vocabx.config import documented as _help
+from vocabx.config import text_field_option
 from vocabx.errors import UsageError
 
 
@@ -17,8 +18,7 @@ class EvalConfig:
     general: tuple[str, ...] = _help("Held-out general text ([NAME=]SPEC), to see what the domain cost; repeatable.", ())
     base: str | None = _help("The model before (e.g. the un-extended base), or only its tokenizer: compared side by side.")
     out: str | None = _help("Output directory: eval.json, PNG plots, manifest.json (refused if it exists, unless --force).")
-    domain_text_field: str | None = _help("JSON key / CSV columns holding the text of --domain (e.g. title,ask,answer).")
-    general_text_field: str | None = _help("JSON key / CSV columns holding the text of --general.")
+    text_field: str | None = text_field_option("--domain and --general")
     max_docs: int = _help("Documents read from each corpus (bounds the work).", 32)
     max_chars: int = _help("Characters read from each corpus (bounds the work; the last document is cut to fit).", 5_000)
     max_length: int = _help("Tokens per scoring window for bits per character (capped at the model's context).", 1024)

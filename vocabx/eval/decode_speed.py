@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from transformers import GenerationConfig
+from transformers import GenerationConfig, PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def domain_prompts(texts: Sequence[str], n: int, chars: int) -> list[str]:
 
 
 def measure_decode(
-    model: torch.nn.Module,
+    model: PreTrainedModel,
     encode: Callable[[str], list[int]],
     decode: Callable[[list[int]], str],
     prompts: Sequence[str],
@@ -72,6 +72,7 @@ def measure_decode(
     start_id: int,
     eos_id: int | None,
     progress: bool = False,
+    desc: str = "decoding speed",
 ) -> DecodeSpeed:
     """Generate `new_tokens` greedily after each prompt (start token + its ids), one prompt at a time, timed."""
     gen = GenerationConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
@@ -84,7 +85,7 @@ def measure_decode(
     if progress:
         from tqdm import tqdm
 
-        items = tqdm(inputs, desc="decoding speed", unit="prompt")
+        items = tqdm(inputs, desc=desc, unit="prompt")
     for ids in items:
         started = time.perf_counter()
         out = _generate(model, ids, gen, new_tokens)
@@ -100,7 +101,9 @@ def measure_decode(
 
 
 @torch.inference_mode()
-def _generate(model: torch.nn.Module, ids: torch.Tensor, gen: GenerationConfig, n: int) -> torch.Tensor:
+def _generate(model: PreTrainedModel, ids: torch.Tensor, gen: GenerationConfig, n: int) -> torch.Tensor:
     gen = copy.deepcopy(gen)  # the warm-up and the timed runs differ only in length
     gen.max_new_tokens = gen.min_new_tokens = n
-    return model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen)
+    # generate() comes from GenerationMixin, a base of every causal LM class but not of PreTrainedModel.
+    return model.generate(  # type: ignore[operator]
+        input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen)

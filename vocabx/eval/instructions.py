@@ -13,11 +13,15 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from vocabx.errors import CorpusError, ModelError
 from vocabx.eval.bpc import BPCResult
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ def _check_template(tokenizer, where: str) -> None:
                          hint="drop --general-instructions/--domain-instructions, or use an instruct model")
 
 
-def answer_bpc(model: torch.nn.Module, tokenizer, conversations: Sequence[Messages], context: int,
+def answer_bpc(model: PreTrainedModel, tokenizer, conversations: Sequence[Messages], context: int,
                where: str = "model") -> BPCResult:
     """Total NLL (bits) of the assistant tokens over the assistant characters, one conversation per forward pass
     (cut to the model's context; a conversation with no assistant token left is not counted)."""
@@ -89,7 +93,7 @@ def answer_bpc(model: torch.nn.Module, tokenizer, conversations: Sequence[Messag
     return BPCResult(bits=nats / math.log(2), chars=chars, tokens=tokens, docs=docs)
 
 
-def greedy_answers(model: torch.nn.Module, tokenizer, conversations: Sequence[Messages], new_tokens: int,
+def greedy_answers(model: PreTrainedModel, tokenizer, conversations: Sequence[Messages], new_tokens: int,
                    where: str = "model") -> list[str]:
     """The model's greedy answer (up to `new_tokens`, stopping at end of turn) to the first user turn of each."""
     from transformers import GenerationConfig
@@ -103,7 +107,9 @@ def greedy_answers(model: torch.nn.Module, tokenizer, conversations: Sequence[Me
         ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, return_tensors="pt",
                                             return_dict=True)["input_ids"]
         with torch.inference_mode():
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen)
+            # generate() comes from GenerationMixin, a base of every causal LM class but not of PreTrainedModel.
+            out = model.generate(  # type: ignore[operator]
+                input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen)
         answers.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip())
     return answers
 

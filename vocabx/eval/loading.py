@@ -3,17 +3,19 @@ or, for a base given as a tokenizer only, just that tokenizer (`TokenizerOnly`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from vocabx.errors import ModelError, TokenizerError, VocabxError, require
+from vocabx.progress import step
 from vocabx.quiet import quiet_loading
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ class EvalModel:
     label: str
     spec: str
     path: Path
-    model: torch.nn.Module
+    model: PreTrainedModel
     tokenizer: Any  # a transformers tokenizer
     rows: int  # rows of the input embedding
     context: int  # max_position_embeddings
@@ -56,26 +58,10 @@ class TokenizerOnly:
 
 def load_eval_model(spec: str, label: str, new_from: int | None = None, progress: bool = False) -> EvalModel:
     """Load MODEL in float32 for inference; refuse a directory without weights or a tokenizer larger than the rows."""
-    from transformers import AutoTokenizer
-
-    from vocabx.train.loading import resolve_model_dir
     from vocabx.train.newrows import check_vocab_fits, new_row_start
 
-    given = Path(spec).expanduser()
-    path = given.resolve() if (given / "adapter_config.json").is_file() else resolve_model_dir(spec)
-    if not any(next(path.glob(g), None) for g in WEIGHT_GLOBS):
-        raise ModelError(f"{path} holds no model weights (no *.safetensors or pytorch_model*.bin)",
-                         hint="pass a model directory, e.g. the --out of `vocabx extend BASE_MODEL ...` with weights")
-    try:
-        with _transformers_bars(progress):
-            tokenizer = AutoTokenizer.from_pretrained(str(path))
-            model = _load_weights(path)
-    except VocabxError:
-        raise
-    except Exception as exc:  # transformers/safetensors/peft fail in their own ways: one line naming the model
-        first = next(iter(str(exc).splitlines()), "")[:200]
-        raise ModelError(f"cannot load {path} as a causal LM with its tokenizer ({type(exc).__name__}: {first})",
-                         hint="check that it holds config.json, weights and tokenizer files") from exc
+    with step(f"loading {label} ({spec})", progress):  # the built-in model is converted on its first use
+        tokenizer, model, path = _load(spec)
     model.eval()
     rows = check_vocab_fits(model, len(tokenizer), path)
     start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
@@ -92,7 +78,28 @@ def load_eval_model(spec: str, label: str, new_from: int | None = None, progress
     return EvalModel(label, spec, path, model, tokenizer, rows, context, int(start), new_start)
 
 
-def _load_weights(path: Path) -> torch.nn.Module:
+def _load(spec: str) -> tuple[Any, PreTrainedModel, Path]:
+    """(tokenizer, model, directory) of SPEC; a directory without weights is refused, any loader failure names it."""
+    from transformers import AutoTokenizer
+
+    from vocabx.train.loading import resolve_model_dir
+
+    given = Path(spec).expanduser()
+    path = given.resolve() if (given / "adapter_config.json").is_file() else resolve_model_dir(spec)
+    if not any(next(path.glob(g), None) for g in WEIGHT_GLOBS):
+        raise ModelError(f"{path} holds no model weights (no *.safetensors or pytorch_model*.bin)",
+                         hint="pass a model directory, e.g. the --out of `vocabx extend BASE_MODEL ...` with weights")
+    try:
+        return AutoTokenizer.from_pretrained(str(path)), _load_weights(path), path
+    except VocabxError:
+        raise
+    except Exception as exc:  # transformers/safetensors/peft fail in their own ways: one line naming the model
+        first = next(iter(str(exc).splitlines()), "")[:200]
+        raise ModelError(f"cannot load {path} as a causal LM with its tokenizer ({type(exc).__name__}: {first})",
+                         hint="check that it holds config.json, weights and tokenizer files") from exc
+
+
+def _load_weights(path: Path) -> PreTrainedModel:
     """A plain causal LM; a LoRA output (adapter_config.json) is loaded onto its base and merged, so that the
     embedding rows read below are the trained ones (peft keeps trained token rows apart until merged)."""
     from transformers import AutoModelForCausalLM
@@ -105,19 +112,6 @@ def _load_weights(path: Path) -> torch.nn.Module:
     return model.merge_and_unload()
 
 
-@contextlib.contextmanager
-def _transformers_bars(show: bool) -> Iterator[None]:
-    """transformers draws a weight-loading bar on stderr; the `progress` flag decides, as for vocabx's own bars."""
-    from transformers.utils import logging as hf_logging
-
-    was = hf_logging.is_progress_bar_enabled()
-    (hf_logging.enable_progress_bar if show else hf_logging.disable_progress_bar)()
-    try:
-        yield
-    finally:
-        (hf_logging.enable_progress_bar if was else hf_logging.disable_progress_bar)()
-
-
 def load_base(spec: str, label: str, progress: bool = False) -> EvalModel | TokenizerOnly:
     """--base: a model when SPEC holds weights (or is the built-in model), else a tokenizer."""
     from vocabx.model.api import is_model
@@ -127,7 +121,8 @@ def load_base(spec: str, label: str, progress: bool = False) -> EvalModel | Toke
     from vocabx.adapters import load_tokenizer
 
     try:
-        return TokenizerOnly(label, spec, load_tokenizer(spec))
+        with step(f"loading {label} tokenizer ({spec})", progress):
+            return TokenizerOnly(label, spec, load_tokenizer(spec))
     except VocabxError as exc:
         raise TokenizerError(f"base {spec!r} is neither a model nor a tokenizer vocabx can load: {exc.message}",
                              hint=exc.hint or "pass a model directory, a tokenizer file or a built-in name") from exc

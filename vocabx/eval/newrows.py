@@ -7,7 +7,7 @@ import json
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -66,7 +66,8 @@ def find_init_reference(model_dir: Path) -> Path | None:
 def recorded_new_start(model_dir: Path) -> int | None:
     """The first new id as the lineage records it: `base_vocab_size` (extend) or `new_rows_from` (train)."""
     for _, manifest in _lineage(model_dir):
-        counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
+        counts = manifest.get("counts")
+        counts = counts if isinstance(counts, dict) else {}
         for key in ("base_vocab_size", "new_rows_from"):
             if isinstance(counts.get(key), int):
                 return counts[key]
@@ -95,7 +96,7 @@ def new_row_report(
     """Statistics and flags of every new token of `em` (requires em.new_start)."""
     assert em.new_start is not None  # callers check; not user input
     start, n = em.new_start, len(em.tokenizer)
-    in_w = em.model.get_input_embeddings().weight.detach()
+    in_w = cast(torch.Tensor, em.model.get_input_embeddings().weight).detach()  # torch types it Tensor | Module
     head = em.model.get_output_embeddings()
     out_w = head.weight.detach() if head is not None else None
     if out_w is not None and out_w.data_ptr() == in_w.data_ptr():

@@ -40,8 +40,9 @@ def new_tokens_tsv(rows: Sequence[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def write_plots(result: EvalResult, curves: Curves, directory: Path) -> list[str]:
-    """curves.png when MODEL has a training log; bpc.png whenever bits per character were measured."""
+def write_plots(result: EvalResult, curves: Curves, directory: Path, base: str | None = None) -> list[str]:
+    """curves.png when MODEL has a training log; bpc.png whenever bits per character were measured (`base`: the
+    label of --base, drawn first and in the base's colour)."""
     from vocabx.eval.plots import plot_bpc_bars, plot_curves
 
     names = []
@@ -51,7 +52,7 @@ def write_plots(result: EvalResult, curves: Curves, directory: Path) -> list[str
     scored = [r for r in result.rows if r.get("bits_per_char") is not None]
     if scored:
         labels = list(dict.fromkeys(r["tokenizer"] for r in scored))
-        plot_bpc_bars(scored, labels, directory / "bpc.png")
+        plot_bpc_bars(scored, labels, directory / "bpc.png", base)
         names.append("bpc.png")
     return names
 
@@ -87,7 +88,7 @@ def write_eval(result: EvalResult, out: Path, config: EvalConfig, curves: Curves
             write_text_atomic(tmp / "new_tokens.tsv", new_tokens_tsv(result.new_rows))
             names.append("new_tokens.tsv")
         if config.plots:
-            names += write_plots(result, curves, tmp)
+            names += write_plots(result, curves, tmp, config.base_label if config.base else None)
         if result.instructions or result.answers:
             write_text_atomic(tmp / "instructions.md", instructions_markdown(result))
             names.append("instructions.md")

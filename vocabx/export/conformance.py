@@ -104,7 +104,8 @@ def generation_check(gguf_f32: Path, model_dir: Path, adapter: TokenizerAdapter,
     with quiet_loading():
         model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
     runtime = LlamaRuntime(gguf_f32, vocab_only=False, n_ctx=GENERATE_PROMPT_TOKENS + n_tokens + 8)
-    same, examples = 0, []
+    same = 0
+    examples: list[str] = []
     for prompt in prompts:
         theirs = _greedy(model, prompt, n_tokens)
         ours = runtime.greedy(prompt, n_tokens)

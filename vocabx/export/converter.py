@@ -3,7 +3,8 @@ and run in a subprocess that is told the pre-tokenizer type instead of guessing 
 
 The converter recognizes a BPE pre-tokenizer by hashing the tokenization of a fixed text, and an extended
 vocabulary changes that tokenization, so it refuses vocabx models ("BPE pre-tokenizer was not recognized";
-llama.cpp issues 8649, 9927). Told the base's type (recorded by `vocabx extend`), it converts them as any other.
+https://github.com/ggml-org/llama.cpp/issues/8649, https://github.com/ggml-org/llama.cpp/issues/9927). Told the base's
+type (recorded by `vocabx extend`), it converts them as any other.
 
 Where it comes from: the llama-cpp-python sdist ships llama.cpp's tree under `vendor/llama.cpp/`; `make install`
 runs `python -m vocabx.export.converter unpack SDIST`, which keeps the converter's files under
@@ -103,7 +104,7 @@ def _run_told(pre: str, script: str, args: list[str]) -> None:
     if pre:
         import conversion.base as base  # llama.cpp's module, from `root`
 
-        base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre  # type: ignore[method-assign]
+        base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
     sys.argv = [script, *args]
     runpy.run_path(script, run_name="__main__")
 

@@ -24,7 +24,15 @@ import torch
 from vocabx.errors import ModelError
 from vocabx.export.config import PatchExportConfig
 from vocabx.export.delta import diff, inserted_bytes
-from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, check_output_dir, file_sha256, write_json
+from vocabx.outputs import (
+    MANIFEST_NAME,
+    atomic_output_dir,
+    build_manifest,
+    check_output_dir,
+    file_mode,
+    file_sha256,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +133,7 @@ def _weight_plan(model_dir: Path, base_dir: Path, tmp: Path) -> tuple[set[str], 
         stored[name] = grown[first:].contiguous()
         plan[name] = {"from": source, "start": first, "rows": int(grown.shape[0]), "dtype": str(grown.dtype)}
     save_file(stored, str(tmp / ROWS_FILE), metadata={"format": FORMAT})
-    (tmp / ROWS_FILE).chmod(0o644)
+    (tmp / ROWS_FILE).chmod(file_mode())  # save_file leaves it 0600
     shards = {ckpt.tensors[n].file for n in plan}
     if ckpt.index is not None:
         shards.add("model.safetensors.index.json")

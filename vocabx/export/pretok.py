@@ -72,7 +72,8 @@ def _parse_table(path: str) -> tuple[str, dict[str, str]]:
     func = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "get_vocab_base_pre"), None)
     if func is None:
         raise ModelError(f"{path} has no get_vocab_base_pre", hint="use a llama.cpp converter from 2024 or later")
-    check_text, hashes = None, {}
+    check_text: str | None = None
+    hashes: dict[str, str] = {}
     for node in ast.walk(func):
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "chktxt":
             check_text = ast.literal_eval(node.value)
@@ -80,7 +81,8 @@ def _parse_table(path: str) -> tuple[str, dict[str, str]]:
         if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and node.body:
             left, right, body = node.test.left, node.test.comparators[0], node.body[0]
             if (getattr(left, "id", None) == "chkhsh" and isinstance(right, ast.Constant)
-                    and isinstance(body, ast.Assign) and isinstance(body.value, ast.Constant)):
+                    and isinstance(right.value, str) and isinstance(body, ast.Assign)
+                    and isinstance(body.value, ast.Constant) and isinstance(body.value.value, str)):
                 hashes[right.value] = body.value.value  # the converter's ifs run in turn: the last match wins
     if check_text is None or not hashes:
         raise ModelError(f"{path}: could not read llama.cpp's pre-tokenizer table", hint="pass --pre TYPE")

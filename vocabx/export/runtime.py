@@ -53,7 +53,8 @@ class LlamaRuntime:
 
         Read piece by piece with `llama_token_to_piece`, growing the buffer when llama.cpp asks for more, as its
         own `common_token_to_piece` does: llama-cpp-python's `detokenize` uses a fixed 32-byte buffer and returns
-        nothing for a longer piece (an 11-character Chinese term is 33 bytes)."""
+        nothing for a longer piece (an 11-character Chinese term is 33 bytes;
+        https://github.com/abetlen/llama-cpp-python/issues/2362)."""
         import ctypes
 
         import llama_cpp
@@ -66,7 +67,7 @@ class LlamaRuntime:
                 buffer = (ctypes.c_char * size)()
                 n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(int(token)), buffer, size, 0, False)
                 if n >= 0:
-                    out += bytes(buffer[:n])
+                    out += buffer.raw[:n]
                     break
                 size = -n  # llama.cpp returns minus the size it needs
         return bytes(out)

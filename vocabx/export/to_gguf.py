@@ -23,6 +23,7 @@ from vocabx.errors import ModelError, OutputError, TokenizerError
 from vocabx.export.config import GGUFExportConfig
 from vocabx.export.pretok import resolve_pre
 from vocabx.export.vocab import SUPPORTED, from_directory
+from vocabx.outputs import file_mode
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def atomic_file(out: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode())  # mkstemp made it 0600
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -5,7 +5,6 @@ checks the guarantees on the files as written, and writes OUT atomically with it
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import tempfile
 import time
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vocabx.adapters import load_tokenizer
 from vocabx.adapters.base import TokenizerAdapter
-from vocabx.config import check_choices, documented
+from vocabx.config import check_choices, documented, text_field_option
 from vocabx.errors import GuaranteeError, UsageError
 from vocabx.extend.base import Extender, Extension
 from vocabx.extend.entries import read_entries, write_entries
@@ -54,10 +53,10 @@ class ExtendConfig:
     terms: str | None = documented("An analyze output dir, its terms.tsv, or a list, one term per line.")
     corpus: tuple[str, ...] = documented(
         "Domain text for choosing entries and for the checks; default: the analyze run's corpus.", ())
-    text_field: str | None = documented("JSON key or CSV column(s) of the corpus text (`title,ask,answer`).")
+    text_field: str | None = text_field_option(
+        "--corpus and --general", " Default for the analysis's corpus: the field the analysis read.")
     corpus_max_chars: int | None = documented("Read at most this many corpus characters.")
-    general: tuple[str, ...] = documented(
-        "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field.", ())
+    general: tuple[str, ...] = documented("General-text corpora for the never-longer check.", ())
     mode: Mode = documented(
         "terms: the ranked terms; train: learn entries from the corpus (continued BPE); added-tokens: the add_tokens "
         "fallback; merge: the Chinese-LLaMA piece merge (SentencePiece).", "terms")
@@ -121,11 +120,12 @@ def extend(config: ExtendConfig, progress: bool = False) -> ExtendResult:
     corpus_specs = config.corpus or (recorded.specs if recorded else ())
     inputs = [config.base, base.source, *([config.terms] if config.terms else []), *corpus_specs, *config.general]
     out = check_output_dir(config.out, force=config.force, inputs=inputs)
+    text_field = config.text_field or (recorded.text_field if recorded else None)
+    skip_bad_records = bool(recorded and recorded.skip_bad_records)
     reading = {"specs": list(corpus_specs), "from": "analysis" if recorded else "--corpus" if config.corpus else None,
-               "text_field": config.text_field or (recorded.text_field if recorded else None),
-               "skip_bad_records": bool(recorded and recorded.skip_bad_records)}
-    corpus = read_corpus(corpus_specs, config.corpus_max_chars, text_field=reading["text_field"],
-                         skip_bad_records=reading["skip_bad_records"])
+               "text_field": text_field, "skip_bad_records": skip_bad_records}
+    corpus = read_corpus(corpus_specs, config.corpus_max_chars, text_field=text_field,
+                         skip_bad_records=skip_bad_records)
     extender = get_extender(base.family, config.mode, progress)
     plan = matching_plan(config.terms, base) if config.mode == "terms" and config.terms else None
     if plan is not None:  # the analysis learned this tokenizer's entries: add exactly those (as it projected)
@@ -167,7 +167,7 @@ def _write(
         model = None
         if _is_model(config.base):
             model = _extend_model(config, extension, tmp, corpus, progress)
-            written = load_like(extension.base, tmp)
+            written = extension.base.load_saved(tmp)
             model["new_rows"] = new_rows_record(tmp, written, extension.base.vocab_size)
             report.checks.append(check_embeddings(tmp, written, model["new_rows"]))
         _refuse_if_broken(report, config.allow_failed)
@@ -223,9 +223,9 @@ def read_corpus(
     return [t for t in open_corpus(list(specs), config).texts() if t]
 
 
-def read_general(specs: Sequence[str], max_docs: int) -> dict[str, list[str]]:
+def read_general(specs: Sequence[str], max_docs: int, text_field: str | None = None) -> dict[str, list[str]]:
     """Each `--general SPEC[#FIELD]` corpus, by its spec as given (`open_corpus` reads the `#FIELD`)."""
-    return {spec: read_corpus([spec], max_docs=max_docs, flags=GENERAL_FLAGS) for spec in specs}
+    return {spec: read_corpus([spec], max_docs=max_docs, text_field=text_field, flags=GENERAL_FLAGS) for spec in specs}
 
 
 def _all_skips(term_list: TermList | None, extension: Extension) -> dict[str, list[str]]:
@@ -235,21 +235,10 @@ def _all_skips(term_list: TermList | None, extension: Extension) -> dict[str, li
     return skipped
 
 
-def load_like(base: TokenizerAdapter, directory: Path) -> TokenizerAdapter:
-    """The tokenizer of `directory` in the same form as `base`: its tokenizer.model when the base is a SentencePiece
-    model, so the guarantees compare one implementation with itself (their tokenizer.json twins can differ where
-    pieces tie in score), else what `load_tokenizer` picks."""
-    from vocabx.adapters.sentencepiece import SentencePieceAdapter
-
-    if isinstance(base, SentencePieceAdapter) and (directory / "tokenizer.model").is_file():
-        return SentencePieceAdapter.from_file(directory / "tokenizer.model", name=directory.name)
-    return load_tokenizer(directory)
-
-
 def _check(extension: Extension, tmp: Path, corpus: list[str], config: ExtendConfig) -> VerifyReport:
     """Verify the files as written (loaded back from OUT's temporary twin), not the objects in memory."""
-    extended = load_like(extension.base, tmp)
-    general = read_general(config.general, config.check_docs)
+    extended = extension.base.load_saved(tmp)  # the same form as the base (tokenizer.model for SentencePiece)
+    general = read_general(config.general, config.check_docs, config.text_field)
     terms = {e.id: e.text for e in extension.added if e.kind == "term"}
     inputs = VerifyInputs(domain=corpus[: config.check_docs], general=general, terms=terms, extended_dir=tmp)
     return verify(extension.base, extended, inputs)
@@ -287,12 +276,11 @@ def _refuse_if_broken(report: VerifyReport, allowed: Sequence[str] = ()) -> None
 def _extend_model(
     config: ExtendConfig, extension: Extension, tmp: Path, corpus: list[str], progress: bool
 ) -> dict[str, Any]:
-    """Grow BASE's weights into OUT (vocabx.model); options its signature does not take are left out."""
+    """Grow BASE's weights into OUT (vocabx.model), with every model option of the config."""
     from vocabx.model.api import extend_model
 
-    options = {"init": config.init, "init_output": config.init_output, "progress": progress, "pad_to_multiple_of": config.pad_to_multiple_of, "corpus": corpus}
-    accepted = inspect.signature(extend_model).parameters
-    return extend_model(config.base, extension, tmp, **{k: v for k, v in options.items() if k in accepted})
+    return extend_model(config.base, extension, tmp, init=config.init, init_output=config.init_output,
+                        pad_to_multiple_of=config.pad_to_multiple_of, progress=progress, corpus=corpus)
 
 
 def _counts(extension: Extension, term_list: TermList | None, skipped: dict[str, list[str]]) -> dict[str, int]:
@@ -318,9 +306,8 @@ class VerifyConfig:
     base: str = documented("The tokenizer before extension.", "")
     extended: str = documented("The tokenizer after (a vocabx extend OUT, or any tokenizer).", "")
     corpus: tuple[str, ...] = documented("Domain text for the lossless, reachability and length checks.", ())
-    text_field: str | None = documented("JSON key or CSV column(s) of the corpus text.")
-    general: tuple[str, ...] = documented(
-        "General-text corpora for the never-longer check; `SPEC#FIELD` names the text field.", ())
+    text_field: str | None = text_field_option("--corpus and --general")
+    general: tuple[str, ...] = documented("General-text corpora for the never-longer check.", ())
     check_docs: int = documented("Documents per corpus to encode.", 1000)
     runtime: Literal["none", "llama.cpp"] = documented(
         "Also check EXTENDED in a serving runtime: llama.cpp exports it to GGUF and compares tokenization, "
@@ -340,7 +327,7 @@ def verify_pair(config: VerifyConfig) -> VerifyReport:
     """Load both tokenizers and the corpora, then run every check (`vocabx.extend.verify`)."""
     base = load_tokenizer(config.base)
     directory = Path(config.extended) if Path(config.extended).is_dir() else None
-    extended = load_like(base, directory) if directory is not None else load_tokenizer(config.extended)
+    extended = base.load_saved(directory) if directory is not None else load_tokenizer(config.extended)
     entries = read_entries(directory) if directory else None
     if entries is not None:
         terms = {e.id: e.text for e in entries if e.kind == "term"}
@@ -348,7 +335,7 @@ def verify_pair(config: VerifyConfig) -> VerifyReport:
         terms = {i: t for i in new_ids(base, extended) if "\ufffd" not in (t := extended.decode([i]))}
     domain = read_corpus(config.corpus, max_docs=config.check_docs, text_field=config.text_field,
                          flags=TEXT_FIELD_FLAGS)
-    general = read_general(config.general, config.check_docs)
+    general = read_general(config.general, config.check_docs, config.text_field)
     report = verify(base, extended, VerifyInputs(domain=domain, general=general, terms=terms, extended_dir=directory))
     report.checks += _deployment_checks(config, base, extended, directory, {"domain": domain, **general})
     report.checks.append(check_embeddings(directory, extended))
@@ -374,6 +361,7 @@ def _deployment_checks(config: VerifyConfig, base: TokenizerAdapter, extended: T
         if directory is None:
             raise UsageError(f"--runtime llama.cpp needs EXTENDED as a directory, got {config.extended}",
                              hint="pass the directory `vocabx extend` wrote")
-        texts = {**{k: v for k, v in corpora.items() if v}, "probes": list(PROBE_TEXTS), "random": random_unicode(300, 0)}
+        texts: dict[str, Sequence[str]] = {**{k: v for k, v in corpora.items() if v}, "probes": list(PROBE_TEXTS),
+                                           "random": random_unicode(300, 0)}
         checks += runtime_checks(directory, extended, texts, added, config.generate_tokens, config.pre)
     return checks

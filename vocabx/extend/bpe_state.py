@@ -107,7 +107,7 @@ class BPEState:
         """Replay `Word::merge_all` from tokenizers (bpe/word.rs): lowest (rank, position) first; a queued merge
         is stale unless the pair now at its position still maps to the same merged id.
 
-        >>> # with merges a+b (rank 0) and ab+c (rank 1): [a, b, c] -> [abc]
+        With merges a+b (rank 0) and ab+c (rank 1): [a, b, c] -> [ab, c] -> [abc].
         """
         syms = list(ids)
         n = len(syms)

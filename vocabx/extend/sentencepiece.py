@@ -290,7 +290,7 @@ def _classify(
     pieces_of = {variant: t for t in terms for variant in (t.replace(" ", "▁"), "▁" + t.replace(" ", "▁"))}
     for offset, piece in enumerate(new_pieces):
         text = piece.replace("▁", " ")
-        kind = "term" if piece in pieces_of else "intermediate"
+        kind: Literal["term", "intermediate"] = "term" if piece in pieces_of else "intermediate"
         if kind == "term" and plain.encode(text) != [first + offset]:
             unreachable.append(piece)
             kind = "intermediate"
@@ -377,8 +377,10 @@ def write_transformers_configs(proto, out_dir: Path, spec: dict) -> list[str]:
     special = {k: v for k, v in special.items() if v is not None}
     config = {
         # Not "LlamaTokenizer": transformers 5 rebuilds that class's pipeline with a Metaspace pre-tokenizer,
-        # which drops SentencePiece's dummy prefix before a leading space (" x" -> "▁x", not "▁▁x"). The generic
-        # fast class loads tokenizer.json verbatim, so ids match raw sentencepiece exactly.
+        # which drops SentencePiece's dummy prefix before a leading space (" x" -> "▁x", not "▁▁x"); the same
+        # override of tokenizer.json breaks byte-level vocabularies:
+        # https://github.com/huggingface/transformers/issues/45488. The generic fast class loads tokenizer.json
+        # verbatim, so ids match raw sentencepiece exactly.
         "tokenizer_class": "PreTrainedTokenizerFast",
         "clean_up_tokenization_spaces": False,
         "model_max_length": 1_000_000_000_000_000_019_884_624_838_656,

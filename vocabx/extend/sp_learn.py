@@ -140,11 +140,13 @@ class ContinuedBPE:
             j = nxt[i]
             p, n = prv[i], nxt[j]
             a, b = sym[i], sym[j]
+            before, after = sym[p] if p != -1 else None, sym[n] if n != -1 else None
+            assert a is not None and b is not None  # linked slots are live: only a merged-away slot holds None
             old = [(a, b, i)]
-            if p != -1:
-                old.append((sym[p], a, p))
-            if n != -1:
-                old.append((b, sym[n], j))
+            if before is not None:
+                old.append((before, a, p))
+            if after is not None:
+                old.append((b, after, j))
             for x, y, pos in old:  # uncount the pairs this merge destroys
                 pair = (x, y)
                 left = counts[pair] - w
@@ -158,11 +160,12 @@ class ContinuedBPE:
             nxt[i] = n
             if n != -1:
                 prv[n] = i
-            for pair, pos in (((sym[p], merged), p) if p != -1 else (None, -1), ((merged, sym[n]), i) if n != -1 else (None, -1)):
-                if pair is not None:  # count the pairs it creates
-                    counts[pair] += w
-                    where[pair].add(pos)
-                    touched.add(pair)
+            for created, pos in (((before, merged), p) if before is not None else (None, -1),
+                                 ((merged, after), i) if after is not None else (None, -1)):
+                if created is not None:  # count the pairs it creates
+                    counts[created] += w
+                    where[created].add(pos)
+                    touched.add(created)
             follow = self._outranking(p, i, limit)
             if follow is None:
                 return
@@ -173,7 +176,9 @@ class ContinuedBPE:
         for left in (p, i):
             if left == -1 or self.next[left] == -1:
                 continue
-            r = self.rank.get(self.sym[left] + self.sym[self.next[left]])
+            a, b = self.sym[left], self.sym[self.next[left]]
+            assert a is not None and b is not None  # linked slots are live: only a merged-away slot holds None
+            r = self.rank.get(a + b)
             if r is not None and r <= limit and (best is None or r < best[0]):
                 best = (r, left)
         return None if best is None else best[1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ class VerifyInputs:
     """What to check a pair on. Terms map a new id to the text it must encode to on its own."""
 
     domain: Sequence[str] = ()
-    general: dict[str, Sequence[str]] = field(default_factory=dict)  # corpus name -> documents
+    general: Mapping[str, Sequence[str]] = field(default_factory=dict)  # corpus name -> documents
     terms: dict[int, str] = field(default_factory=dict)
     extended_dir: Path | None = None  # a tokenizer directory: AutoTokenizer loads it for the fast/slow check
     n_random: int = 300

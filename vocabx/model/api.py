@@ -8,7 +8,7 @@ import json
 import logging
 import shutil
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,7 @@ def _grown_tensors(
     in_method, out_method = methods
     init_range = float(ckpt.config.get("initializer_range", 0.02))
     old_in = read_tensor(ckpt, ckpt.input_name)
+    how: Mapping[str, int | float]  # how each row was made; logit-match's counts include floats
     rows, how = init_rows(in_method, old_in[: layout.n_base], pieces, seed=seed, initializer_range=init_range)
     counts["init_input_counts"] = how
     replace = {ckpt.input_name: grow_matrix(old_in, layout, rows, row_mean(old_in[: layout.n_base]))}

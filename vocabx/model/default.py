@@ -13,11 +13,15 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from vocabx.cache import cache_dir
 from vocabx.errors import ModelError, require
 from vocabx.outputs import file_sha256, ordinary_modes
 from vocabx.quiet import quiet_loading
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +88,8 @@ def _write_model(gguf: Path, out: Path) -> None:
         ) from exc
     state = model.state_dict()
     out_emb = model.get_output_embeddings()
-    tied = out_emb is not None and out_emb.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    in_weight = cast("torch.Tensor", model.get_input_embeddings().weight)  # torch types it Tensor | Module
+    tied = out_emb is not None and out_emb.weight.data_ptr() == in_weight.data_ptr()
     if tied:  # a tied head is one matrix; save_pretrained stores it once, under the input name
         state = {k: v for k, v in state.items() if not k.endswith("lm_head.weight")}
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / "model.safetensors"), metadata={"format": "pt"})
@@ -104,11 +109,9 @@ def _write_tokenizer(gguf: Path, out: Path, tokenizer_spec: str) -> None:
     """
     from transformers import AutoTokenizer
 
-    from vocabx.adapters import HFTokenizerAdapter, load_tokenizer
+    from vocabx.adapters import load_tokenizer
 
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     tok.save_pretrained(str(out))
-    adapter = load_tokenizer(tokenizer_spec)
-    if not isinstance(adapter, HFTokenizerAdapter):
-        raise ModelError(f"internal: {tokenizer_spec} did not load as a tokenizer.json", hint="report this bug")
-    (out / "tokenizer.json").write_text(adapter.json_text, encoding="utf-8")
+    # A GGUF vocabulary always loads from tokenizer.json text; a family without one raises TokenizerError.
+    (out / "tokenizer.json").write_text(load_tokenizer(tokenizer_spec).tokenizer_json(), encoding="utf-8")

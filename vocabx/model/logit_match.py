@@ -29,6 +29,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -36,6 +37,9 @@ from vocabx.adapters.base import TokenizerAdapter
 from vocabx.eval.bpc import windows
 from vocabx.model.init import row_mean
 from vocabx.quiet import quiet_loading
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +116,7 @@ def _aligned_docs(
 
 
 @torch.inference_mode()
-def _score(model: torch.nn.Module, docs: list, start_id: int | None, progress: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
+def _score(model: PreTrainedModel, docs: list, start_id: int | None, progress: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Per doc: log P(base id j | ids before j) for every j (NaN where unscored); and head-input states."""
     captured: list[torch.Tensor] = []
     hook = model.get_output_embeddings().register_forward_hook(lambda m, args, out: captured.append(args[0]))

@@ -92,7 +92,7 @@ def read_pool(cfg: SelectConfig, units: list[Unit]) -> list[UnitRead]:
 def prepare(cfg: SelectConfig, tmp: Path) -> tuple[list[PoolInput], list[Chunk], list[str], QualityRules, Calibrated]:
     """Read the sample and the pool (into spills), fit and calibrate the relevance model."""
     inputs, units = open_pool(cfg.pool, cfg.text_field, cfg.skip_bad_records, tmp)
-    sample = read_sample(cfg.domain, cfg.domain_text_field, cfg.skip_bad_records)
+    sample = read_sample(cfg.domain, cfg.text_field, cfg.skip_bad_records)
     check_sample(sample, cfg.domain)
     rules = rules_for(cfg, sample)
     reads = read_pool(cfg, units)
@@ -103,8 +103,8 @@ def prepare(cfg: SelectConfig, tmp: Path) -> tuple[list[PoolInput], list[Chunk],
         raise CorpusError(f"the pool {', '.join(cfg.pool)} yielded no text ({[i.stats for i in inputs]})",
                           hint="check the paths, --text-field and --skip-bad-records")
     if cfg.reference:
-        config = CorpusConfig(text_field=cfg.reference_text_field, skip_bad_records=cfg.skip_bad_records,
-                              flags=corpus_flags("--reference-text-field"))
+        config = CorpusConfig(text_field=cfg.text_field, skip_bad_records=cfg.skip_bad_records,
+                              flags=corpus_flags("--reference SPEC#{}"))
         reference = reservoir(open_corpus(list(cfg.reference), config).texts(), cfg.reference_docs, cfg.seed)
     else:
         reference = merge_samples(reads, cfg.reference_docs, cfg.seed)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vocabx.config import documented as _help
+from vocabx.config import text_field_option
 from vocabx.errors import UsageError
 
 SCORERS = ("ngram", "fasttext")
@@ -25,9 +26,7 @@ class SelectConfig:
                      "report.json/.md, manifest.json.", "")
     reference: tuple[str, ...] = _help(
         "General text to contrast the domain with; default: a random sample of the pool.", ())
-    text_field: str | None = _help("JSON key / CSV columns holding the text of the pool.")
-    domain_text_field: str | None = _help("JSON key / CSV columns holding the text of --domain.")
-    reference_text_field: str | None = _help("JSON key / CSV columns holding the text of --reference.")
+    text_field: str | None = text_field_option("POOL, --domain and --reference")
     skip_bad_records: bool = _help("Skip (and count) malformed records instead of stopping.", False)
     scorer: Literal["ngram", "fasttext"] = _help(
         "Relevance model: ngram (log-odds of character n-grams, built in) or fasttext (needs fasttext-wheel).", "ngram")

@@ -124,7 +124,8 @@ def pipelines(cfg: SelectConfig, units: list[tuple[Any, int, str]], rules, calib
              quality(rules, costly=True)]
     if not cfg.dedup:
         return [{"pipeline": [*first, writer("final")], "tasks": tasks}]
-    # sha1 shingle hashes: datatrove 0.10's xxhash path hands str to xxhash 4, which takes bytes only.
+    # sha1 shingle hashes: datatrove 0.10's xxhash path hands str to xxhash 4, which takes bytes only
+    # (https://github.com/huggingface/datatrove/issues/508).
     minhash = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, hash_config=HashConfig(hash_fc="sha1"))
     read = lambda: JsonlReader(str(work / "candidates"), glob_pattern="*.jsonl")  # noqa: E731
     return [

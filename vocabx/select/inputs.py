@@ -19,7 +19,7 @@ from typing import Any
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.corpus.reader import Corpus
 from vocabx.corpus.sources import FileSource
-from vocabx.corpus.specs import resolve_spec
+from vocabx.corpus.specs import resolve_input
 from vocabx.errors import CorpusError
 
 BATCH_CHARS = 1 << 20  # characters per worker task, at most
@@ -71,11 +71,12 @@ def open_pool(specs: Sequence[str], text_field: str | None, skip_bad_records: bo
 
     parsed = [split_label(s) for s in specs]
     labels = unique_labels([name or corpus_label(spec) for name, spec in parsed])
-    config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records, flags=corpus_flags("--text-field"))
-    inputs, units = [], []
+    config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records, flags=corpus_flags("--text-field {}"))
+    inputs: list[PoolInput] = []
+    units: list[Unit] = []
     for index, (label, (_, spec)) in enumerate(zip(labels, parsed)):
         inputs.append(PoolInput(label, spec))
-        source = resolve_spec(spec)
+        source = resolve_input(spec)
         parts = ([dataclasses.replace(source, files=[f]) for f in source.files] if isinstance(source, FileSource)
                  else [source])
         for part in parts:
@@ -148,7 +149,7 @@ def read_chunk(chunk: Chunk) -> tuple[list[str], list[str]]:
 def read_sample(specs: Sequence[str], text_field: str | None, skip_bad_records: bool) -> list[str]:
     """The whole domain sample."""
     config = CorpusConfig(text_field=text_field, skip_bad_records=skip_bad_records,
-                          flags=corpus_flags("--domain-text-field"))
+                          flags=corpus_flags("--domain SPEC#{}"))
     return list(open_corpus(list(specs), config).texts())
 
 
@@ -166,5 +167,6 @@ def reservoir(texts: Iterator[str], size: int, seed: int) -> list[str]:
 
 
 def corpus_flags(text_flag: str) -> tuple[tuple[str, str], ...]:
-    """The `vocabx select` flags that set a corpus option, for error hints."""
-    return (("text_field", text_flag + " {}"), ("skip_bad_records", "--skip-bad-records"))
+    """The `vocabx select` flags that set a corpus option, for error hints; `text_flag` names the text field of
+    this input, `{}` standing for it (`--text-field {}` for the pool, `--domain SPEC#{}` for the sample)."""
+    return (("text_field", text_flag), ("skip_bad_records", "--skip-bad-records"))

@@ -29,7 +29,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 @functools.lru_cache(maxsize=1)
 def class_table() -> np.ndarray:
-    """The class of each BMP code point (built once from unicodedata, ~50 ms)."""
+    """The class of each BMP code point (built once from unicodedata, 65,536 lookups, then cached)."""
     table = np.empty(0x10000, dtype=np.uint8)
     for cp in range(0x10000):
         table[cp] = _classify(cp)

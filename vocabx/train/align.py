@@ -95,7 +95,7 @@ class VocabMap:
         self.strings = [""] * self.size
         for token, i in self.vocab.items():
             self.strings[i] = token
-        self._merges = {}
+        self._merges: dict[int, tuple[int, int]] = {}
         for pair in model.get("merges", []):
             left, right = pair.split(" ", 1) if isinstance(pair, str) else pair
             merged = self.vocab.get(left + right)
@@ -153,7 +153,7 @@ class VocabMap:
     @cached_property
     def pair_of_new(self) -> np.ndarray:
         """Per new token (id - base_size): the index of its first two base tokens among all such pairs."""
-        index: dict[tuple[int, int], int] = {}
+        index: dict[tuple[int, ...], int] = {}  # keyed by the first two base ids
         return np.array([index.setdefault(p[:2], len(index)) for _, p in sorted(self.new_paths.items())],
                         dtype=np.int64)
 

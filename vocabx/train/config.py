@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from vocabx.config import documented as _help
+from vocabx.config import text_field_option
 from vocabx.errors import UsageError
 
 METHODS = ("lora", "full")
@@ -58,7 +59,6 @@ class RunConfig:
     resume: bool = _help("Continue OUT from its last checkpoint (the saved config must match).", False)
     force: bool = _help("Replace an existing OUT.", False)
     keep_checkpoints: bool = _help("Keep OUT/checkpoints/ after a successful run.", False)
-    text_field: str | None = _help("JSON key / CSV columns holding the text (e.g. title,ask,answer).")
     max_chars: int | None = _help(
         "Budget: domain characters read (makes tokenizers comparable); for sft, whole conversations up to it.")
     max_tokens: int | None = _help("Budget: domain tokens trained on per pass; for sft, whole conversations up to it.")
@@ -104,7 +104,7 @@ class CPTConfig(RunConfig):
     embed_steps: int | None = _help(
         "Steps of the embeddings stage (only the new rows train); default 100 when the model has new rows, else 0.")
     embed_lr: float = _help("Learning rate of the embeddings stage.", 1e-3)
-    replay_text_field: str | None = _help("JSON key / CSV columns holding the text of --replay files.")
+    text_field: str | None = text_field_option("--data, --replay and --eval-data")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -140,7 +140,9 @@ class DistillConfig(RunConfig):
     """`vocabx train distill`: the base model (teacher, base tokenization) teaches the extended model (student) on
     any text. Only the new rows train by default; `--method lora|full` adds a stage that changes the body too."""
 
-    method: Literal["rows", "lora", "full"] = _help(
+    # Wider than RunConfig's lora/full: __post_init__ shows RunConfig's checks "lora" for "rows", and no code typed
+    # RunConfig reads `method` of a distill run.
+    method: Literal["rows", "lora", "full"] = _help(  # type: ignore[assignment]
         "rows: only the new input/output rows train (body and old rows stay bit-identical); lora / full: a rows "
         "stage (--rows-steps), then LoRA adapters / all weights under the same losses, the new rows at --rows-lr. "
         "full gave the best held-out figures at 15 CPU-minutes (bench/RESULTS.md).", "rows")
@@ -168,7 +170,7 @@ class DistillConfig(RunConfig):
                              "from 0.2% to 11%: bench/RESULTS.md).", 1.0)
     temperature: float = _help("Temperature of the likelihood matching (probabilities compared as p^(1/T)).", 1.0)
     teacher_batch_size: int = _help("Windows per teacher forward pass.", 8)
-    replay_text_field: str | None = _help("JSON key / CSV columns holding the text of --replay files.")
+    text_field: str | None = text_field_option("--data, --replay and --eval-data")
 
     def __post_init__(self) -> None:
         if self.lr is None:  # full: 5e-5, the rate measured in bench/bench_adapt.py (new rows at --rows-lr)

@@ -13,6 +13,7 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.errors import CorpusError, UsageError
+from vocabx.progress import step
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import CPTConfig
 from vocabx.train.data import BlockDataset, BlockMix, mix_blocks, pack_texts, replay_blocks_needed
@@ -41,7 +42,7 @@ def build_mix(cfg: CPTConfig, tokenizer: Any, block_size: int, global_batch: int
     domain = pack_texts(domain_texts, tokenizer, block_size, wanted, name="--data")
     replay = None
     if cfg.replay and ratio > 0:
-        replay_config = CorpusConfig(text_field=cfg.replay_text_field, flags=(("text_field", "--replay-text-field {}"),))
+        replay_config = CorpusConfig(text_field=cfg.text_field, flags=(("text_field", "--replay SPEC#{}"),))
         replay_texts = open_corpus(cfg.replay, replay_config).texts()
         needed = max(1, replay_blocks_needed(len(domain), ratio))
         replay = pack_texts(replay_texts, tokenizer, block_size, needed, name="--replay")
@@ -76,7 +77,7 @@ COMMAND = "train cpt"
 
 
 def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
-    run = start_run(cfg, COMMAND)
+    run = start_run(cfg, COMMAND, progress)
     if isinstance(run, dict):  # it had already finished: its recorded result
         return run
     state, started, loaded = run.state, run.started, run.loaded
@@ -85,7 +86,8 @@ def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallba
         raise UsageError(f"--block-size {block_size} exceeds the model context of {loaded.context}",
                          hint=f"use --block-size {loaded.context} or less")
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
-    mix, total = build_mix(cfg, loaded.tokenizer, block_size, global_batch)
+    with step("reading and tokenizing " + ("--data and --replay" if cfg.replay else "--data"), progress):
+        mix, total = build_mix(cfg, loaded.tokenizer, block_size, global_batch)
     embed = _embed_steps(cfg, loaded, total)
     evaluate = _eval_hook(cfg, loaded)
     run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, *cfg.data, *cfg.replay])
@@ -96,7 +98,7 @@ def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallba
         if state.is_main_process:
             if evaluate is not None:
                 counts.update(evaluate(model))
-            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started, embed_ckpt)
+            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started, embed_ckpt, progress=progress)
     state.wait_for_everyone()
     return {"out": str(final_out(run_dir)), **counts}
 
@@ -133,7 +135,8 @@ def _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, cal
 def _eval_hook(cfg: CPTConfig, loaded: Loaded):
     if not cfg.eval_data:
         return None
-    config = CorpusConfig(max_docs=cfg.eval_max_docs, flags=(("max_docs", "--eval-max-docs {}"),))
+    config = CorpusConfig(text_field=cfg.text_field, max_docs=cfg.eval_max_docs,
+                          flags=(("text_field", "--eval-data SPEC#{}"), ("max_docs", "--eval-max-docs {}")))
     texts = list(open_corpus(cfg.eval_data, config).texts())
     return bpc_hook(texts, loaded.tokenizer)
 

@@ -35,7 +35,8 @@ def pack_texts(
 ) -> Packed:
     """Tokenize documents, append EOS after each, concatenate and cut into full blocks (the tail is dropped).
 
-    >>> pack_texts(["ab", "c"], tok, block_size=2)   # doctest: +SKIP  ids [[a, b], [EOS, c]], tail [EOS] dropped
+    With one token per character and `block_size=2`, `["ab", "c"]` gives the blocks `[[a, b], [EOS, c]]`; the
+    tail `[EOS]` is dropped.
     """
     sep = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
     ids: list[np.ndarray] = []
@@ -126,16 +127,18 @@ def mix_blocks(domain: Packed, replay: Packed | None, ratio: float, seed: int, p
     rows, flags = [], []
     for _ in range(passes):
         d_order = rng.permutation(n_domain)
-        r_order = rng.permutation(len(replay))[np.arange(n_replay) % len(replay)] if n_replay else np.empty(0, int)
+        r_order = (rng.permutation(len(replay))[np.arange(n_replay) % len(replay)] if n_replay and replay is not None
+                   else np.empty(0, int))
         take = np.empty(n_domain + n_replay, dtype=np.int64)
         take[~schedule] = d_order
         take[schedule] = r_order
         for source, index, flag in ((domain, take[~schedule], False), (replay, take[schedule], True)):
             if index.size:
+                assert source is not None  # replay blocks are scheduled only when there is a replay stream
                 rows.append((np.flatnonzero(schedule == flag), source.ids[index], source.chars[index]))
         flags.append(schedule.copy())
     ids, block_chars = _assemble(rows, passes, n_domain + n_replay, domain.ids.shape[1])
-    counts = {
+    counts: dict[str, int | float] = {
         "domain_blocks": n_domain,
         "replay_blocks": n_replay,
         "replay_reused_blocks": max(0, n_replay - (len(replay) if replay is not None else 0)),

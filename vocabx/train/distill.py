@@ -13,13 +13,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, Trainer, TrainerCallback
 
 from vocabx.errors import CorpusError, ModelError, UsageError
 from vocabx.quiet import quiet_loading
 from vocabx.train.align import VocabMap
 from vocabx.train.config import DistillConfig
-from vocabx.train.distill_data import LazyTargets, collate_targets, mix_windows, read_windows, teacher_function
+from vocabx.train.distill_data import (
+    TARGETS_FORMAT,
+    LazyTargets,
+    collate_targets,
+    mix_windows,
+    read_windows,
+    teacher_function,
+)
 from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
 from vocabx.train.engine import (
     Stage,
@@ -51,19 +58,21 @@ class DistillTrainer(Trainer):
     rows_lr: float | None = None  # the new rows' learning rate when they train with the body (LoRA or full)
     new_start: int | None = None  # first new id: with --method full the new rows' updates are scaled to rows_lr
 
-    def create_optimizer(self):
+    def create_optimizer(self, model=None):
         """With LoRA, the new rows (peft's trainable-token deltas) get `rows_lr`: at LoRA's rate (2e-4) they
-        moved by less than 0.01 in 40 steps (measured), far too little to learn a token."""
+        moved by less than 0.01 in 40 steps (measured), far too little to learn a token. `model`: the wrapped model
+        the Trainer passes when it creates the optimizer late (FSDP), else our own."""
+        opt_model = self.model if model is None else model
         if self.optimizer is None and self.rows_lr is not None:
-            named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+            named = [(n, p) for n, p in opt_model.named_parameters() if p.requires_grad]
             rows = [p for n, p in named if "trainable_tokens_delta" in n]
             if rows:
-                cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.model)
+                cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, opt_model)
                 rest = [p for n, p in named if "trainable_tokens_delta" not in n]
                 self.optimizer = cls([{"params": rest, "weight_decay": self.args.weight_decay},
                                       {"params": rows, "lr": self.rows_lr, "weight_decay": 0.0}], **kwargs)
         fresh = self.optimizer is None
-        optimizer = super().create_optimizer()
+        optimizer = super().create_optimizer(model)
         if fresh and self.rows_lr is not None and self.new_start is not None:
             scale_new_rows(optimizer, self.model, self.new_start, self.rows_lr / self.args.learning_rate)
         return optimizer
@@ -90,7 +99,7 @@ class DistillTrainer(Trainer):
         super().log(logs, *args, **kwargs)
 
 
-def scale_new_rows(optimizer: torch.optim.Optimizer, model: torch.nn.Module, new_start: int, factor: float) -> bool:
+def scale_new_rows(optimizer: torch.optim.Optimizer, model: PreTrainedModel, new_start: int, factor: float) -> bool:
     """With --method full the new rows are rows of the embedding matrices the body's optimizer updates at --lr; a
     token learnt at that rate barely moves (see `create_optimizer`). Adam's step does not depend on the gradient's
     scale, so the rate is raised by scaling each step's change of those rows by `factor` (= rows_lr / lr), which is
@@ -162,7 +171,7 @@ def train_distill(cfg: DistillConfig, *, progress: bool = False,
 
 
 def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
-    run = start_run(cfg, COMMAND)
+    run = start_run(cfg, COMMAND, progress)
     if isinstance(run, dict):  # it had already finished: its recorded result
         return run
     state, started, loaded = run.state, run.started, run.loaded
@@ -192,7 +201,8 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
                             [clock, *callbacks], progress)
         counts.update(steps=total, passes=passes, global_batch=global_batch, world_size=state.num_processes,
                       new_rows_from=loaded.new_start, stopped_early_at_step=clock.stopped_at, untied=cfg.untie,
-                      teacher=str(teacher_dir), teacher_windows_computed=dataset.teacher_windows,
+                      teacher=str(teacher_dir), teacher_targets_format=TARGETS_FORMAT,
+                      teacher_windows_computed=dataset.teacher_windows,
                       teacher_seconds=round(dataset.teacher_seconds, 2))
         if before is not None:
             counts["body_and_old_rows_identical"] = _fingerprint(model, loaded.new_start) == before
@@ -201,7 +211,7 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
         if state.is_main_process:
             if evaluate is not None:
                 counts.update(evaluate(model))
-            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started)
+            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started, progress=progress)
     state.wait_for_everyone()
     return {"out": str(final_out(run_dir)), **counts}
 
@@ -222,7 +232,7 @@ def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMa
         # Each --replay source gives an equal share of the windows (read in order, one source would fill them all
         # and the later ones would never be read); a short source leaves its share to be repeated by the mix.
         share = -(-need // len(cfg.replay))
-        parts = [read_windows([spec], cfg.replay_text_field, None, teacher_tok, loaded.tokenizer, vmap,
+        parts = [read_windows([spec], cfg.text_field, None, teacher_tok, loaded.tokenizer, vmap,
                               cfg.block_size, max_windows=share) for spec in cfg.replay]
         replay_windows = [w for part in parts for w in part.windows][:need]
         counts.update(replay_docs=sum(p.docs for p in parts), replay_chars=sum(p.chars for p in parts),
@@ -240,7 +250,8 @@ def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list,
     """The training examples: the teacher's targets per window, computed as training reaches them (OUT/teacher/)."""
     with quiet_loading():
         model = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32)
-    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    # transformers wraps `to` in functools.wraps, whose typeshed type does not bind self (python/typeshed#10653).
+    model.to("cuda" if torch.cuda.is_available() else "cpu")  # type: ignore[arg-type]
     depth = int(model.config.num_hidden_layers)
     layers = [i if i >= 0 else depth + 1 + i for i in cfg.layers()] if cfg.hidden_weight else []
     if any(not 0 <= i <= depth for i in layers):
@@ -252,8 +263,8 @@ def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list,
 
 
 def _cpu_bf16() -> bool:
-    """bf16 for the teacher's body on CPUs with native bf16 dot products (AVX512-BF16 / AMX): 1.33x less CPU time
-    than float32 for SmolLM2-135M on this project's 2-core AMD EPYC; never on CPUs that would emulate it."""
+    """bf16 for the teacher's body on CPUs with native bf16 dot products (AVX512-BF16 / AMX), where it takes less
+    CPU time than float32; never on CPUs that would emulate it."""
     if torch.cuda.is_available():
         return False
     try:
@@ -273,7 +284,7 @@ def _new_token_share(order: list, base_size: int) -> float:
     return new / total if total else 0.0
 
 
-def _untie(model: torch.nn.Module) -> None:
+def _untie(model: PreTrainedModel) -> None:
     """Give the head a matrix of its own (a copy of the tied one), so that new input and output rows differ."""
     head, emb = model.get_output_embeddings(), model.get_input_embeddings()
     if head is None or head.weight is not emb.weight:
@@ -284,7 +295,7 @@ def _untie(model: torch.nn.Module) -> None:
         model.config.get_text_config().tie_word_embeddings = False
 
 
-def _fingerprint(model: torch.nn.Module, new_start: int) -> dict[str, int]:
+def _fingerprint(model: PreTrainedModel, new_start: int) -> dict[str, int]:
     """A cheap exact fingerprint of every weight that the rows stage must not change: the body, and the old rows
     of the embedding and head (hash of their bytes)."""
     import hashlib
@@ -304,7 +315,8 @@ def _eval_hook(cfg: DistillConfig, loaded: Loaded):
         return None
     from vocabx.corpus import CorpusConfig, open_corpus
 
-    texts = list(open_corpus(cfg.eval_data, CorpusConfig(max_docs=cfg.eval_max_docs)).texts())
+    config = CorpusConfig(text_field=cfg.text_field, max_docs=cfg.eval_max_docs)
+    texts = list(open_corpus(cfg.eval_data, config).texts())
     return bpc_hook(texts, loaded.tokenizer)
 
 
@@ -350,7 +362,7 @@ def _run_stages(cfg, loaded, vmap, dataset, replay_flags, out, total, global_bat
     return model
 
 
-def _student_layers(cfg: DistillConfig, model: torch.nn.Module) -> list[int]:
+def _student_layers(cfg: DistillConfig, model: PreTrainedModel) -> list[int]:
     depth = int(model.config.num_hidden_layers)
     return [i if i >= 0 else depth + 1 + i for i in cfg.layers()] if cfg.hidden_weight else []
 

@@ -23,6 +23,9 @@ from vocabx.train.teacher import Teacher, Window, pack_windows, teacher_targets
 log = logging.getLogger(__name__)
 
 TOKENIZE_BATCH = 256
+# The teacher targets' format, in the cache file names and the manifest: 3 renormalizes after canonical stops
+# (2 had the second level without it); a cache of another format is never read.
+TARGETS_FORMAT = 3
 SHARD_WINDOWS = 64  # windows per cached target file: a killed teacher pass redoes at most this many
 PAD = {"input_ids": 0, "labels": -100, "open": False, "close": False, "chunk_from": 0, "top_ids": -1,
        "top_logp": -float("inf"), "rest_logp": -float("inf"), "pair_ids": -1, "pair_logp": -float("inf"),
@@ -99,7 +102,7 @@ def mix_windows(domain: list[Window], replay: list[Window], ratio: float, seed: 
 class LazyTargets(torch.utils.data.Dataset):
     """The teacher's targets for each window of the training order, computed when training first reaches them,
     `SHARD_WINDOWS` windows at a time (fewer when the whole run needs fewer), and cached as
-    cache/targets2-SIZE-NNNNN.safetensors (written atomically): training starts at once, a budget that stops early
+    cache/targetsF-SIZE-NNNNN.safetensors (F: `TARGETS_FORMAT`) (written atomically): training starts at once, a budget that stops early
     pays only for the windows it used, and a resumed or repeated pass reads the cache instead of running the
     teacher again. Item i is window i % len(order) (passes repeat it)."""
 
@@ -125,7 +128,7 @@ class LazyTargets(torch.utils.data.Dataset):
     def shard(self, k: int) -> list[dict[str, torch.Tensor]]:
         from safetensors.torch import load_file, save
 
-        path = self.cache / f"targets2-{self.shard_windows}-{k:05d}.safetensors"  # targets2: with the second level
+        path = self.cache / f"targets{TARGETS_FORMAT}-{self.shard_windows}-{k:05d}.safetensors"
         part = self.order[k * self.shard_windows : (k + 1) * self.shard_windows]
         if path.is_file():
             return _unflatten(load_file(path), len(part))

@@ -7,7 +7,8 @@ group G(b) is b with every new token that starts with b.
 
 - `canonical`: cross-entropy against the canonical target, in three levels, each exact where the teacher can say:
   1. which base token comes next: p_S(G(b)) against p_T(b) for every b (the top K by name, the rest as one lump),
-     so a new token takes mass only from the old token it starts with (never from `，` or `我`);
+     so a new token takes mass only from the old token it starts with (never from `，` or `我`); p_T without the
+     base tokens that cannot come next (they would have extended the previous token into a longer new one);
   2. inside G(b1) of the observed b1, how its mass splits by the second base token: the new tokens that begin
      (b1, b2) against p_T(b2 | b1), b1 alone against the mass of the b2 that continue no new token. A byte
      fragment that starts thousands of characters keeps only the mass of those not in the vocabulary;
@@ -16,8 +17,9 @@ group G(b) is b with every new token that starts with b.
      (a longer new token that the text does not complete): an approximation that errs towards the new tokens.
 - `likelihood`: the student's log-probability of each chunk against the teacher's summed log-probability of the
   base tokens it covers (approximate likelihood matching), as a binary cross-entropy of the two probabilities
-  with a temperature; the teacher's side drops the mass of one-token longer new tokens (where the extended
-  tokenizer would not have stopped).
+  with a temperature. The teacher's side is canonical: a chunk gives up the mass of the base tokens that would
+  extend it into a longer new token (the extended tokenizer would not have stopped there), and the next chunk's
+  probability is renormalized without them, so a window's chunk targets sum to the teacher's log-probability.
 - `hidden`: mean squared error between the student's and the teacher's hidden states where a chunk opens (both
   have read the same text), relative to the teacher's mean squared norm.
 - `lm`: plain next-token cross-entropy on the extended tokenization.
@@ -156,6 +158,7 @@ def likelihood_loss(token_logp: torch.Tensor, t: Targets, temperature: float) ->
 
 def hidden_loss(student_hidden: list[torch.Tensor], t: Targets) -> torch.Tensor:
     """Summed relative squared error of hidden states at opening positions, averaged over the layers."""
+    assert t.hidden is not None  # the teacher stored hidden states for the layers the student returns
     mask = t.open
     total = student_hidden[0].new_zeros(())
     for layer, hs in enumerate(student_hidden):

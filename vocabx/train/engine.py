@@ -90,10 +90,22 @@ def training_arguments(cfg: RunConfig, stage: Stage, ckpt_dir: Path, progress: b
 
 
 class BarOnly(ProgressCallback):
-    """The Trainer's progress bar (stderr) without its log lines on stdout: vocabx logs to log.jsonl instead."""
+    """The Trainer's progress bar (stderr), named after the stage and showing the last loss, without the Trainer's
+    log lines on stdout: vocabx logs to log.jsonl instead."""
+
+    def __init__(self, desc: str) -> None:
+        super().__init__()
+        self.desc = desc
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        super().on_train_begin(args, state, control, **kwargs)
+        if self.training_bar is not None:
+            self.training_bar.unit = "step"
+            self.training_bar.set_description_str(self.desc)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        return None
+        if self.training_bar is not None and logs and "loss" in logs:
+            self.training_bar.set_postfix_str(f"loss {logs['loss']:.4f}", refresh=False)
 
 
 class StopOnCtrlC(TrainerCallback):
@@ -244,7 +256,7 @@ def run_stage(
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     if progress:
-        trainer.add_callback(BarOnly)
+        trainer.add_callback(BarOnly(f"{stage.name} stage"))
     if resume_from:
         log.info("%s stage: resuming from %s (step %d of %d)", stage.name, resume_from, done, stage.steps)
     trainer.train(resume_from_checkpoint=resume_from)
@@ -253,12 +265,12 @@ def run_stage(
 
 @contextlib.contextmanager
 def library_bars(progress: bool) -> Iterator[None]:
-    """Silence transformers' own bars (loading, saving shards) unless progress was asked for; restore after."""
+    """Silence transformers' own bars (loading weights, writing shards at every checkpoint) and restore them after:
+    with `progress`, vocabx draws its own (the stage bar, one line per long step) instead."""
     from transformers.utils import logging as hf_logging
 
     was_disabled = not hf_logging.is_progress_bar_enabled()
-    if not progress:
-        hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:

@@ -8,14 +8,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from vocabx.errors import ModelError, first_line
+from vocabx.progress import step
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import RunConfig
 from vocabx.train.newrows import check_vocab_fits, new_row_start
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ class Loaded:
     """The model a run trains, its tokenizer, where its new rows start (None: no new rows) and its context."""
 
     model_dir: Path
-    model: torch.nn.Module
+    model: PreTrainedModel
     tokenizer: Any
     new_start: int | None
     context: int
@@ -48,21 +52,22 @@ def resolve_model_dir(spec: str) -> Path:
                      hint="pass a model directory (e.g. the --out of `vocabx extend`) or smollm2-135m")
 
 
-def load_for_training(cfg: RunConfig) -> Loaded:
+def load_for_training(cfg: RunConfig, progress: bool = False) -> Loaded:
     """Load the model in float32 (bf16 is autocast by the Trainer where supported) and check its vocabulary."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from vocabx.model.checkpoint import check_weight_files
 
-    model_dir = resolve_model_dir(cfg.model)
-    check_weight_files(model_dir)  # a truncated or corrupt file: a clear error, not the loader's traceback
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        with quiet_loading():
-            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    except Exception as exc:  # any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
-        raise ModelError(f"cannot load {model_dir}: {type(exc).__name__}: {first_line(exc)}",
-                         hint="check that it holds config.json, weights and tokenizer files") from exc
+    with step(f"loading model {cfg.model}", progress):
+        model_dir = resolve_model_dir(cfg.model)
+        check_weight_files(model_dir)  # a truncated or corrupt file: a clear error, not the loader's traceback
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_dir)
+            with quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        except Exception as exc:  # any loader failure (OSError, ValueError, SafetensorError, ...) is the user's file
+            raise ModelError(f"cannot load {model_dir}: {type(exc).__name__}: {first_line(exc)}",
+                             hint="check that it holds config.json, weights and tokenizer files") from exc
     rows = check_vocab_fits(model, len(tokenizer), model_dir)
     start = new_row_start(model_dir, rows, cfg.new_from)
     context = int(getattr(model.config, "max_position_embeddings", 0) or 2048)
@@ -102,7 +107,7 @@ class RunStart:
     loaded: Loaded
 
 
-def start_run(cfg: RunConfig, command: str) -> RunStart | dict[str, Any]:
+def start_run(cfg: RunConfig, command: str, progress: bool = False) -> RunStart | dict[str, Any]:
     """Join the distributed state; for a run that had already finished (`--resume` after a kill that landed once
     its manifest was written) return its recorded result as is; else start the clock, seed, and load the model."""
     import time
@@ -116,4 +121,4 @@ def start_run(cfg: RunConfig, command: str) -> RunStart | dict[str, Any]:
         return finished
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    return RunStart(state, started, load_for_training(cfg))
+    return RunStart(state, started, load_for_training(cfg, progress and state.is_main_process))

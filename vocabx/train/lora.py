@@ -9,12 +9,17 @@ embed_tokens and lm_head separately and silently untie them.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, cast
 
 import torch
 
 from vocabx.errors import require
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import RunConfig
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +32,12 @@ def _module_name(model: torch.nn.Module, module: torch.nn.Module | None) -> str 
     return None
 
 
-def token_indices(model: torch.nn.Module, new_start: int | None) -> dict[str, list[int]] | None:
+def token_indices(model: PreTrainedModel, new_start: int | None) -> dict[str, list[int]] | None:
     """peft's `trainable_token_indices` for rows >= new_start: the input embedding, and the head when untied."""
     if new_start is None:
         return None
-    rows = list(range(new_start, model.get_input_embeddings().weight.shape[0]))
+    # torch types a module's attributes as Tensor | Module; an embedding's weight is a Tensor.
+    rows = list(range(new_start, cast(torch.Tensor, model.get_input_embeddings().weight).shape[0]))
     inp, outp = model.get_input_embeddings(), model.get_output_embeddings()
     names = {_module_name(model, inp): rows}
     tied = outp is not None and outp.weight is inp.weight
@@ -41,7 +47,7 @@ def token_indices(model: torch.nn.Module, new_start: int | None) -> dict[str, li
     return {k: v for k, v in names.items() if k is not None}
 
 
-def wrap_lora(model: torch.nn.Module, cfg: RunConfig, new_start: int | None) -> torch.nn.Module:
+def wrap_lora(model: PreTrainedModel, cfg: RunConfig, new_start: int | None) -> PeftModel:
     """`model` wrapped in a PeftModel with adapters on all linear layers and the new rows trainable."""
     peft = require("peft", "LoRA training (--method lora)")
     lora = peft.LoraConfig(

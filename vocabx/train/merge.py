@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -14,6 +14,10 @@ from vocabx.errors import ModelError, require
 from vocabx.outputs import atomic_output_dir, build_manifest, check_output_dir, write_json
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import MergeConfig
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ def adapter_base(adapter_dir: Path, base: str | None = None) -> Path:
     return Path(recorded)
 
 
-def merged_model(peft_model: torch.nn.Module) -> torch.nn.Module:
+def merged_model(peft_model: PeftModel) -> PreTrainedModel:
     """Fold the adapter (LoRA matrices and trainable-token deltas) into the base weights; returns a plain model."""
     model = peft_model.merge_and_unload()
     # Loading without peft needs a config without adapter traces.
@@ -47,9 +51,10 @@ def merged_model(peft_model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def save_model_dir(model: torch.nn.Module, tokenizer: Any, out: Path) -> list[str]:
+def save_model_dir(model: PreTrainedModel, tokenizer: Any, out: Path) -> list[str]:
     """Write model weights (safetensors), config and tokenizer; refuse a model smaller than its tokenizer."""
-    rows = model.get_input_embeddings().weight.shape[0]
+    # torch types a module's attributes as Tensor | Module; an embedding's weight is a Tensor.
+    rows = cast(torch.Tensor, model.get_input_embeddings().weight).shape[0]
     if rows < len(tokenizer):
         raise ModelError(f"the merged model has {rows} rows for {len(tokenizer)} tokenizer ids",
                          hint="merge the adapter into the extended model it was trained on (vocabx train merge --base)")
@@ -74,7 +79,8 @@ def merge_adapter(cfg: MergeConfig, progress: bool = False) -> dict[str, Any]:
         model = merged_model(peft.PeftModel.from_pretrained(base, adapter_dir))
     tok_dir = adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else base_dir
     tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    counts = {"vocab_size": len(tokenizer), "embedding_rows": int(model.get_input_embeddings().weight.shape[0]),
+    embedding = cast(torch.Tensor, model.get_input_embeddings().weight)  # torch types it Tensor | Module
+    counts = {"vocab_size": len(tokenizer), "embedding_rows": int(embedding.shape[0]),
               "parameters": sum(p.numel() for p in model.parameters())}
     with atomic_output_dir(out, force=cfg.force, inputs=[adapter_dir, base_dir]) as tmp:
         names = save_model_dir(model, tokenizer, tmp)

@@ -7,10 +7,14 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 
 from vocabx.errors import ModelError, UsageError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +33,10 @@ def recorded_base_vocab_size(model_dir: str | Path) -> int | None:
     return int(value) if value is not None else None
 
 
-def check_vocab_fits(model: torch.nn.Module, tokenizer_size: int, model_dir: str | Path) -> int:
+def check_vocab_fits(model: PreTrainedModel, tokenizer_size: int, model_dir: str | Path) -> int:
     """Refuse a model whose embedding has fewer rows than its tokenizer has ids; return the row count."""
-    rows = int(model.get_input_embeddings().weight.shape[0])
+    # torch types a module's attributes as Tensor | Module; an embedding's weight is a Tensor.
+    rows = int(cast(torch.Tensor, model.get_input_embeddings().weight).shape[0])
     if rows < tokenizer_size:
         raise ModelError(
             f"{model_dir}: the embedding has {rows} rows but the tokenizer has {tokenizer_size} ids",
@@ -74,7 +79,7 @@ class NewRowsOnly:
     handles: list = field(default_factory=list)
     saved_requires_grad: dict[str, bool] = field(default_factory=dict)
 
-    def apply(self, model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    def apply(self, model: PreTrainedModel) -> list[torch.nn.Parameter]:
         self.saved_requires_grad = {n: p.requires_grad for n, p in model.named_parameters()}
         for p in model.parameters():
             p.requires_grad_(False)
@@ -89,7 +94,7 @@ class NewRowsOnly:
         log.info("embeddings stage: training rows >= %d of %d matrices", self.start, len(trained))
         return trained
 
-    def remove(self, model: torch.nn.Module) -> None:
+    def remove(self, model: PreTrainedModel) -> None:
         for handle in self.handles:
             handle.remove()
         self.handles.clear()

@@ -315,8 +315,10 @@ def finish_run(out: Path, manifest: dict[str, Any], keep_checkpoints: bool) -> P
 
 
 def _tidy(run_dir: Path, keep_checkpoints: bool) -> None:
-    if not keep_checkpoints:
-        for scratch in RESUME_STATE:
+    for scratch in RESUME_STATE:
+        if not keep_checkpoints:
             shutil.rmtree(run_dir / scratch, ignore_errors=True)
+        elif (run_dir / scratch).is_dir():
+            ordinary_modes(run_dir / scratch)  # kept checkpoints: the Trainer's safetensors were written 0600
     shutil.rmtree(run_dir / FINAL_TMP, ignore_errors=True)
     (run_dir / CONFIG_NAME).unlink(missing_ok=True)

@@ -45,7 +45,8 @@ def build_sft_mix(cfg: SFTConfig, loaded: Loaded, global_batch: int) -> tuple[SF
         if domain.counts.get(reason):
             log.warning("%d conversations longer than %d tokens were %s", domain.counts[reason], max_length,
                         "truncated" if reason == "truncated" else "skipped")
-    n_replay = round(len(domain) * cfg.replay_ratio / (1 - cfg.replay_ratio)) if replay is not None else 0
+    n_replay = (round(len(domain) * cfg.replay_ratio / (1 - cfg.replay_ratio))
+                if replay is not None and cfg.replay_ratio else 0)
     passes, steps = steps_for(len(domain) + n_replay, global_batch, cfg.max_steps, cfg.epochs)
     if steps == 0:
         raise CorpusError(f"{len(domain)} conversations are fewer than one batch of {global_batch}",
@@ -64,13 +65,14 @@ COMMAND = "train sft"
 
 
 def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallback]) -> dict[str, Any]:
-    run = start_run(cfg, COMMAND)
+    run = start_run(cfg, COMMAND, progress)
     if isinstance(run, dict):  # it had already finished: its recorded result
         return run
     state, started, loaded = run.state, run.started, run.loaded
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
     mix, steps, data_counts = build_sft_mix(cfg, loaded, global_batch)
     run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, *cfg.data, *cfg.replay])
+    assert cfg.lr is not None  # RunConfig.__post_init__ fills in the default
     stage = Stage(cfg.method, steps, cfg.lr, cfg.weight_decay)
     with guarded_run(run_dir):
         model = wrap_lora(loaded.model, cfg, loaded.new_start) if cfg.method == "lora" else loaded.model
@@ -83,6 +85,6 @@ def _train_sft(cfg: SFTConfig, progress: bool, callbacks: Sequence[TrainerCallba
                   "replay_ratio": cfg.replay_ratio, "new_rows_from": loaded.new_start,
                   "final_loss": last_loss(run_dir / "log.jsonl"), **data_counts}
         if state.is_main_process:
-            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started)
+            complete_run(COMMAND, run_dir, model, loaded, cfg, counts, started, progress=progress)
     state.wait_for_everyone()
     return {"out": str(final_out(run_dir)), **counts}

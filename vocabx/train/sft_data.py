@@ -165,7 +165,7 @@ def encode_all(records, tokenizer: Any, max_length: int, overlong: str, system: 
     """Encode records; over-long ones are truncated or skipped per `overlong`, each case counted."""
     out = SFTSamples()
     for record in records:
-        messages = to_messages(record, system)
+        messages = to_messages(record, system) or []
         result = encode(tokenizer, messages) if messages else "unknown_format"
         if isinstance(result, str):
             out.counts[f"skipped_{result}"] += 1
@@ -214,9 +214,11 @@ def mix_samples(domain: SFTSamples, replay: SFTSamples | None, ratio: float, see
     ids, labels, chars, flags = [], [], [], []
     for _ in range(passes):
         d = iter(rng.permutation(len(domain)))
-        r = iter(rng.permutation(len(replay))[np.arange(n_replay) % len(replay)]) if n_replay else iter(())
+        r = (iter(rng.permutation(len(replay))[np.arange(n_replay) % len(replay)]) if n_replay and replay is not None
+             else iter(()))
         for is_r in schedule:
             src, i = (replay, next(r)) if is_r else (domain, next(d))
+            assert src is not None  # replay samples are scheduled only when there is a replay set
             ids.append(src.ids[i])
             labels.append(src.labels[i])
             chars.append(src.chars[i])

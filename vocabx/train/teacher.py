@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
 
 from vocabx.train.align import Alignment, VocabMap, align
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +73,22 @@ def _cut(base_buf: list[int], ext_buf: list[int], vmap: VocabMap, block: int, st
 
 
 class Teacher:
-    """The base model in inference mode. With `bf16`, its body runs in bfloat16 (about 1.3x faster on CPUs with
-    native bf16 dot products, measured on SmolLM2-135M; on GPUs as usual) while the head stays float32: bf16 logits
+    """The base model in inference mode. With `bf16`, its body runs in bfloat16 (faster on CPUs with native bf16
+    dot products, and on GPUs) while the head stays float32: bf16 logits
     of 10-30 are off by up to 0.125, too coarse for log-probability targets."""
 
-    def __init__(self, model: torch.nn.Module, bf16: bool) -> None:
+    def __init__(self, model: PreTrainedModel, bf16: bool) -> None:
         model.eval().requires_grad_(False)
         self.head = model.get_output_embeddings().weight.detach().float().clone()
-        self.model = model.to(torch.bfloat16) if bf16 else model
+        # transformers wraps `to` in functools.wraps, whose typeshed type does not bind self (python/typeshed#10653).
+        self.model: PreTrainedModel = model.to(torch.bfloat16) if bf16 else model  # type: ignore[arg-type]
         self.device = self.head.device
 
     @torch.inference_mode()
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor, layers: Sequence[int]):
-        out = self.model.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                               output_hidden_states=bool(layers))
+        body = cast(torch.nn.Module, self.model.model)  # the decoder stack, an attribute of each architecture's class
+        out = body(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                   output_hidden_states=bool(layers))
         logits = out.last_hidden_state.float() @ self.head.T
         hidden = [out.hidden_states[i].float() for i in layers] if layers else []
         return logits, hidden
@@ -108,7 +114,12 @@ def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor],
                     top_k: int) -> dict[str, torch.Tensor]:
     """Targets for one window; position t (0..m-1) of the student predicts ext[t + 1]: at each chunk opening the
     teacher's top K next base tokens (and the rest as one lump), the split of the observed first base token's mass
-    by the second base token (`_second_level`), and each chunk's log-probability."""
+    by the second base token (`_second_level`), and each chunk's log-probability.
+
+    Both are canonical probabilities: where the chunk just closed could have gone on into a longer new token, the
+    extended tokenizer would have taken that token, so those next base tokens cannot follow. The chunk that closes
+    there gives up their mass (`log(1 - m)`) and the next opening's distribution is renormalized without them
+    (`-log(1 - m)`), so the chunk targets of a window still sum to the teacher's log-probability of its text."""
     from vocabx.train.distill_loss import log1mexp
 
     a = w.alignment
@@ -117,12 +128,21 @@ def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor],
     lse = torch.logsumexp(logits, dim=1)  # [n + 1]
     token_lp = logits[torch.arange(n), base[1:]] - lse[:n]  # teacher log p of each base token, [n]
     opening = torch.from_numpy(a.base_start)  # teacher position predicting the chunk's first base token
-    top_logp, top_ids = logits[opening].topk(top_k, dim=1)
-    top_logp = top_logp - lse[opening, None]
+    excluded = _excluded(w, vmap)
+    open_logits = logits[opening]
+    for row in np.flatnonzero(np.isin(a.base_start, list(excluded))):
+        open_logits[row, excluded[int(a.base_start[row])]] = -torch.inf
+    open_lse = torch.logsumexp(open_logits, dim=1)
+    top_logp, top_ids = open_logits.topk(top_k, dim=1)
+    top_logp = top_logp - open_lse[:, None]
     rest = log1mexp(torch.logsumexp(top_logp, dim=1))
     csum = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(token_lp.double(), 0)])
-    chunk = (csum[torch.from_numpy(a.base_end)] - csum[opening]).float()
-    chunk = chunk + _stop_correction(w, logits, lse, vmap)
+    chunk = (csum[torch.from_numpy(a.base_end)] - csum[opening]).float() + (lse[opening] - open_lse)
+    stop = torch.zeros(a.first.size)
+    for j in np.flatnonzero(a.last):
+        end = int(a.base_end[j])
+        if end in excluded:
+            stop[j] = log1mexp(torch.logsumexp(logits[end, excluded[end]] - lse[end], dim=0))
     out = {
         "input_ids": torch.from_numpy(w.ext[:-1].copy()),
         "labels": torch.from_numpy(w.ext[1:].copy()),
@@ -133,12 +153,30 @@ def _window_targets(w: Window, logits: torch.Tensor, hidden: list[torch.Tensor],
         "top_logp": top_logp,
         "rest_logp": rest,
         **_second_level(w, logits, lse, vmap, top_k),
-        "chunk_logp": chunk,
+        "chunk_logp": chunk + stop,
     }
     if hidden:
         # At an opening, both models have read the same bytes: the student up to token t - 1, the teacher up to
         # the base token before the chunk.
         out["hidden"] = torch.stack([h[opening] for h in hidden]).to(torch.float16)  # [layers, m, d]
+    return out
+
+
+def _excluded(w: Window, vmap: VocabMap) -> dict[int, list[int]]:
+    """Teacher position -> the base tokens that cannot come next there: each one would extend the chunk that
+    closes at that position into a longer new token, which the extended tokenizer would have taken instead.
+    Positions where the text itself goes on with one of them (BPE's merge order kept the shorter token) are left
+    out: there the extension was possible after all."""
+    a = w.alignment
+    n = w.base.size - 1
+    out: dict[int, list[int]] = {}
+    for j in np.flatnonzero(a.last):
+        end = int(a.base_end[j])
+        if end >= n:
+            continue  # the next token is outside the window: no teacher distribution there
+        nxt = vmap.extensions.get(tuple(int(x) for x in w.base[1 + a.base_start[j] : 1 + end]))
+        if nxt and int(w.base[end + 1]) not in nxt:
+            out[end] = nxt
     return out
 
 
@@ -171,20 +209,3 @@ def _second_level(w: Window, logits: torch.Tensor, lse: torch.Tensor, vmap: Voca
         alone[j] = log1mexp(torch.logsumexp(cond, dim=0))
         has2[j] = True
     return {"pair_ids": pair_ids, "pair_logp": pair_logp, "alone_logp": alone, "has2": has2}
-
-
-def _stop_correction(w: Window, logits: torch.Tensor, lse: torch.Tensor, vmap: VocabMap) -> torch.Tensor:
-    """log(1 - mass of the base tokens that would extend each chunk into a longer new token), one step ahead."""
-    a = w.alignment
-    out = torch.zeros(a.first.size)
-    n = w.base.size - 1
-    for j in np.flatnonzero(a.last):
-        end = int(a.base_end[j])
-        if end >= n:
-            continue  # the next token is outside the window: no teacher distribution there
-        path = tuple(int(x) for x in w.base[1 + a.base_start[j] : 1 + end])
-        nxt = vmap.extensions.get(path)
-        if nxt:
-            mass = float((logits[end, nxt] - lse[end]).exp().sum())
-            out[j] = float(np.log1p(-min(mass, 1 - 1e-6)))
-    return out

@@ -1,7 +1,7 @@
-"""Tiny real artifacts for the model tests: a byte-level BPE trained in-process, 2-layer Llama checkpoints saved as
+"""Tiny real artifacts for the model tests: the byte-level BPE they share, 2-layer Llama checkpoints saved as
 safetensors (single or sharded, tied or untied, padded or not), and a fake `Extension` built with `add_tokens`.
 
-Imported by the tests/test_model_*.py files; holds no tests itself.
+Plain helpers with no tests: tests/conftest.py builds the `tiny_tok` and `tiny_models` session fixtures from them.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer
 
+from tests._builders import train_bpe
 from vocabx.adapters import HFTokenizerAdapter
 from vocabx.extend.base import Extension, NewEntry
 
@@ -25,15 +25,9 @@ CORPUS = [
 NEW_TERMS = ["高血压", "糖尿病", "hypertension"]
 
 
-def train_bpe(vocab_size: int = 300) -> Tokenizer:
-    """A byte-level BPE trained on CORPUS."""
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  special_tokens=["<|endoftext|>"], show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
-    return tok
+def model_bpe(vocab_size: int = 300) -> Tokenizer:
+    """The tiny checkpoints' tokenizer: a byte-level BPE trained on CORPUS, `<|endoftext|>` at id 0."""
+    return train_bpe(CORPUS, vocab_size, special_tokens=("<|endoftext|>",))
 
 
 def make_extension(base_tok: Tokenizer, terms: list[str] = NEW_TERMS) -> Extension:
@@ -63,26 +57,10 @@ def save_tiny_llama(path: Path, vocab: int, *, tied: bool, sharded: bool, dtype:
     return path
 
 
-def tree_hash(path: Path) -> str:
-    """A hash of every file under `path` (names and bytes): BASE must never change."""
-    h = hashlib.sha256()
-    for p in sorted(path.rglob("*")):
-        if p.is_file():
-            h.update(str(p.relative_to(path)).encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-@pytest.fixture(scope="session")
-def tiny_tok() -> Tokenizer:
-    return train_bpe()
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_tok: Tokenizer) -> dict[str, Path]:
-    """Checkpoints keyed by layout: single/sharded x tied/untied, plus one padded beyond the tokenizer."""
-    root = tmp_path_factory.mktemp("models")
-    vocab = tiny_tok.get_vocab_size()
+def save_tiny_models(root: Path, tok: Tokenizer) -> dict[str, Path]:
+    """Checkpoints keyed by layout: single/sharded x tied/untied, plus one padded beyond the tokenizer and a bf16 one;
+    each directory holds `tok` as tokenizer.json."""
+    vocab = tok.get_vocab_size()
     out = {}
     for sharded in (False, True):
         for tied in (True, False):
@@ -91,5 +69,15 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_tok: Tokenizer) -
     out["padded"] = save_tiny_llama(root / "padded", vocab + 10, tied=False, sharded=False)
     out["bf16"] = save_tiny_llama(root / "bf16", vocab, tied=False, sharded=True, dtype=torch.bfloat16)
     for path in out.values():
-        (path / "tokenizer.json").write_text(tiny_tok.to_str(), encoding="utf-8")
+        (path / "tokenizer.json").write_text(tok.to_str(), encoding="utf-8")
     return out
+
+
+def tree_hash(path: Path) -> str:
+    """A hash of every file under `path` (names and bytes): BASE must never change."""
+    h = hashlib.sha256()
+    for p in sorted(path.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(path)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
