@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import hashlib
 import json
 import math
@@ -418,22 +419,45 @@ def _slug(name: str) -> str:
 
 def cpt_runs(work: Path, start: Path, held: dict[str, Path], args: argparse.Namespace) -> dict[str, Path]:
     """Continued pretraining of the base and of the distilled model on the same domain characters (LoRA, same
-    steps shape as `vocabx train cpt` defaults), each with 20% general replay."""
+    steps shape as `vocabx train cpt` defaults), each with 20% general replay. With --cpt-skip-chars, on dialogue
+    rows after that many characters: text the distillation never read (it reads the first --max-chars)."""
     runs = {}
-    arms = [("base", BASE, 256, "base")]
-    arms += [(f"distilled, blocks of {b}", str(start), b, "distilled" if b == 128 else f"distilled-b{b}")
+    data, tag = str(DIALOGUES), ""
+    if args.cpt_skip_chars:
+        data, tag = str(_rows_after(work, args.cpt_skip_chars)), f"-after{args.cpt_skip_chars}"
+    suffix = ", unseen text" if tag else ""
+    arms = [(f"base{suffix}", BASE, 256, "base" + tag)]
+    arms += [(f"distilled, blocks of {b}{suffix}", str(start), b, ("distilled" if b == 128 else f"distilled-b{b}") + tag)
              for b in args.cpt_ext_blocks]
     for name, model, block, folder in arms:
         out = work / "cpt" / folder
         if not (out / "manifest.json").exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-            flags = ["train", "cpt", model, "--data", str(DIALOGUES), "--text-field", FIELD, "--max-chars",
+            flags = ["train", "cpt", model, "--data", data, "--text-field", FIELD, "--max-chars",
                      str(args.cpt_chars), "--block-size", str(block), "--batch-size", "4", "--method", "lora",
                      "--replay", "news-zh", "--replay-ratio", "0.2", "--embed-steps", "0", "--save-steps",
                      "1000000", "--merge", "--out", str(out), "--force"]
             vocabx(work / "cpt" / f"{folder}.log", *flags)
         runs[name] = out
     return runs
+
+
+def _rows_after(work: Path, skip: int) -> Path:
+    """The dialogue rows after the first `skip` characters (title, ask and answer counted), as a CSV."""
+    out = work / f"dialogues-after{skip}.csv"
+    if not out.exists():
+        with open(DIALOGUES, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows, seen = [], 0
+            for row in reader:
+                seen += sum(len(row[f]) for f in FIELD.split(","))
+                if seen > skip:
+                    rows.append(row)
+        with open(out, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=reader.fieldnames or [])
+            writer.writeheader()
+            writer.writerows(rows)
+    return out
 
 
 def fmt(value, spec=".3f") -> str:
@@ -516,10 +540,11 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
         lines.append("| base, untrained | " + " | ".join(fmt(base[s]["bpc"], ".4f") for s in sets) + " |")
         for name, fig in cpt.items():
             lines.append(f"| {name} | " + " | ".join(fmt(fig[s]["bpc"], ".4f") for s in sets) + " |")
+        base_cpt = next((name for name in cpt if name.startswith("base")), None)
         for name, d in cpt.items():
-            if name.startswith("distilled") and "base + CPT" in cpt:
-                b = cpt["base + CPT"]
-                lines.append(f"| {name} vs base + CPT | "
+            if name.startswith("distilled") and base_cpt is not None:
+                b = cpt[base_cpt]
+                lines.append(f"| {name} vs {base_cpt} | "
                              + " | ".join(f"{d[s]['bpc'] / b[s]['bpc'] - 1:+.1%}" for s in sets) + " |")
     return "\n".join(lines) + "\n"
 
@@ -544,6 +569,9 @@ def main() -> None:
                         help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
     parser.add_argument("--lora-hidden-layers", default="-1")
     parser.add_argument("--cpt-chars", type=int, default=60_000)
+    parser.add_argument("--cpt-skip-chars", type=int, default=0,
+                        help="CPT on the dialogue rows after this many characters (0: from the start, where the "
+                             "distillation read too).")
     parser.add_argument("--cpt-budget", type=float, default=None,
                         help="Which snapshot of --cpt-from to continue (CPU minutes); default its largest.")
     parser.add_argument("--cpt-ext-blocks", type=lambda s: [int(x) for x in s.split(",")], default=[128, 88],
