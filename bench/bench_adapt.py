@@ -627,7 +627,8 @@ def main() -> None:
                 "characters scored per held-out set")
     text = report(args, base, zero, runs, trained, decode, cpt, use)
     print(text)
-    RESULTS.write_text(text, encoding="utf-8")
+    if args.phase == "all":  # a single phase reports only what it ran: it would overwrite the whole section
+        RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or ROOT.parent / "shared" / "data")
 DIALOGUES = SHARED / "corpora" / "medical-zh" / "dialogues.csv"
 LLAMA = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
-MACHINE = ("2-core CPU, 24 GB, shared with other sessions' jobs (load average 10-13 while measuring: absolute seconds are "
-           "inflated 2-3x and noisy; ratios side by side in one run count)")
+MACHINE = (f"2-core CPU, 24 GB, load average {os.getloadavg()[0]:.1f} when the script started (above 2, other jobs "
+           "shared the cores: absolute seconds are inflated and noisy; ratios side by side in one run count)")
 TOKENIZERS = {"Llama-2": str(LLAMA), "SmolLM2": "smollm2"}
 VOCABX = str(Path(sys.executable).with_name("vocabx"))
 
@@ -337,11 +337,12 @@ def main() -> None:
     parser.add_argument("--kernels-ref", help="a commit whose analyze still has numpy paths (VOCABX_NATIVE=0)")
     parser.add_argument("--memory-mb", type=float, default=100)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "analyze.md"))
+    parser.add_argument("--title", default="vocabx analyze", help="The section's heading in RESULTS.md.")
     args = parser.parse_args()
     command = "python bench/bench_analyze.py " + " ".join(sys.argv[1:])
     sections = {"compression": "Compression on held-out text", "recall": "Keyword recall (CSL)",
                 "speed": "Speed, whole processes", "memory": "Memory"}
-    doc = ["## vocabx analyze", "", f"Command: `{command}`. Machine: {MACHINE}.", ""]
+    doc = [f"## {args.title}", "", f"Command: `{command}`. Machine: {MACHINE}.", ""]
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         for name in args.sections:
