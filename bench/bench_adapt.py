@@ -532,7 +532,9 @@ def report(args: argparse.Namespace, base: dict, zero: dict[str, dict], runs: di
     if cpt:
         lines += ["", "### Then continued pretraining on the same domain characters", "",
                   f"Start: the {args.cpt_budget or 'largest'}-minute snapshot of \"{args.cpt_from}\", and the base. "
-                  f"`vocabx train cpt MODEL --data dialogues.csv --max-chars {args.cpt_chars:,} --method lora --replay "
+                  + (f"Text: the dialogue rows after the first {args.cpt_skip_chars:,} characters (the distillation read "
+                     f"only the first {args.max_chars:,}). " if args.cpt_skip_chars else "")
+                  + f"`vocabx train cpt MODEL --data dialogues.csv --max-chars {args.cpt_chars:,} --method lora --replay "
                   "news-zh --replay-ratio 0.2 --merge`, the base in blocks of 256 tokens, the distilled model in "
                   "the blocks its row names (88 extended tokens hold about the characters of 256 base tokens, so the "
                   "two take the same number of steps over the same text; 128 hold more).", "",
