@@ -1,4 +1,4 @@
-"""Keeping transformers' and peft's own chatter out of vocabx's output while they load or wrap a model: the
+"""Keeping transformers' and peft's own chatter out of vocabx's output while they load, wrap or train a model: the
 "Loading weights" bars (vocabx reports its own progress) and a deprecation warning a vocabx user cannot act on."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from vocabx.progress import step
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import CPTConfig
 from vocabx.train.data import BlockDataset, BlockMix, mix_blocks, pack_texts, replay_blocks_needed
-from vocabx.train.engine import Stage, library_bars, run_stage, stage_is_done, steps_for
+from vocabx.train.engine import Stage, run_stage, stage_is_done, steps_for
 from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, bpc_hook, start_run
 from vocabx.train.lora import wrap_lora
@@ -69,7 +69,7 @@ def train_cpt(cfg: CPTConfig, *, progress: bool = False, callbacks: Sequence[Tra
 
     `callbacks` are extra `transformers.TrainerCallback`s added to every stage (monitoring, tests).
     """
-    with library_bars(progress):
+    with quiet_loading():
         return _train_cpt(cfg, progress, callbacks)
 
 

@@ -31,7 +31,6 @@ from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
 from vocabx.train.engine import (
     Stage,
     bf16_default,
-    library_bars,
     run_stage,
     stage_is_done,
     steps_for,
@@ -166,7 +165,7 @@ def check_prefix(teacher_tok: Any, student_tok: Any) -> int:
 def train_distill(cfg: DistillConfig, *, progress: bool = False,
                   callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
     """Run distillation as configured and return the counts recorded in OUT/manifest.json."""
-    with library_bars(progress):
+    with quiet_loading():
         return _train_distill(cfg, progress, callbacks)
 
 

@@ -3,13 +3,12 @@ checkpoints and resume. The same code runs on one CPU or under `accelerate launc
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -261,21 +260,6 @@ def run_stage(
         log.info("%s stage: resuming from %s (step %d of %d)", stage.name, resume_from, done, stage.steps)
     trainer.train(resume_from_checkpoint=resume_from)
     return trainer
-
-
-@contextlib.contextmanager
-def library_bars(progress: bool) -> Iterator[None]:
-    """Silence transformers' own bars (loading weights, writing shards at every checkpoint) and restore them after:
-    with `progress`, vocabx draws its own (the stage bar, one line per long step) instead."""
-    from transformers.utils import logging as hf_logging
-
-    was_disabled = not hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if not was_disabled:
-            hf_logging.enable_progress_bar()
 
 
 def stage_is_done(run_dir: Path, stage: Stage) -> Path | None:

@@ -10,8 +10,9 @@ from typing import Any
 from transformers import TrainerCallback
 
 from vocabx.errors import CorpusError, UsageError
+from vocabx.quiet import quiet_loading
 from vocabx.train.config import SFTConfig
-from vocabx.train.engine import Stage, library_bars, run_stage, steps_for
+from vocabx.train.engine import Stage, run_stage, steps_for
 from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, start_run
 from vocabx.train.lora import wrap_lora
@@ -57,7 +58,7 @@ def build_sft_mix(cfg: SFTConfig, loaded: Loaded, global_batch: int) -> tuple[SF
 
 def train_sft(cfg: SFTConfig, *, progress: bool = False, callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
     """Run instruction tuning as configured and return the counts recorded in OUT/manifest.json."""
-    with library_bars(progress):
+    with quiet_loading():
         return _train_sft(cfg, progress, callbacks)
 
 
