@@ -255,24 +255,30 @@ KERNEL_GROUPS = {"jieba segmentation (_jieba.c)": "jiebacut", "n-gram counting":
                  "span grouping and hashing": "spans,scan", "token-count lookups": "tokencount"}
 
 
-def _kernel_tree(ref: str, tmp: Path) -> Path:
-    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects), with a
-    per-module switch (`VOCABX_NATIVE_OFF=ngrams,...`) added to its `native()`."""
-    tree = tmp / "ref"
+def _ref_tree(ref: str, tmp: Path, switch: bool = False) -> Path:
+    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects); with
+    `switch`, a per-module switch (`VOCABX_NATIVE_OFF=ngrams,...`) added to its `native()`."""
+    tree = tmp / f"ref-{ref}{'-switch' if switch else ''}"
     tree.mkdir(exist_ok=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx", "setup.py"], capture_output=True,
                              check=True)
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    kernels = tree / "vocabx" / "analyze" / "kernels.py"
-    source = kernels.read_text(encoding="utf-8")
-    require(NATIVE_SWITCH in source, f"{ref}'s kernels.py has no VOCABX_NATIVE switch to extend")
-    kernels.write_text(source.replace(NATIVE_SWITCH, NATIVE_SWITCH_PER_MODULE), encoding="utf-8")
+    if switch:
+        kernels = tree / "vocabx" / "analyze" / "kernels.py"
+        source = kernels.read_text(encoding="utf-8")
+        require(NATIVE_SWITCH in source, f"{ref}'s kernels.py has no VOCABX_NATIVE switch to extend")
+        kernels.write_text(source.replace(NATIVE_SWITCH, NATIVE_SWITCH_PER_MODULE), encoding="utf-8")
     subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
                    capture_output=True)
     return tree
 
 
-def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
+def _analyze_from(tree: Path) -> list[str]:
+    """`vocabx analyze` run from another tree's package (PYTHONPATH set by the caller)."""
+    return [sys.executable, "-c", "from vocabx.cli import main; main()", "analyze"]
+
+
+def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | None) -> list[str]:
     texts = dialogues()
     corpus = write_jsonl(tmp / "med.jsonl", texts)
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
@@ -282,8 +288,15 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
     variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / "o"), "--force"], None)
                 for k, v in TOKENIZERS.items()}
     same_as: dict[str, str] = {}  # variant -> the variant whose plan it must reproduce
+    if baseline_ref:  # the same algorithms at another commit: the same plan, in how many seconds
+        tree = _ref_tree(baseline_ref, tmp)
+        for k, v in TOKENIZERS.items():
+            name = f"analyze, {k} ({baseline_ref})"
+            variants[name] = ([*_analyze_from(tree), str(corpus), "-t", v, "-o", str(tmp / f"o-{len(variants)}"),
+                               "--force"], {"PYTHONPATH": str(tree)})
+            same_as[name] = f"analyze, {k}"
     if kernels_ref:  # the same code with and without its kernels (the learner has no other implementation)
-        tree = _kernel_tree(kernels_ref, tmp)
+        tree = _ref_tree(kernels_ref, tmp, switch=True)
         for k, v in TOKENIZERS.items():
             switches = {"kernels": {}, "numpy paths + rjieba (VOCABX_NATIVE=0)": {"VOCABX_NATIVE": "0"},
                         **{f"all kernels but {group}": {"VOCABX_NATIVE_OFF": modules}
@@ -291,8 +304,8 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
             for what, env in switches.items():
                 name = f"analyze, {k}, {what} ({kernels_ref})"
                 out = tmp / f"o-{len(variants)}"
-                variants[name] = ([sys.executable, "-c", "from vocabx.cli import main; main()", "analyze", str(corpus),
-                                   "-t", v, "-o", str(out), "--force"], {**env, "PYTHONPATH": str(tree)})
+                variants[name] = ([*_analyze_from(tree), str(corpus), "-t", v, "-o", str(out), "--force"],
+                                  {**env, "PYTHONPATH": str(tree)})
                 if "jieba" not in what and "rjieba" not in what and what != "kernels":
                     same_as[name] = f"analyze, {k}, kernels ({kernels_ref})"
     for _ in range(repeat):
@@ -313,7 +326,7 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None) -> list[str]:
     return lines
 
 
-def memory(tmp: Path, size_mb: float) -> list[str]:
+def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: str | None) -> list[str]:
     texts = dialogues()
     out, written, i = [], 0, 0
     while written < size_mb * 1e6:  # rotated, numbered copies: repeated text with variation
@@ -323,9 +336,22 @@ def memory(tmp: Path, size_mb: float) -> list[str]:
         written += len(out[-1].encode("utf-8"))
         i += 1
     corpus = write_jsonl(tmp / "big.jsonl", out)
-    wall, rss = _timed([VOCABX, "analyze", str(corpus), "-t", str(LLAMA), "-o", str(tmp / "big"), "--force"])
-    return [f"{size_mb:.0f} MB corpus ({len(out):,} documents: the medical rows rotated and numbered), Llama-2: "
-            f"{wall:.1f} s, peak RSS {rss:,} MB (largest process, GNU time %M). Goal: under 2 GB."]
+    lines = [f"{size_mb:.0f} MB corpus ({len(out):,} documents: the medical rows rotated and numbered), one run each; "
+             "peak RSS of the largest process (GNU time %M). Goal: under 2 GB.", "",
+             "| command | wall s | peak RSS MB |", "|---|---:|---:|"]
+    tree = _ref_tree(baseline_ref, tmp) if baseline_ref else None
+    for k, v in tokenizers.items():
+        plans = []
+        for label, cmd, env in [(f"analyze, {k}", [VOCABX, "analyze"], None),
+                                *([(f"analyze, {k} ({baseline_ref})", _analyze_from(tree), {"PYTHONPATH": str(tree)})]
+                                  if tree else [])]:
+            out_dir = tmp / f"big-{len(plans)}"
+            wall, rss = _timed([*cmd, str(corpus), "-t", v, "-o", str(out_dir), "--force"], env)
+            lines.append(f"| {label} | {wall:.1f} | {rss:,} |")
+            plans.append((out_dir / "plan.tsv").read_bytes())
+            print(lines[-1], flush=True)
+        require(len(set(plans)) == 1, f"{k}: the baseline wrote another plan.tsv")
+    return lines
 
 
 def main() -> None:
@@ -335,6 +361,8 @@ def main() -> None:
     parser.add_argument("--tokenizers", nargs="+", default=list(TOKENIZERS))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--kernels-ref", help="a commit whose analyze still has numpy paths (VOCABX_NATIVE=0)")
+    parser.add_argument("--baseline-ref", help="a commit run side by side (speed, memory): it must write the same "
+                        "plan.tsv")
     parser.add_argument("--memory-mb", type=float, default=100)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "analyze.md"))
     parser.add_argument("--title", default="vocabx analyze", help="The section's heading in RESULTS.md.")
@@ -352,9 +380,9 @@ def main() -> None:
             elif name == "recall":
                 body = recall(tmp)
             elif name == "speed":
-                body = speed(tmp, args.repeat, args.kernels_ref)
+                body = speed(tmp, args.repeat, args.kernels_ref, args.baseline_ref)
             else:
-                body = memory(tmp, args.memory_mb)
+                body = memory(tmp, args.memory_mb, {k: TOKENIZERS[k] for k in args.tokenizers}, args.baseline_ref)
             doc += [f"### {sections[name]}", "", *body, "", f"({time.perf_counter() - start:.0f} s)", ""]
             Path(args.out).write_text("\n".join(doc) + "\n", encoding="utf-8")
     print("\n".join(doc))

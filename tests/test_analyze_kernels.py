@@ -1,6 +1,6 @@
-"""The compiled kernels (`vocabx/analyze/_kernels.c`, the only implementation of analyze's inner loops) against
-brute-force Python: n-gram tables against Counters of every substring, span grouping against Counters, the GPT-2
-pre-tokenizer against its regex, token counts against `encode_batch`."""
+"""analyze's inner loops against brute-force Python: n-gram tables (numpy) against Counters of every substring,
+span grouping (numpy) against Counters, the compiled GPT-2 pre-tokenizer (`_kernels.c`) against its regex, token
+counts against `encode_batch`."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_substring_counter_equals_brute_force(seed, max_n, prune):
 
 
 def test_span_counts_equal_counters():
-    """Spans grouped by the kernel (`group_spans`) give what Counters give, in first-seen order."""
+    """Spans grouped by `group_spans` give what Counters give, in first-seen order."""
     from vocabx.analyze.spans import count_spans
 
     texts, pieces = _texts(4)

@@ -8,8 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from vocabx.analyze.kernels import MAX_POSITIONS, native
-from vocabx.analyze.ngrams import MULT
+from vocabx.analyze.ngrams import MULT, HashIndex
 
 INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
 
@@ -26,36 +25,58 @@ def span_hashes(cps: np.ndarray, starts: np.ndarray, stops: np.ndarray,
 
 
 def span_hash_tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps` (one compiled pass)."""
-    prefix, powers = native().span_hash_tables(np.ascontiguousarray(cps, dtype=np.uint32), int(INV_MULT))
-    return np.frombuffer(prefix, dtype=np.uint64), np.frombuffer(powers, dtype=np.uint64)
+    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps`."""
+    n = len(cps)
+    mult = np.full(n + 1, MULT, dtype=np.uint64)
+    mult[0] = 1
+    inv = np.full(n + 1, INV_MULT, dtype=np.uint64)
+    inv[0] = 1
+    with np.errstate(over="ignore"):
+        powers = np.multiply.accumulate(mult)
+        prefix = np.zeros(n + 1, dtype=np.uint64)
+        prefix[1:] = np.cumsum(cps.astype(np.uint64) * np.multiply.accumulate(inv)[:-1])
+    return prefix, powers
 
 
-def group_spans(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                docs: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+def group_spans(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, docs: np.ndarray | None = None,
+                tables: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
     """The spans cps[starts[i]:ends[i]] grouped by their strings, groups numbered in order of first appearance:
     (first span of each group, each span's group, group sizes, documents per group: the distinct `docs` among
-    its spans, zeros without `docs`; `docs` in text order). One compiled pass.
+    its spans, zeros without `docs`): span hashes, a value sort and a hash lookup. `tables`: `span_hash_tables(cps)`
+    when the caller has them.
 
     >>> cps = np.frombuffer("ab ab c".encode("utf-32-le"), np.uint32)
     >>> [a.tolist() for a in group_spans(cps, np.array([0, 3, 6]), np.array([2, 5, 7]), np.array([0, 1, 1]))]
     [[0, 2], [0, 0, 1], [2, 1], [2, 1]]
     """
     starts, ends = (np.ascontiguousarray(a, dtype=np.int64) for a in (starts, ends))
-    if max(len(cps), len(starts)) >= MAX_POSITIONS:
-        raise ValueError(f"{max(len(cps), len(starts)):,} positions are too many for the span kernel (--shard-chars)")
-    if docs is not None and not bool((docs[1:] >= docs[:-1]).all()):
-        raise ValueError("group_spans needs the spans' documents in order")
-    doc_arg = np.ascontiguousarray(docs, dtype=np.int64) if docs is not None else np.zeros(0, np.int64)
-    return tuple(np.frombuffer(c, dtype=np.int64) for c in
-                 native().group_spans(np.ascontiguousarray(cps, dtype=np.uint32), starts, ends, doc_arg))
+    keys = span_hashes(cps, starts, ends, tables)
+    ks = np.sort(keys)  # sort values, not indices (numpy's SIMD value sort); a hash lookup gives the inverse
+    new = np.ones(len(ks), dtype=bool)
+    new[1:] = ks[1:] != ks[:-1]
+    by_key = HashIndex(ks[new]).lookup(keys)
+    first = np.empty(int(new.sum()), dtype=np.int64)
+    first[by_key[::-1]] = np.arange(len(keys) - 1, -1, -1)  # the last write wins: each group's first span
+    order = np.argsort(first)  # groups in order of first appearance
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    inverse = rank[by_key]
+    counts = np.bincount(inverse, minlength=len(order))
+    doc_freq = np.zeros(len(order), dtype=np.int64)
+    if docs is not None and len(keys):
+        span = int(docs.max()) + 1
+        pairs = np.sort(inverse * span + docs)
+        distinct = np.ones(len(pairs), dtype=bool)
+        distinct[1:] = pairs[1:] != pairs[:-1]
+        doc_freq = np.bincount(pairs[distinct] // span, minlength=len(order))
+    return first[order], inverse, counts, doc_freq
 
 
-def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                docs: np.ndarray | None = None) -> tuple[Counter[str], Counter[str]]:
+def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, docs: np.ndarray | None = None,
+                tables: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Counter[str], Counter[str]]:
     """The strings text[starts[i]:ends[i]] counted, in the order they are first seen (as `Counter(strings)` would
     have them), and with `docs` (each span's document) the number of documents holding each.
-    `cps`: the code points of `text`.
+    `cps`: the code points of `text`; `tables`: `span_hash_tables(cps)` when the caller has them.
 
     >>> count_spans("ab ab c", np.frombuffer("ab ab c".encode("utf-32-le"), np.uint32), np.array([0, 3, 6]),
     ...             np.array([2, 5, 7]), np.array([0, 1, 1]))
@@ -63,7 +84,7 @@ def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray
     """
     if not len(starts):
         return Counter(), Counter()
-    first, _, counts, doc_freq = group_spans(cps, starts, ends, docs)
+    first, _, counts, doc_freq = group_spans(cps, starts, ends, docs, tables)
     strings = [text[a:b] for a, b in zip(np.asarray(starts)[first].tolist(), np.asarray(ends)[first].tolist())]
     by_string = Counter(dict(zip(strings, counts.tolist())))
     return by_string, (Counter(dict(zip(strings, doc_freq.tolist()))) if docs is not None else Counter())
