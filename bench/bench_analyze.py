@@ -7,12 +7,17 @@
                measured on the rest; general text never longer.
   recall       CSL author keywords found in the top K terms by termhood, next to jieba's TF-IDF and TextRank.
   speed        whole processes, median of `--repeat`: `vocabx analyze` against a fresh `python -c` running
-               `jieba.lcut` on the same text; and analyze without its compiled kernels (`--kernels-ref`: a commit
-               whose numpy paths still exist, run with VOCABX_NATIVE=0).
-  memory       peak RSS of `vocabx analyze` on a 100 MB corpus (the medical rows repeated with variation).
+               `jieba.lcut` on the same text; another commit side by side (`--baseline-ref`, the same plan.tsv
+               required); and analyze without its compiled kernels (`--kernels-ref`: a commit whose numpy paths
+               still exist, run with VOCABX_NATIVE=0, or one kernel group off with VOCABX_NATIVE_OFF).
+  memory       wall time and peak RSS of `vocabx analyze` on a 100 MB corpus (the medical rows repeated with
+               variation), per tokenizer, and at `--baseline-ref` beside it.
+  pretokenizer the compiled GPT-2 pre-tokenizer against the `regex` steps it emulates (same ends required); not
+               in the default sections.
 
-    python bench/bench_analyze.py [--sections compression recall speed memory] [--budgets 1000 2000 ...]
-                                  [--repeat 5] [--kernels-ref COMMIT] [--out bench/results/analyze.md]
+    python bench/bench_analyze.py [--sections compression recall speed memory pretokenizer] [--budgets 1000 ...]
+                                  [--repeat 5] [--baseline-ref COMMIT] [--kernels-ref COMMIT]
+                                  [--out bench/results/analyze.md]
 """
 
 from __future__ import annotations
@@ -285,8 +290,8 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | N
     jieba_cmd = [sys.executable, "-c", "import json,jieba;jieba.setLogLevel(60);[jieba.lcut(json.loads(l)['text']) "
                  f"for l in open({str(corpus)!r},encoding='utf-8')]"]
     runs: dict[str, list[float]] = {}
-    variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / "o"), "--force"], None)
-                for k, v in TOKENIZERS.items()}
+    variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / f"o-{k}"), "--force"],
+                                  None) for k, v in TOKENIZERS.items()}  # an output of its own: plans are compared
     same_as: dict[str, str] = {}  # variant -> the variant whose plan it must reproduce
     if baseline_ref:  # the same algorithms at another commit: the same plan, in how many seconds
         tree = _ref_tree(baseline_ref, tmp)
@@ -354,6 +359,46 @@ def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: 
     return lines
 
 
+def pretokenizer(repeat: int) -> list[str]:
+    """The compiled GPT-2 pre-tokenizer against the `regex` steps it emulates, in one process on the dialogues: the
+    same pre-token ends required (the pass `vocabx analyze` makes over every byte-level corpus, twice)."""
+    import numpy as np
+
+    from vocabx.adapters.loader import load_tokenizer
+    from vocabx.analyze.kernels import native
+    from vocabx.analyze.segment import char_classes
+    from vocabx.analyze.tokencount import CLASSES, TokenCounter
+
+    texts = dialogues()
+    lines = [f"Medical dialogues, {len(texts):,} documents, {sum(map(len, texts)):,} characters; best of {repeat}.", "",
+             "| tokenizer | compiled s | regex steps s | ratio |", "|---|---:|---:|---:|"]
+    for name in ("smollm2",):  # Qwen2 splits with a regex of its own (no GPT-2 pattern to emulate)
+        adapter = load_tokenizer(name)
+        counter = TokenCounter(adapter, adapter.fallback_flags()[0])
+        norm = counter.normalizer
+        docs = [norm.normalize_str(t) for t in texts] if norm is not None else texts
+        require(counter.gpt2_digits is not None and counter.steps is not None, f"{name}: no GPT-2 pre-tokenizer")
+        compiled, steps = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            cps = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32)
+            text_ends = np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)))
+            ends = np.frombuffer(native().gpt2_pretokenize(cps, char_classes(cps, CLASSES), text_ends,
+                                                           counter.gpt2_digits), dtype=np.int64)
+            compiled.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            pieces: list[str] = []
+            for doc in docs:
+                parts = [doc]
+                for step in counter.steps:
+                    parts = [q for p in parts for q in step(p)]
+                pieces += parts
+            steps.append(time.perf_counter() - start)
+            require(np.array_equal(ends, np.cumsum([len(p) for p in pieces])), f"{name}: pre-token ends differ")
+        lines.append(f"| {name} | {min(compiled):.3f} | {min(steps):.3f} | {min(steps) / min(compiled):.1f}x |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", nargs="+", default=["compression", "recall", "speed", "memory"])
@@ -369,7 +414,8 @@ def main() -> None:
     args = parser.parse_args()
     command = "python bench/bench_analyze.py " + " ".join(sys.argv[1:])
     sections = {"compression": "Compression on held-out text", "recall": "Keyword recall (CSL)",
-                "speed": "Speed, whole processes", "memory": "Memory"}
+                "speed": "Speed, whole processes", "memory": "Memory",
+                "pretokenizer": "The compiled GPT-2 pre-tokenizer against its regex"}
     doc = [f"## {args.title}", "", f"Command: `{command}`. Machine: {MACHINE}.", ""]
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -379,6 +425,8 @@ def main() -> None:
                 body = compression(tmp, args.budgets, {k: TOKENIZERS[k] for k in args.tokenizers})
             elif name == "recall":
                 body = recall(tmp)
+            elif name == "pretokenizer":
+                body = pretokenizer(args.repeat)
             elif name == "speed":
                 body = speed(tmp, args.repeat, args.kernels_ref, args.baseline_ref)
             else:

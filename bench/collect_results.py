@@ -12,8 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "tokenizers", "analyze", "extend_bytelevel", "extend_sentencepiece", "model_init", "adapt", "surgery", "train_overhead",
-    "eval", "export",
+    "tokenizers", "analyze", "analyze_kernels", "analyze_numpy", "analyze_pretokenizer", "extend_bytelevel",
+    "extend_sentencepiece", "model_init", "adapt", "surgery", "train_overhead", "eval", "export",
 ]
 HEADER = """# vocabx benchmark results
 
