@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import torch
-from checks import same_counts
+from checks import require, same_counts
 from transformers import TrainerCallback
 
 REPO = Path(__file__).resolve().parents[1]
@@ -295,11 +295,15 @@ def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: ar
     from vocabx.model.api import resolve_model
     from vocabx.train.newrows import recorded_base_vocab_size
 
-    cache = work / "eval" / f"decode-{_slug(name)}.json"
+    shape = (args.decode_prompts, args.decode_tokens, args.prompt_chars)
+    suffix = "" if shape == (8, 64, 32) else "-{}x{}x{}".format(*shape)  # the defaults keep their old cache name
+    cache = work / "eval" / f"decode-{_slug(name)}{suffix}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
     texts = [json.loads(line)["text"] for line in held["sft"].read_text(encoding="utf-8").splitlines()]
     texts = [t for t in texts if len(t) >= args.prompt_chars + 100][: args.decode_prompts]
+    require(len(texts) == args.decode_prompts, f"only {len(texts)} held-out sft documents are long enough for "
+            f"{args.decode_prompts} prompts")
     prompts = [t[: args.prompt_chars] for t in texts]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
