@@ -31,7 +31,8 @@ def span_hash_tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     formulation held five more, 1.2 GB at 100 MB of Chinese).
 
     >>> prefix, powers = span_hash_tables(np.array([7, 8, 9], np.uint32))
-    >>> int(powers[2]) == int(MULT) ** 2 % 2**64, int(prefix[3]) == (7 + 8 * int(INV_MULT) + 9 * int(INV_MULT) ** 2) % 2**64
+    >>> m, q = int(MULT), int(INV_MULT)
+    >>> int(powers[2]) == m**2 % 2**64, int(prefix[3]) == (7 + 8 * q + 9 * q**2) % 2**64
     (True, True)
     """
     n = len(cps)
