@@ -26,6 +26,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -275,12 +276,17 @@ def _ref_tree(ref: str, tmp: Path, switch: bool = False) -> Path:
         kernels.write_text(source.replace(NATIVE_SWITCH, NATIVE_SWITCH_PER_MODULE), encoding="utf-8")
     subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
                    capture_output=True)
+    where = subprocess.run([sys.executable, "-P", "-c", "import vocabx; print(vocabx.__file__)"], capture_output=True,
+                           text=True, check=True, env={**os.environ, "PYTHONPATH": str(tree)}).stdout.strip()
+    require(Path(where).is_relative_to(tree), f"the {ref} runs would import {where}, not the tree at {tree}")
     return tree
 
 
 def _analyze_from(tree: Path) -> list[str]:
-    """`vocabx analyze` run from another tree's package (PYTHONPATH set by the caller)."""
-    return [sys.executable, "-c", "from vocabx.cli import main; main()", "analyze"]
+    """`vocabx analyze` run from another tree's package (PYTHONPATH set by the caller). `-P`: `python -c` would
+    otherwise put the working directory first on sys.path, and run from the repository root, the checkout's own
+    package would shadow the tree's."""
+    return [sys.executable, "-P", "-c", "from vocabx.cli import main; main()", "analyze"]
 
 
 def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | None) -> list[str]:
@@ -331,7 +337,8 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | N
     return lines
 
 
-def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: str | None) -> list[str]:
+def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: str | None,
+           repeat: int = 1, kernels_ref: str | None = None) -> list[str]:
     texts = dialogues()
     out, written, i = [], 0, 0
     while written < size_mb * 1e6:  # rotated, numbered copies: repeated text with variation
@@ -341,21 +348,35 @@ def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: 
         written += len(out[-1].encode("utf-8"))
         i += 1
     corpus = write_jsonl(tmp / "big.jsonl", out)
-    lines = [f"{size_mb:.0f} MB corpus ({len(out):,} documents: the medical rows rotated and numbered), one run each; "
-             "peak RSS of the largest process (GNU time %M). Goal: under 2 GB.", "",
-             "| command | wall s | peak RSS MB |", "|---|---:|---:|"]
+    lines = [f"{size_mb:.0f} MB corpus ({len(out):,} documents: the medical rows rotated and numbered), {repeat} "
+             "run(s) of each command, in turn; peak RSS of the largest process (GNU time %M). Goal: under 2 GB.", "",
+             "| command | wall s (median) | peak RSS MB (median) | peak RSS MB, each run |", "|---|---:|---:|---|"]
     tree = _ref_tree(baseline_ref, tmp) if baseline_ref else None
+    switched = _ref_tree(kernels_ref, tmp, switch=True) if kernels_ref else None
     for k, v in tokenizers.items():
-        plans = []
-        for label, cmd, env in [(f"analyze, {k}", [VOCABX, "analyze"], None),
-                                *([(f"analyze, {k} ({baseline_ref})", _analyze_from(tree), {"PYTHONPATH": str(tree)})]
-                                  if tree else [])]:
-            out_dir = tmp / f"big-{len(plans)}"
-            wall, rss = _timed([*cmd, str(corpus), "-t", v, "-o", str(out_dir), "--force"], env)
-            lines.append(f"| {label} | {wall:.1f} | {rss:,} |")
-            plans.append((out_dir / "plan.tsv").read_bytes())
-            print(lines[-1], flush=True)
-        require(len(set(plans)) == 1, f"{k}: the baseline wrote another plan.tsv")
+        plans: dict[str, bytes] = {}
+        commands = [(f"analyze, {k}", [VOCABX, "analyze"], None),
+                    *([(f"analyze, {k} ({baseline_ref})", _analyze_from(tree), {"PYTHONPATH": str(tree)})]
+                      if tree else [])]
+        if switched:  # one kernel group off at a time (the jieba group's plan may differ: rjieba cuts otherwise)
+            env = {"PYTHONPATH": str(switched)}
+            commands += [(f"analyze, {k}, kernels ({kernels_ref})", _analyze_from(switched), env),
+                         *[(f"analyze, {k}, all kernels but {group} ({kernels_ref})", _analyze_from(switched),
+                            {**env, "VOCABX_NATIVE_OFF": modules}) for group, modules in KERNEL_GROUPS.items()]]
+        runs: dict[str, list[tuple[float, int]]] = {label: [] for label, _, _ in commands}
+        for _ in range(repeat):
+            for label, cmd, env in commands:
+                out_dir = tmp / "big"
+                runs[label].append(_timed([*cmd, str(corpus), "-t", v, "-o", str(out_dir), "--force"], env))
+                plan = (out_dir / "plan.tsv").read_bytes()
+                require(plans.setdefault(label, plan) == plan, f"{label}: two runs wrote different plans")
+                shutil.rmtree(out_dir)
+                print(label, runs[label][-1], flush=True)
+        same = {p for label, p in plans.items() if "jieba" not in label}
+        require(len(same) == 1, f"{k}: the runs did not all write the same plan.tsv")
+        for label, values in runs.items():
+            lines.append(f"| {label} | {statistics.median(w for w, _ in values):.1f} | "
+                         f"{statistics.median(r for _, r in values):,.0f} | {', '.join(f'{r:,}' for _, r in values)} |")
     return lines
 
 
@@ -409,6 +430,8 @@ def main() -> None:
     parser.add_argument("--baseline-ref", help="a commit run side by side (speed, memory): it must write the same "
                         "plan.tsv")
     parser.add_argument("--memory-mb", type=float, default=100)
+    parser.add_argument("--memory-repeat", type=int, default=1, help="Runs of each command in the memory section "
+                        "(peak RSS varies from run to run with how the stages overlap).")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "analyze.md"))
     parser.add_argument("--title", default="vocabx analyze", help="The section's heading in RESULTS.md.")
     args = parser.parse_args()
@@ -430,7 +453,8 @@ def main() -> None:
             elif name == "speed":
                 body = speed(tmp, args.repeat, args.kernels_ref, args.baseline_ref)
             else:
-                body = memory(tmp, args.memory_mb, {k: TOKENIZERS[k] for k in args.tokenizers}, args.baseline_ref)
+                body = memory(tmp, args.memory_mb, {k: TOKENIZERS[k] for k in args.tokenizers}, args.baseline_ref,
+                              args.memory_repeat, args.kernels_ref)
             doc += [f"### {sections[name]}", "", *body, "", f"({time.perf_counter() - start:.0f} s)", ""]
             Path(args.out).write_text("\n".join(doc) + "\n", encoding="utf-8")
     print("\n".join(doc))

@@ -1,6 +1,6 @@
-"""analyze's inner loops against brute-force Python: n-gram tables (numpy) against Counters of every substring,
-span grouping (numpy) against Counters, the compiled GPT-2 pre-tokenizer (`_kernels.c`) against its regex, token
-counts against `encode_batch`."""
+"""The compiled kernels (`vocabx/analyze/_kernels.c`, the only implementation of analyze's inner loops) against
+brute-force Python: n-gram tables against Counters of every substring, span grouping against Counters, the GPT-2
+pre-tokenizer against its regex, token counts against `encode_batch`."""
 
 from __future__ import annotations
 
@@ -51,27 +51,8 @@ def test_substring_counter_equals_brute_force(seed, max_n, prune):
                                                                                         aligned[gram]), gram
 
 
-@pytest.mark.parametrize("block", [1, 3, 1 << 20])
-def test_span_hashes_equal_the_polynomial_hash(monkeypatch, block):
-    """Span keys from the prefix tables, built a block at a time (block edges anywhere), equal the polynomial hash of
-    each span's code points with its length mixed in, computed with Python integers."""
-    from vocabx.analyze import spans
-
-    monkeypatch.setattr(spans, "TABLE_BLOCK", block)
-    rng = np.random.default_rng(block)
-    cps = rng.integers(0, 0x110000, 50).astype(np.uint32)
-    starts = rng.integers(0, 50, 40)
-    stops = np.minimum(starts + rng.integers(1, 9, 40), 50)
-    mult, mod = int(spans.MULT), 1 << 64
-    for a, b, key in zip(starts.tolist(), stops.tolist(), spans.span_hashes(cps, starts, stops).tolist()):
-        want = 0
-        for c in cps[a:b].tolist():
-            want = (want * mult + c) % mod
-        assert key == (want * mult + b - a) % mod, (a, b)
-
-
 def test_span_counts_equal_counters():
-    """Spans grouped by `group_spans` give what Counters give, in first-seen order."""
+    """Spans grouped by the kernel (`group_spans`) give what Counters give, in first-seen order."""
     from vocabx.analyze.spans import count_spans
 
     texts, pieces = _texts(4)

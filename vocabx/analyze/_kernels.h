@@ -1,6 +1,5 @@
-/* What the compiled kernels' sources share (`_kernels.c`: the GPT-2 pre-tokenizer; `_learn.c`: the learner;
- * `_jieba.c`: jieba's segmentation): argument buffers, the polynomial hash and its remix, and the size limit of a
- * shard. */
+/* What the compiled kernels' sources share (`_kernels.c`: counting and lookups; `_learn.c`: the learner; `_jieba.c`:
+ * jieba's segmentation): argument buffers, the polynomial hash and its remix, and the size limit of a shard. */
 #ifndef VOCABX_KERNELS_H
 #define VOCABX_KERNELS_H
 
@@ -26,7 +25,7 @@ static inline void release(Buffers *b) {
 #define MULT 0x9E3779B97F4A7C15ULL
 #define REMIX 0xBF58476D1CE4E5B9ULL
 #define PREFETCH 16               /* positions ahead whose hash slot is prefetched */
-#define MAX_POSITIONS 0x7FFFFFF0 /* jieba's per-position ids are int32: a shard holds fewer positions */
+#define MAX_POSITIONS 0x7FFFFFF0 /* group fields and per-position ids are int32: a shard holds fewer positions */
 
 static inline uint64_t mix(uint64_t x) {
     x ^= x >> 31;

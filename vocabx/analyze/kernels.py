@@ -1,9 +1,7 @@
-"""The compiled kernels of `analyze`: jieba's segmentation (`_jieba.c`), the vocabulary learner (`_learn.c`) and
-the GPT-2 pre-tokenizer (`_kernels.c`), each the only implementation of its loop. Built with the package
-(setup.py, not optional: a missing C compiler fails the install loudly); `native()` returns the module, or raises
-a one-line error where a stale or missing build is found. Which loops are compiled, and why only these (the
-n-gram, span and hash-lookup loops are numpy): measured in bench/RESULTS.md, whole `vocabx analyze` processes
-with and without each kernel."""
+"""The compiled kernels of `analyze` (`_kernels.c`, `_jieba.c`, `_learn.c`): the only implementation of its inner
+loops. Built with the package (setup.py, not optional: a missing C compiler fails the install loudly); `native()`
+returns the module, or raises a one-line error where a stale or missing build is found. Why compiled code and no
+numpy twin: measured in bench/RESULTS.md (whole `vocabx analyze` processes with and without the kernels)."""
 
 from __future__ import annotations
 
@@ -11,7 +9,8 @@ import logging
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-VERSION = 16  # must equal KERNELS_VERSION in _kernels.c
+VERSION = 15  # must equal KERNELS_VERSION in _kernels.c
+MAX_POSITIONS = 0x7FFFFFF0  # must equal MAX_POSITIONS in _kernels.c: a shard holds fewer positions
 
 try:
     from vocabx.analyze import _kernels

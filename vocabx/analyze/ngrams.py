@@ -1,7 +1,5 @@
-"""Character n-gram counting over Han runs for new-word discovery: numpy rolling hashes over code-point
-arrays, one value sort per length, Apriori pruning, and tables that merge exactly across shards (map/reduce).
-A compiled twin of these loops saved nothing in whole `vocabx analyze` runs (bench/RESULTS.md), so numpy is the
-only implementation.
+"""Character n-gram counting over Han runs for new-word discovery: rolling hashes over code-point arrays counted
+in the compiled kernel (Apriori pruning), and tables that merge exactly across shards (map/reduce).
 
 An n-gram is keyed by a 64-bit polynomial hash of its code points (`h(abc) = (a*M + b)*M + c mod 2**64`);
 two distinct n-grams collide with probability about 2**-64, i.e. never in practice for < 1e8 distinct keys.
@@ -15,13 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vocabx.analyze.kernels import MAX_POSITIONS, native
 from vocabx.analyze.segment import han_mask
 
 log = logging.getLogger(__name__)
 
 MULT = np.uint64(0x9E3779B97F4A7C15)  # odd, so multiplication is a bijection mod 2**64
-REMIX = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's multiplier, for `HashIndex` slots
-ID_BITS = 21  # code points (< 0x110000), n-gram ids and occurrence indices of a shard: three pack into an int64
 
 
 def hash_rows(chars: np.ndarray) -> np.ndarray:
@@ -57,33 +54,17 @@ class HashIndex:
             self.sorted = self.keys[self.order]
         bits = max(10, int(len(self.keys) * 4).bit_length())  # load factor <= 1/4
         self.shift = np.uint64(64 - bits)
-        slot = self._slot(self.keys)
-        self.table = np.full(1 << bits, -1, dtype=np.int64)
-        self.table[slot] = np.arange(len(self.keys))
-        self.shared = np.bincount(slot, minlength=1 << bits) > 1
-        # keys plus one sentinel that table entry -1 selects: a miss then needs no separate "slot empty" test
-        self.keys_ext = np.append(self.keys, np.uint64(0))
-
-    def _slot(self, keys: np.ndarray) -> np.ndarray:
-        mixed = keys ^ (keys >> np.uint64(31))  # fold the low bits (where such keys differ) into the top ones
-        mixed *= REMIX
-        mixed >>= self.shift
-        return mixed.view(np.int64)
+        table, shared = native().hash_index(self.keys, 64 - bits)  # one compiled pass
+        self.table = np.frombuffer(table, dtype=np.int64)
+        self.shared = np.frombuffer(shared, dtype=np.uint8)
 
     def lookup(self, queries: np.ndarray) -> np.ndarray:
-        """Index of each query in `keys`, -1 where absent."""
+        """Index of each query in `keys`, -1 where absent (one compiled pass)."""
         if not len(self.keys):
             return np.full(len(queries), -1, dtype=np.int64)
-        slot = self._slot(queries)
-        out = self.table[slot]
-        # An empty slot (-1) compares the sentinel: equal or not, the answer is -1 there.
-        miss = np.flatnonzero(self.keys_ext[out] != queries)
-        out[miss] = -1
-        retry = miss[self.shared[slot[miss]]]  # only misses in slots two keys share need a second look
-        if len(retry):
-            at = np.searchsorted(self.sorted, queries[retry]).clip(0, len(self.sorted) - 1)
-            out[retry] = np.where(self.sorted[at] == queries[retry], self.order[at], -1)
-        return out
+        return np.frombuffer(native().hash_lookup(self.keys, self.sorted, self.order, self.table, self.shared,
+                                                  int(self.shift), np.ascontiguousarray(queries, dtype=np.uint64)),
+                             dtype=np.int64)
 
 
 @dataclass
@@ -189,77 +170,6 @@ def _codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return cps, doc
 
 
-def _run_remaining(han: np.ndarray) -> np.ndarray:
-    """For each position, how many Han characters follow it in its run (itself included); 0 off-run."""
-    positions = np.arange(len(han))
-    # The next break at or after each position: a running minimum from the right (one pass, no binary search);
-    # the joined text ends with a newline, so there always is one.
-    next_break = np.where(han, len(han), positions)
-    next_break = np.minimum.accumulate(next_break[::-1])[::-1]
-    return next_break - positions
-
-
-def _group(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Group `keys`: unique keys, counts, doc freqs, one occurrence of each (index into `keys`), inverse.
-
-    Sorts values, never indices: numpy's SIMD value sort is about ten times faster than a stable argsort here.
-    The inverse comes from a hash lookup, doc freqs from sorting (group, doc) pairs packed into one int64.
-    """
-    if not len(keys):
-        empty = np.zeros(0, np.int64)
-        return keys[:0], empty, empty, empty, empty
-    ks = np.sort(keys)
-    new_key = np.empty(len(ks), dtype=bool)
-    new_key[0] = True
-    new_key[1:] = ks[1:] != ks[:-1]
-    starts = np.flatnonzero(new_key)
-    uniq = ks[starts]
-    counts = np.diff(np.append(starts, len(ks)))
-    inverse = HashIndex(uniq).lookup(keys)
-    first = np.empty(len(uniq), dtype=np.int64)
-    first[inverse] = np.arange(len(keys))  # any occurrence will do: it only supplies the characters
-    span = int(docs.max()) + 1
-    pairs = np.sort(inverse * span + docs)
-    distinct = np.empty(len(pairs), dtype=bool)
-    distinct[0] = True
-    distinct[1:] = pairs[1:] != pairs[:-1]
-    doc_freq = np.bincount(pairs[distinct] // span, minlength=len(uniq))
-    return uniq, counts, doc_freq, first, inverse
-
-
-def _group_exact(prefix: np.ndarray, last: np.ndarray, hashes: np.ndarray,
-                 docs: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """`_group` for n-grams given exactly, as (id of the (n-1)-gram prefix, last code point): both and the
-    occurrence's index pack into one int64 (ID_BITS each), so a single value sort gives the groups, each group's
-    first occurrence and its document frequency (a group's occurrences come in text order, so documents are
-    counted where they change), with no hash lookup and no second sort. None where a field would overflow."""
-    m = len(hashes)
-    limit = 1 << ID_BITS
-    if not m or m >= limit or int(prefix.max()) >= limit:
-        return None
-    packed = (prefix.astype(np.int64) << (2 * ID_BITS)) | (last.astype(np.int64) << ID_BITS) | np.arange(m)
-    packed.sort()
-    local = packed & (limit - 1)
-    pair = packed >> ID_BITS
-    new = np.empty(m, dtype=bool)
-    new[0] = True
-    new[1:] = pair[1:] != pair[:-1]
-    starts = np.flatnonzero(new)
-    group = np.cumsum(new) - 1
-    first = local[starts]
-    d = docs[local]
-    new[1:] |= d[1:] != d[:-1]  # a group's start or a new document inside it
-    doc_freq = np.bincount(group[new], minlength=len(starts))
-    counts = np.diff(np.append(starts, m))
-    keys = hashes[first]
-    order = np.argsort(keys)  # tables keep their keys sorted by hash (merging and lookups rely on it)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    inverse = np.empty(m, dtype=np.int64)
-    inverse[local] = rank[group]
-    return keys[order], counts[order], doc_freq[order], first[order], inverse
-
-
 def count_ngrams(texts: Sequence[str], max_n: int, prune_below: int = 2,
                  word_lengths: Sequence[int] | None = None) -> NgramCounts:
     """Count the Han n-grams (n = 1..max_n) of one shard of documents.
@@ -286,26 +196,15 @@ def count_ngrams_at(cps: np.ndarray, doc: np.ndarray, max_n: int, prune_below: i
     pos = np.flatnonzero(han)
     char_counts = np.bincount(cps[pos]) if len(pos) else np.zeros(1, np.int64)
     tables = {1: _unigrams(char_counts)}
-    remaining = _run_remaining(han)
-    kept_count = np.zeros(len(cps), dtype=np.int64)
-    kept_count[pos] = char_counts[cps[pos]]
-    hashes = cps.astype(np.uint64)
-    ids = cps.astype(np.int64)  # exact id of the (n-1)-gram at each position: its code point, then its group
-    for n in range(2, max_n + 1):
-        ok = (remaining[pos] >= n) & (kept_count[pos] >= prune_below) & (kept_count[pos + 1] >= prune_below)
-        pos = pos[ok]
-        hashes[pos] = hashes[pos] * MULT + cps[pos + n - 1]  # in place: positions off `pos` are never read again
-        grouped = _group_exact(ids[pos], cps[pos + n - 1], hashes[pos], doc[pos])
-        keys, counts, doc_freq, first, inverse = grouped or _group(hashes[pos], doc[pos])
-        ids[pos] = inverse
-        kept_count = np.zeros(len(cps), dtype=np.int64)
-        kept_count[pos] = counts[inverse]
-        keep = counts >= prune_below
-        first_pos = pos[first[keep]]
-        chars = cps[first_pos[:, None] + np.arange(n)] if len(first_pos) else np.zeros((0, n), np.uint32)
-        aligned = np.bincount(inverse, weights=bounds[pos] & bounds[pos + n], minlength=len(keys))
-        tables[n] = NgramTable(n, keys[keep], counts[keep].astype(np.int64), doc_freq[keep], chars.astype(np.uint32),
-                               aligned[keep].astype(np.int64))
+    if len(cps) >= MAX_POSITIONS:
+        raise ValueError(f"a shard of {len(cps):,} characters is too long for the n-gram kernel (--shard-chars)")
+    for n, *columns in native().count_ngrams(cps, doc, bounds.view(np.uint8), han.view(np.uint8),
+                                             char_counts.astype(np.int64), max_n, prune_below):
+        keys, counts, doc_freq, aligned, first = (np.frombuffer(c, dtype=np.int64) for c in columns)
+        order = np.argsort(keys.view(np.uint64))
+        first = first[order]
+        tables[n] = NgramTable(n, keys.view(np.uint64)[order], counts[order], doc_freq[order],
+                               cps[first[:, None] + np.arange(n)], aligned[order])
     return NgramCounts(tables, positions=int(han.sum()), shards=1, prune_below=prune_below)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from vocabx.analyze.jiebacut import jieba_model
 from vocabx.analyze.ngrams import NgramCounts, count_ngrams, count_ngrams_at, merge_all
 from vocabx.analyze.segment import HAN_RUN, char_classes, keep_words, raw_words
-from vocabx.analyze.spans import count_spans, span_hash_tables
+from vocabx.analyze.spans import count_spans
 from vocabx.analyze.spill import Texts, load, send, spill_dir
 
 log = logging.getLogger(__name__)
@@ -149,13 +149,12 @@ def count_tiled(texts: list[str] | Texts, counts: np.ndarray, lengths: np.ndarra
     if "spans" in parts:
         cps, n_docs = t.cps, len(t.doc_lengths)
         result.documents, result.chars, result.bytes = n_docs, len(cps) - n_docs, _utf8_bytes(cps) - n_docs
-        tables = span_hash_tables(cps)  # the words and the runs are spans of one text: hashed from one table
         starts, ends = t.starts[t.word], t.ends[t.word]
-        result.words, result.word_docs = count_spans(t.joined, cps, starts, ends, t.doc[starts], tables)
+        result.words, result.word_docs = count_spans(t.joined, cps, starts, ends, t.doc[starts])
         han = char_classes(cps, [HAN_RUN]).astype(bool)
         edge = np.diff(np.concatenate([[0], han.view(np.int8), [0]]))
         run_starts, run_ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-        result.runs, _ = count_spans(t.joined, cps, run_starts, run_ends, tables=tables)
+        result.runs, _ = count_spans(t.joined, cps, run_starts, run_ends)
         result.run_han_chars = int((run_ends - run_starts).sum())
     if "ngrams" in parts:
         bounds = np.zeros(len(t.cps) + 1, dtype=bool)

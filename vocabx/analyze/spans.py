@@ -8,10 +8,10 @@ from collections import Counter
 
 import numpy as np
 
-from vocabx.analyze.ngrams import MULT, HashIndex
+from vocabx.analyze.kernels import MAX_POSITIONS, native
+from vocabx.analyze.ngrams import MULT
 
 INV_MULT = np.uint64(pow(int(MULT), -1, 1 << 64))
-TABLE_BLOCK = 1 << 20  # positions per block of `span_hash_tables`
 
 
 def span_hashes(cps: np.ndarray, starts: np.ndarray, stops: np.ndarray,
@@ -26,85 +26,36 @@ def span_hashes(cps: np.ndarray, starts: np.ndarray, stops: np.ndarray,
 
 
 def span_hash_tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps`, built a block of
-    TABLE_BLOCK positions at a time: the two tables are the only arrays as long as the text (a whole-array
-    formulation held five more, 1.2 GB at 100 MB of Chinese).
-
-    >>> prefix, powers = span_hash_tables(np.array([7, 8, 9], np.uint32))
-    >>> m, q = int(MULT), int(INV_MULT)
-    >>> int(powers[2]) == m**2 % 2**64, int(prefix[3]) == (7 + 8 * q + 9 * q**2) % 2**64
-    (True, True)
-    """
-    n = len(cps)
-    prefix = np.empty(n + 1, dtype=np.uint64)
-    powers = np.empty(n + 1, dtype=np.uint64)
-    prefix[0] = 0
-    block = min(TABLE_BLOCK, n + 1)
-    with np.errstate(over="ignore"):
-        m_run = np.full(block, MULT, dtype=np.uint64)
-        m_run[0] = 1
-        m_run = np.multiply.accumulate(m_run)  # M**0 .. M**(block-1)
-        q_run = np.full(block, INV_MULT, dtype=np.uint64)
-        q_run[0] = 1
-        q_run = np.multiply.accumulate(q_run)  # Q**0 .. Q**(block-1)
-        m_step, q_step = m_run[-1] * MULT, q_run[-1] * INV_MULT  # M**block, Q**block
-        m_at, q_at, total = np.uint64(1), np.uint64(1), np.uint64(0)  # M**a, Q**a, G[a] at block start a
-        for a in range(0, n + 1, block):
-            b = min(a + block, n + 1)
-            powers[a:b] = m_run[: b - a] * m_at
-            m_at = m_at * m_step
-            if a < n:
-                c = min(a + block, n)
-                terms = cps[a:c].astype(np.uint64)
-                terms *= q_run[: c - a]
-                terms *= q_at
-                np.cumsum(terms, out=terms)
-                terms += total
-                prefix[a + 1 : c + 1] = terms
-                total = terms[-1]
-                q_at = q_at * q_step
-    return prefix, powers
+    """The prefix sums G and the powers of M that `span_hashes` needs for the text `cps` (one compiled pass)."""
+    prefix, powers = native().span_hash_tables(np.ascontiguousarray(cps, dtype=np.uint32), int(INV_MULT))
+    return np.frombuffer(prefix, dtype=np.uint64), np.frombuffer(powers, dtype=np.uint64)
 
 
-def group_spans(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, docs: np.ndarray | None = None,
-                tables: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+def group_spans(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                docs: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """The spans cps[starts[i]:ends[i]] grouped by their strings, groups numbered in order of first appearance:
     (first span of each group, each span's group, group sizes, documents per group: the distinct `docs` among
-    its spans, zeros without `docs`): span hashes, a value sort and a hash lookup. `tables`: `span_hash_tables(cps)`
-    when the caller has them.
+    its spans, zeros without `docs`; `docs` in text order). One compiled pass.
 
     >>> cps = np.frombuffer("ab ab c".encode("utf-32-le"), np.uint32)
     >>> [a.tolist() for a in group_spans(cps, np.array([0, 3, 6]), np.array([2, 5, 7]), np.array([0, 1, 1]))]
     [[0, 2], [0, 0, 1], [2, 1], [2, 1]]
     """
     starts, ends = (np.ascontiguousarray(a, dtype=np.int64) for a in (starts, ends))
-    keys = span_hashes(cps, starts, ends, tables)
-    ks = np.sort(keys)  # sort values, not indices (numpy's SIMD value sort); a hash lookup gives the inverse
-    new = np.ones(len(ks), dtype=bool)
-    new[1:] = ks[1:] != ks[:-1]
-    by_key = HashIndex(ks[new]).lookup(keys)
-    first = np.empty(int(new.sum()), dtype=np.int64)
-    first[by_key[::-1]] = np.arange(len(keys) - 1, -1, -1)  # the last write wins: each group's first span
-    order = np.argsort(first)  # groups in order of first appearance
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    inverse = rank[by_key]
-    counts = np.bincount(inverse, minlength=len(order))
-    doc_freq = np.zeros(len(order), dtype=np.int64)
-    if docs is not None and len(keys):
-        span = int(docs.max()) + 1
-        pairs = np.sort(inverse * span + docs)
-        distinct = np.ones(len(pairs), dtype=bool)
-        distinct[1:] = pairs[1:] != pairs[:-1]
-        doc_freq = np.bincount(pairs[distinct] // span, minlength=len(order))
-    return first[order], inverse, counts, doc_freq
+    if max(len(cps), len(starts)) >= MAX_POSITIONS:
+        raise ValueError(f"{max(len(cps), len(starts)):,} positions are too many for the span kernel (--shard-chars)")
+    if docs is not None and not bool((docs[1:] >= docs[:-1]).all()):
+        raise ValueError("group_spans needs the spans' documents in order")
+    doc_arg = np.ascontiguousarray(docs, dtype=np.int64) if docs is not None else np.zeros(0, np.int64)
+    return tuple(np.frombuffer(c, dtype=np.int64) for c in
+                 native().group_spans(np.ascontiguousarray(cps, dtype=np.uint32), starts, ends, doc_arg))
 
 
-def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, docs: np.ndarray | None = None,
-                tables: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Counter[str], Counter[str]]:
+def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                docs: np.ndarray | None = None) -> tuple[Counter[str], Counter[str]]:
     """The strings text[starts[i]:ends[i]] counted, in the order they are first seen (as `Counter(strings)` would
     have them), and with `docs` (each span's document) the number of documents holding each.
-    `cps`: the code points of `text`; `tables`: `span_hash_tables(cps)` when the caller has them.
+    `cps`: the code points of `text`.
 
     >>> count_spans("ab ab c", np.frombuffer("ab ab c".encode("utf-32-le"), np.uint32), np.array([0, 3, 6]),
     ...             np.array([2, 5, 7]), np.array([0, 1, 1]))
@@ -112,7 +63,7 @@ def count_spans(text: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray
     """
     if not len(starts):
         return Counter(), Counter()
-    first, _, counts, doc_freq = group_spans(cps, starts, ends, docs, tables)
+    first, _, counts, doc_freq = group_spans(cps, starts, ends, docs)
     strings = [text[a:b] for a, b in zip(np.asarray(starts)[first].tolist(), np.asarray(ends)[first].tolist())]
     by_string = Counter(dict(zip(strings, counts.tolist())))
     return by_string, (Counter(dict(zip(strings, doc_freq.tolist()))) if docs is not None else Counter())
