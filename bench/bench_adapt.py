@@ -258,6 +258,10 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
                 done[name] = dict(sorted(saved.items(), key=lambda kv: float(kv[0])))
             continue
         tok_dir = models["continued BPE (--mode train), subword-mean"] if "--mode train" in name else ext
+        if torch.get_num_threads() > 1:
+            print(f"bench_adapt: {name} trains on {torch.get_num_threads()} threads. CPU budgets count every "
+                  "thread's time, OpenMP's waiting included, so they compare only with runs on as many threads on an "
+                  "idle machine; the recorded runs used one (OMP_NUM_THREADS=1)", file=sys.stderr)
         budget = CpuBudget(time.process_time(), args.budgets, folder / "snapshots", tok_dir)
         (folder / "run").parent.mkdir(parents=True, exist_ok=True)
         try:
