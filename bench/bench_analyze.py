@@ -282,11 +282,10 @@ def _ref_tree(ref: str, tmp: Path, switch: bool = False) -> Path:
     return tree
 
 
-def _analyze_from(tree: Path) -> list[str]:
-    """`vocabx analyze` run from another tree's package (PYTHONPATH set by the caller). `-P`: `python -c` would
-    otherwise put the working directory first on sys.path, and run from the repository root, the checkout's own
-    package would shadow the tree's."""
-    return [sys.executable, "-P", "-c", "from vocabx.cli import main; main()", "analyze"]
+# `vocabx analyze` from a reference tree's package (PYTHONPATH=<tree>, set per command). `-P`: `python -c` would
+# otherwise put the working directory first on sys.path, and run from the repository root, the checkout's own
+# package would shadow the tree's (every "reference" run of an earlier session ran the checkout).
+REF_ANALYZE = [sys.executable, "-P", "-c", "from vocabx.cli import main; main()", "analyze"]
 
 
 def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | None) -> list[str]:
@@ -303,7 +302,7 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | N
         tree = _ref_tree(baseline_ref, tmp)
         for k, v in TOKENIZERS.items():
             name = f"analyze, {k} ({baseline_ref})"
-            variants[name] = ([*_analyze_from(tree), str(corpus), "-t", v, "-o", str(tmp / f"o-{len(variants)}"),
+            variants[name] = ([*REF_ANALYZE, str(corpus), "-t", v, "-o", str(tmp / f"o-{len(variants)}"),
                                "--force"], {"PYTHONPATH": str(tree)})
             same_as[name] = f"analyze, {k}"
     if kernels_ref:  # the same code with and without its kernels (the learner has no other implementation)
@@ -315,7 +314,7 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | N
             for what, env in switches.items():
                 name = f"analyze, {k}, {what} ({kernels_ref})"
                 out = tmp / f"o-{len(variants)}"
-                variants[name] = ([*_analyze_from(tree), str(corpus), "-t", v, "-o", str(out), "--force"],
+                variants[name] = ([*REF_ANALYZE, str(corpus), "-t", v, "-o", str(out), "--force"],
                                   {**env, "PYTHONPATH": str(tree)})
                 if "jieba" not in what and "rjieba" not in what and what != "kernels":
                     same_as[name] = f"analyze, {k}, kernels ({kernels_ref})"
@@ -356,12 +355,12 @@ def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: 
     for k, v in tokenizers.items():
         plans: dict[str, bytes] = {}
         commands = [(f"analyze, {k}", [VOCABX, "analyze"], None),
-                    *([(f"analyze, {k} ({baseline_ref})", _analyze_from(tree), {"PYTHONPATH": str(tree)})]
+                    *([(f"analyze, {k} ({baseline_ref})", REF_ANALYZE, {"PYTHONPATH": str(tree)})]
                       if tree else [])]
         if switched:  # one kernel group off at a time (the jieba group's plan may differ: rjieba cuts otherwise)
             env = {"PYTHONPATH": str(switched)}
-            commands += [(f"analyze, {k}, kernels ({kernels_ref})", _analyze_from(switched), env),
-                         *[(f"analyze, {k}, all kernels but {group} ({kernels_ref})", _analyze_from(switched),
+            commands += [(f"analyze, {k}, kernels ({kernels_ref})", REF_ANALYZE, env),
+                         *[(f"analyze, {k}, all kernels but {group} ({kernels_ref})", REF_ANALYZE,
                             {**env, "VOCABX_NATIVE_OFF": modules}) for group, modules in KERNEL_GROUPS.items()]]
         runs: dict[str, list[tuple[float, int]]] = {label: [] for label, _, _ in commands}
         for _ in range(repeat):
