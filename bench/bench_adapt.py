@@ -251,12 +251,6 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         if info_path.exists():
             done[name] = json.loads(info_path.read_text(encoding="utf-8"))
             continue
-        if args.eval_only:  # the snapshots saved so far (a run in progress included); manifest.json comes last
-            saved = {str(float(snap.name)): json.loads((snap / "manifest.json").read_text(encoding="utf-8"))["snapshot"]
-                     for snap in (folder / "snapshots").glob("*") if (snap / "manifest.json").exists()}
-            if saved:
-                done[name] = dict(sorted(saved.items(), key=lambda kv: float(kv[0])))
-            continue
         tok_dir = models["continued BPE (--mode train), subword-mean"] if "--mode train" in name else ext
         if torch.get_num_threads() > 1:
             print(f"bench_adapt: {name} trains on {torch.get_num_threads()} threads. CPU budgets count every "
@@ -581,9 +575,6 @@ def main() -> None:
     parser.add_argument("--full-lr", type=float, default=None, help="Learning rate of the full-model LM run; default train cpt's.")
     parser.add_argument("--distill-full-lr", type=float, default=5e-5,
                         help="Learning rate of the body in the full-model distillation run (new rows at --rows-lr).")
-    parser.add_argument("--eval-only", action="store_true",
-                        help="--phase train: evaluate the snapshots saved so far (of a run still in progress too), "
-                             "start no training.")
     parser.add_argument("--with-train-mode", action="store_true",
                         help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
     parser.add_argument("--lora-hidden-layers", default="-1")
