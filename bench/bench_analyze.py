@@ -288,6 +288,30 @@ def _ref_tree(ref: str, tmp: Path, switch: bool = False) -> Path:
 REF_ANALYZE = [sys.executable, "-P", "-c", "from vocabx.cli import main; main()", "analyze"]
 
 
+def _commands(tmp: Path, baseline_ref: str | None, kernels_ref: str | None) -> list[tuple[str, list[str], dict | None]]:
+    """(label, command up to `analyze`, environment) of each variant the speed and memory sections run: this
+    checkout; `baseline_ref`; `kernels_ref` with every kernel, with none (its numpy paths and rjieba) and with one
+    group off at a time. `{k}` in a label stands for the tokenizer. Every variant whose label does not name jieba must
+    write this checkout's plan.tsv (rjieba cuts some number ranges otherwise)."""
+    out: list[tuple[str, list[str], dict | None]] = [("analyze, {k}", [VOCABX, "analyze"], None)]
+    if baseline_ref:
+        out.append((f"analyze, {{k}} ({baseline_ref})", REF_ANALYZE, {"PYTHONPATH": str(_ref_tree(baseline_ref, tmp))}))
+    if kernels_ref:
+        env = {"PYTHONPATH": str(_ref_tree(kernels_ref, tmp, switch=True))}
+        switches = {"kernels": {}, "numpy paths + rjieba (VOCABX_NATIVE=0)": {"VOCABX_NATIVE": "0"},
+                    **{f"all kernels but {group}": {"VOCABX_NATIVE_OFF": modules}
+                       for group, modules in KERNEL_GROUPS.items()}}
+        out += [(f"analyze, {{k}}, {what} ({kernels_ref})", REF_ANALYZE, {**env, **switch})
+                for what, switch in switches.items()]
+    return out
+
+
+def _same_plans(plans: dict[str, bytes], tokenizer: str) -> None:
+    """One implementation per algorithm: every run of `tokenizer` but the rjieba ones wrote the same plan.tsv."""
+    ours = {label: plan for label, plan in plans.items() if "jieba" not in label}
+    require(len(set(ours.values())) == 1, f"{tokenizer}: these runs wrote different plan.tsv files: {sorted(ours)}")
+
+
 def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | None) -> list[str]:
     texts = dialogues()
     corpus = write_jsonl(tmp / "med.jsonl", texts)
@@ -295,37 +319,19 @@ def speed(tmp: Path, repeat: int, kernels_ref: str | None, baseline_ref: str | N
     jieba_cmd = [sys.executable, "-c", "import json,jieba;jieba.setLogLevel(60);[jieba.lcut(json.loads(l)['text']) "
                  f"for l in open({str(corpus)!r},encoding='utf-8')]"]
     runs: dict[str, list[float]] = {}
-    variants = {f"analyze, {k}": ([VOCABX, "analyze", str(corpus), "-t", v, "-o", str(tmp / f"o-{k}"), "--force"],
-                                  None) for k, v in TOKENIZERS.items()}  # an output of its own: plans are compared
-    same_as: dict[str, str] = {}  # variant -> the variant whose plan it must reproduce
-    if baseline_ref:  # the same algorithms at another commit: the same plan, in how many seconds
-        tree = _ref_tree(baseline_ref, tmp)
-        for k, v in TOKENIZERS.items():
-            name = f"analyze, {k} ({baseline_ref})"
-            variants[name] = ([*REF_ANALYZE, str(corpus), "-t", v, "-o", str(tmp / f"o-{len(variants)}"),
-                               "--force"], {"PYTHONPATH": str(tree)})
-            same_as[name] = f"analyze, {k}"
-    if kernels_ref:  # the same code with and without its kernels (the learner has no other implementation)
-        tree = _ref_tree(kernels_ref, tmp, switch=True)
-        for k, v in TOKENIZERS.items():
-            switches = {"kernels": {}, "numpy paths + rjieba (VOCABX_NATIVE=0)": {"VOCABX_NATIVE": "0"},
-                        **{f"all kernels but {group}": {"VOCABX_NATIVE_OFF": modules}
-                           for group, modules in KERNEL_GROUPS.items()}}
-            for what, env in switches.items():
-                name = f"analyze, {k}, {what} ({kernels_ref})"
-                out = tmp / f"o-{len(variants)}"
-                variants[name] = ([*REF_ANALYZE, str(corpus), "-t", v, "-o", str(out), "--force"],
-                                  {**env, "PYTHONPATH": str(tree)})
-                if "jieba" not in what and "rjieba" not in what and what != "kernels":
-                    same_as[name] = f"analyze, {k}, kernels ({kernels_ref})"
+    variants: dict[str, tuple[str, list[str], dict | None]] = {}  # label -> (tokenizer, command, environment)
+    for label, prefix, env in _commands(tmp, baseline_ref, kernels_ref):
+        for k, v in TOKENIZERS.items():  # each run an output of its own: the plans are compared
+            out = tmp / f"o-{len(variants)}"
+            variants[label.format(k=k)] = (k, [*prefix, str(corpus), "-t", v, "-o", str(out), "--force"], env)
     for _ in range(repeat):
         runs.setdefault("jieba.lcut (fresh python -c)", []).append(_timed(jieba_cmd)[0])
-        for name, (cmd, env) in variants.items():
+        for name, (_, cmd, env) in variants.items():
             runs.setdefault(name, []).append(_timed(cmd, env)[0])
         print({k: round(v[-1], 2) for k, v in runs.items()}, flush=True)
-    plan = {name: (Path(cmd[cmd.index("-o") + 1]) / "plan.tsv").read_bytes() for name, (cmd, _) in variants.items()}
-    for name, reference in same_as.items():  # one implementation per algorithm: a numpy twin gives the same plan
-        require(plan[name] == plan[reference], f"{name} wrote another plan.tsv than {reference}")
+    for k in TOKENIZERS:
+        _same_plans({name: (Path(cmd[cmd.index("-o") + 1]) / "plan.tsv").read_bytes()
+                     for name, (tok, cmd, _) in variants.items() if tok == k}, k)
     base = statistics.median(runs["jieba.lcut (fresh python -c)"])
     lines = [f"Medical dialogues, {len(texts):,} documents, {mb:.2f} MB; {repeat} rounds, each command in turn, every "
              "one a fresh process (imports and model loads included).", "",
@@ -350,29 +356,19 @@ def memory(tmp: Path, size_mb: float, tokenizers: dict[str, str], baseline_ref: 
     lines = [f"{size_mb:.0f} MB corpus ({len(out):,} documents: the medical rows rotated and numbered), {repeat} "
              "run(s) of each command, in turn; peak RSS of the largest process (GNU time %M). Goal: under 2 GB.", "",
              "| command | wall s (median) | peak RSS MB (median) | peak RSS MB, each run |", "|---|---:|---:|---|"]
-    tree = _ref_tree(baseline_ref, tmp) if baseline_ref else None
-    switched = _ref_tree(kernels_ref, tmp, switch=True) if kernels_ref else None
+    commands = _commands(tmp, baseline_ref, kernels_ref)
     for k, v in tokenizers.items():
         plans: dict[str, bytes] = {}
-        commands = [(f"analyze, {k}", [VOCABX, "analyze"], None),
-                    *([(f"analyze, {k} ({baseline_ref})", REF_ANALYZE, {"PYTHONPATH": str(tree)})]
-                      if tree else [])]
-        if switched:  # one kernel group off at a time (the jieba group's plan may differ: rjieba cuts otherwise)
-            env = {"PYTHONPATH": str(switched)}
-            commands += [(f"analyze, {k}, kernels ({kernels_ref})", REF_ANALYZE, env),
-                         *[(f"analyze, {k}, all kernels but {group} ({kernels_ref})", REF_ANALYZE,
-                            {**env, "VOCABX_NATIVE_OFF": modules}) for group, modules in KERNEL_GROUPS.items()]]
-        runs: dict[str, list[tuple[float, int]]] = {label: [] for label, _, _ in commands}
+        runs: dict[str, list[tuple[float, int]]] = {label.format(k=k): [] for label, _, _ in commands}
         for _ in range(repeat):
-            for label, cmd, env in commands:
-                out_dir = tmp / "big"
-                runs[label].append(_timed([*cmd, str(corpus), "-t", v, "-o", str(out_dir), "--force"], env))
+            for label, prefix, env in commands:
+                label, out_dir = label.format(k=k), tmp / "big"
+                runs[label].append(_timed([*prefix, str(corpus), "-t", v, "-o", str(out_dir), "--force"], env))
                 plan = (out_dir / "plan.tsv").read_bytes()
                 require(plans.setdefault(label, plan) == plan, f"{label}: two runs wrote different plans")
                 shutil.rmtree(out_dir)
                 print(label, runs[label][-1], flush=True)
-        same = {p for label, p in plans.items() if "jieba" not in label}
-        require(len(same) == 1, f"{k}: the runs did not all write the same plan.tsv")
+        _same_plans(plans, k)
         for label, values in runs.items():
             lines.append(f"| {label} | {statistics.median(w for w, _ in values):.1f} | "
                          f"{statistics.median(r for _, r in values):,.0f} | {', '.join(f'{r:,}' for _, r in values)} |")
