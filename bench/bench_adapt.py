@@ -221,6 +221,11 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
             replay=("news-zh", str(held["replay_reviews"])), replay_ratio=0.4, hidden_layers=args.lora_hidden_layers,
             lm_weight=1.0), callbacks=cb),
+        "distill + LM, rows + full model, replay 0.3 news + English wiki": lambda out, cb: train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
+            replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3, hidden_layers=args.lora_hidden_layers,
+            lm_weight=1.0), callbacks=cb),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from checks import require, round_trip_like_base
+from checks import REF_CLI, ref_tree, require, round_trip_like_base
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or ROOT.parent / "shared" / "data")
@@ -262,30 +262,19 @@ KERNEL_GROUPS = {"jieba segmentation (_jieba.c)": "jiebacut", "n-gram counting":
 
 
 def _ref_tree(ref: str, tmp: Path, switch: bool = False) -> Path:
-    """`ref`'s vocabx package in tmp, its own kernels compiled in place (the version its code expects); with
-    `switch`, a per-module switch (`VOCABX_NATIVE_OFF=ngrams,...`) added to its `native()`."""
-    tree = tmp / f"ref-{ref}{'-switch' if switch else ''}"
-    tree.mkdir(exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx", "setup.py"], capture_output=True,
-                             check=True)
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    if switch:
+    """`ref`'s vocabx package in tmp (checks.ref_tree); with `switch`, a per-module switch
+    (`VOCABX_NATIVE_OFF=ngrams,...`) added to its `native()`."""
+
+    def add_switch(tree: Path) -> None:
         kernels = tree / "vocabx" / "analyze" / "kernels.py"
         source = kernels.read_text(encoding="utf-8")
         require(NATIVE_SWITCH in source, f"{ref}'s kernels.py has no VOCABX_NATIVE switch to extend")
         kernels.write_text(source.replace(NATIVE_SWITCH, NATIVE_SWITCH_PER_MODULE), encoding="utf-8")
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
-                   capture_output=True)
-    where = subprocess.run([sys.executable, "-P", "-c", "import vocabx; print(vocabx.__file__)"], capture_output=True,
-                           text=True, check=True, env={**os.environ, "PYTHONPATH": str(tree)}).stdout.strip()
-    require(Path(where).is_relative_to(tree), f"the {ref} runs would import {where}, not the tree at {tree}")
-    return tree
+
+    return ref_tree(ref, tmp / f"ref-{ref}{'-switch' if switch else ''}", add_switch if switch else None)
 
 
-# `vocabx analyze` from a reference tree's package (PYTHONPATH=<tree>, set per command). `-P`: `python -c` would
-# otherwise put the working directory first on sys.path, and run from the repository root, the checkout's own
-# package would shadow the tree's (every "reference" run of an earlier session ran the checkout).
-REF_ANALYZE = [sys.executable, "-P", "-c", "from vocabx.cli import main; main()", "analyze"]
+REF_ANALYZE = [*REF_CLI, "analyze"]
 
 
 def _commands(tmp: Path, baseline_ref: str | None, kernels_ref: str | None) -> list[tuple[str, list[str], dict | None]]:

@@ -23,14 +23,17 @@ import os
 import platform
 import random
 import shlex
+import statistics
+import subprocess
 import sys
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpt import PLACEMENT, vocabx
-from checks import require
+from checks import REF_CLI, ref_tree, require
 from select_pool import SHARED, build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,7 +214,41 @@ def measure_runs(work: Path, pool: Path, sample: Path, labels: dict[str, dict], 
     return runs
 
 
-def report(work: Path, args: argparse.Namespace, composition: dict, runs: dict, cpt: dict) -> str:
+def throughput(work: Path, pool: Path, sample: Path, baseline_ref: str | None, repeat: int) -> dict[str, list[float]]:
+    """Wall seconds of whole `vocabx select` processes (default flags) on the pool: this checkout and, with
+    `baseline_ref`, that commit's package, alternating run by run, `repeat` times each. Both must select the
+    same documents."""
+    variants: list[tuple[str, list[str], dict[str, str] | None]] = [("this checkout", [sys.executable, "-m", "vocabx"], None)]
+    if baseline_ref:
+        tree = ref_tree(baseline_ref, work / f"ref-{baseline_ref}")
+        variants.append((baseline_ref, REF_CLI, {**os.environ, "PYTHONPATH": str(tree)}))
+    walls: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    for _ in range(repeat):
+        for label, command, env in variants:
+            out = work / f"speed-{label.replace(' ', '-')}"
+            started = time.perf_counter()
+            subprocess.run([*command, "select", str(pool), "--domain", str(sample), "--out", str(out), "--force"],
+                           env=env, check=True, capture_output=True, cwd=work)
+            walls[label].append(time.perf_counter() - started)
+    chosen = {label: (work / f"speed-{label.replace(' ', '-')}" / "domain.jsonl").read_bytes() for label in walls}
+    require(len(set(chosen.values())) == 1, f"the speed runs selected different documents: {sorted(chosen)}")
+    return walls
+
+
+def throughput_table(walls: dict[str, list[float]], mb: float, repeat: int) -> list[str]:
+    lines = ["### Throughput against a baseline in the same run", "",
+             f"`vocabx select POOL --domain SAMPLE --out OUT --force` (default flags: n-gram scorer, deduplication, "
+             f"2 workers), whole processes from start to exit, the variants alternating run by run, {repeat} runs "
+             f"each; both select the same documents (checked). Load average before: {os.getloadavg()[0]:.1f}.", "",
+             "| code | median wall s | MB/s (median) | fastest s | slowest s |", "|---|---:|---:|---:|---:|"]
+    for label, w in walls.items():
+        mid = statistics.median(w)
+        lines.append(f"| {label} | {mid:.2f} | {mb / mid:.1f} | {min(w):.2f} | {max(w):.2f} |")
+    return lines
+
+
+def report(work: Path, args: argparse.Namespace, composition: dict, runs: dict, cpt: dict,
+           walls: dict[str, list[float]]) -> str:
     command = ("python bench/bench_select.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])).strip()
     mb = composition["bytes"] / 1e6
     lines = [
@@ -269,6 +306,8 @@ def report(work: Path, args: argparse.Namespace, composition: dict, runs: dict, 
             lines.append(f"| {name.removeprefix('ngram-sample')} | {r['report']['scorer']['threshold']:.3f} | "
                          f"{r['selected']:,} | {r['precision_any_medical']:.4f} | {r['precision']:.4f} | "
                          f"{r['recall']:.4f} | {r['content_recall']:.4f} |")
+    if walls:
+        lines += ["", *throughput_table(walls, mb, args.repeat)]
     if cpt:
         lines += ["", *cpt_table(work, args, cpt)]
     return "\n".join(lines) + "\n"
@@ -395,6 +434,9 @@ def main() -> None:
     parser.add_argument("--eval-docs", type=int, default=16)
     parser.add_argument("--eval-chars", type=int, default=2_000)
     parser.add_argument("--threads", default="1", help="torch threads of each training run.")
+    parser.add_argument("--baseline-ref", help="Also time this git commit's `vocabx select`, alternating with the "
+                                               "checkout's (the throughput section).")
+    parser.add_argument("--repeat", type=int, default=5, help="Runs of each variant in the throughput section.")
     args = parser.parse_args()
     PLACEMENT.update(threads=args.threads)
     work = Path(args.work)
@@ -415,8 +457,9 @@ def main() -> None:
     else:
         runs = measure_runs(work, pool, sample, truth(pool), args)
         cached.write_text(json.dumps(runs, default=dict), encoding="utf-8")
+    walls = throughput(work, pool, sample, args.baseline_ref, args.repeat) if args.repeat else {}
     cpt = downstream(work, args, pool, work / "ngram" / "domain.jsonl") if args.downstream else {}
-    text = report(work, args, composition, runs, cpt)
+    text = report(work, args, composition, runs, cpt, walls)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
 

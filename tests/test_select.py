@@ -15,9 +15,9 @@ from vocabx.errors import CorpusError, OutputError, UsageError
 from vocabx.select import SelectConfig, select_documents
 from vocabx.select.balance import Candidates, choose, choose_replay
 from vocabx.select.calibrate import calibrate
-from vocabx.select.dedup import Deduplicator, MinHasher, exact_key
+from vocabx.select.dedup import SLAB, Deduplicator, MinHasher, exact_key, lsh_params
 from vocabx.select.quality import QualityRules, dominant_scripts
-from vocabx.select.relevance import NgramLearner
+from vocabx.select.relevance import NgramLearner, normalized_keep
 from vocabx.select.textbatch import TextBatch, repeated_share
 
 # --- inputs
@@ -70,26 +70,53 @@ def test_ngram_relevance_separates_and_calibrates(pool) -> None:
 
 
 def test_minhash_signatures_are_datasketchs() -> None:
+    """Batch signatures equal datasketch's MinHash of each document's shingles, across slab boundaries (a long
+    document), for a document without content characters, and for rows asked in any order."""
     datasketch = pytest.importorskip("datasketch")
-    texts = ["高血压患者应当按时服药定期复查血压", "the patient should take the drug"]
+    rng = random.Random(3)
+    long_doc = "".join(rng.choice("高血压患者应当按时服药定期复查糖尿病肾功能") for _ in range(3 * SLAB))
+    texts = ["高血压患者应当按时服药定期复查血压", "the patient should take the drug", "，。！？", long_doc, "abcdef"]
     batch = TextBatch(texts)
-    signatures = MinHasher().signatures(batch, [0, 1])
-    from vocabx.select.relevance import normalized_keep
-
+    rows = [3, 0, 2, 1]
+    signatures = MinHasher().signatures(batch, rows)
     hashes, docs = batch.ngram_hashes(5, normalized_keep(batch), fold_case=True)
-    for row in (0, 1):
-        m = datasketch.MinHash(num_perm=128, seed=1, hashfunc=int)
+    for k, row in enumerate(rows):
+        m = datasketch.MinHash(num_perm=128, seed=1, hashfunc=int, scheme="affine32")
         m.update_batch(np.unique((hashes[docs == row] >> np.uint64(32)).astype(np.uint32)).tolist())
-        assert np.array_equal(signatures[row], m.hashvalues)
+        assert np.array_equal(signatures[k], m.hashvalues), row
+
+
+def test_lsh_bands_are_datasketchs() -> None:
+    """The same (bands, rows) as datasketch's MinHashLSH, and the same candidates for every query."""
+    datasketch = pytest.importorskip("datasketch")
+    for threshold in (0.3, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9):
+        lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=128)
+        assert lsh_params(threshold, 128) == (lsh.b, lsh.r), threshold
+    rng = random.Random(5)
+    words = ["高血压", "患者", "服药", "复查", "糖尿病", "血糖", "胰岛素", "饮食", "运动", "肾功能", "眼底", "医生", "检查", "治疗"]
+    originals = ["".join(rng.choice(words) for _ in range(30)) for _ in range(40)]
+    texts = originals + [t[: rng.randrange(10, 60)] + "嗯" + t[60:] for t in originals[:20]]
+    hasher = MinHasher(0.7)
+    sketches = hasher.sketch(TextBatch(texts), list(range(len(texts))))
+    dedup = Deduplicator(hasher)
+    lsh = datasketch.MinHashLSH(threshold=0.5, num_perm=128)
+    for i, (signature, keys) in sketches.items():
+        lean = datasketch.LeanMinHash(seed=1, hashvalues=signature, scheme="affine32")
+        assert dedup.candidates(keys) == sorted(int(k) for k in lsh.query(lean)), i
+        if dedup.near_duplicate_of((signature, keys)) is None:
+            lsh.insert(str(dedup.kept - 1), lean)
+    assert dedup.kept < len(texts)
 
 
 def test_deduplicator_keeps_the_first_of_a_group() -> None:
     texts = ["高血压患者应当按时服药，定期复查血压，注意饮食清淡，少吃盐，多运动，保持心情舒畅，戒烟限酒。" * 2,
              "【转载】高血压患者应当按时服药，定期复查血压，注意饮食清淡，少吃盐，多运动，保持心情舒畅，戒烟限酒。" * 2,
              "糖尿病患者需要监测血糖，按医嘱注射胰岛素，控制主食，规律作息，定期检查眼底和肾功能。" * 2]
-    signatures = MinHasher().signatures(TextBatch(texts), [0, 1, 2])
-    dedup = Deduplicator(0.7)
-    assert [dedup.near_duplicate_of(signatures[i]) for i in range(3)] == [None, "0", None]
+    hasher = MinHasher(0.7)
+    sketches = hasher.sketch(TextBatch(texts), [0, 1, 2])
+    dedup = Deduplicator(hasher)
+    assert [dedup.near_duplicate_of(sketches[i]) for i in range(3)] == [None, 0, None]
+    assert dedup.kept == 2
     assert not dedup.exact_seen(exact_key("a  b")) and dedup.exact_seen(exact_key(" a b\n"))
 
 
@@ -202,3 +229,17 @@ def test_config_errors_name_the_flag() -> None:
         SelectConfig(pool=("p",), domain=("d",), out="o", scripts="han,klingon")
     with pytest.raises(UsageError, match="replay_share"):
         SelectConfig(pool=("p",), domain=("d",), out="o", replay_share=1.0)
+
+
+def test_peak_memory_is_the_process_own_not_its_parents() -> None:
+    """Linux carries ru_maxrss across exec: a selection started from a large process must not report the parent's
+    peak as its own (report.json's peak_rss_mb)."""
+    import subprocess
+    import sys
+
+    parent = bytearray(400 * 1024 * 1024)
+    parent[:: 4096] = b"\x01" * len(parent[:: 4096])  # touch every page, so the parent's RSS really is 400 MB
+    out = subprocess.run([sys.executable, "-c", "from vocabx.select.report import peak_rss_mb; print(peak_rss_mb())"],
+                         capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 300, out.stdout
+    del parent

@@ -39,7 +39,7 @@ from vocabx.select.ledger import Ledger
 from vocabx.select.quality import QualityRules, dominant_scripts
 from vocabx.select.relevance import Learner, NgramLearner
 from vocabx.select.report import peak_rss_mb, render_markdown
-from vocabx.select.scan import ScanJob, Verdict, scan_chunks
+from vocabx.select.scan import ScanJob, scan_chunks
 from vocabx.select.textbatch import TextBatch
 
 log = logging.getLogger(__name__)
@@ -131,10 +131,10 @@ class Spill:
         self.fh: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the spill's life; close()
         self.numbers = Candidates()
 
-    def add(self, v: Verdict, pool: str, pool_index: int) -> None:
-        record = {"text": v.text, "source": v.source, "pool": pool, "score": round(v.score, 4)}
+    def add(self, text: str, source: str, score: float, chars: int, pool: str, pool_index: int) -> None:
+        record = {"text": text, "source": source, "pool": pool, "score": round(score, 4)}
         self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.numbers.add(v.score, v.chars, pool_index)
+        self.numbers.add(score, chars, pool_index)
 
     def close(self) -> None:
         self.fh.close()
@@ -142,10 +142,15 @@ class Spill:
 
 def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job: ScanJob, tmp: Path,
            ledger: Ledger, progress: bool = False) -> tuple[Spill, Spill | None, dict[str, int]]:
-    """Stream the pool: every document ends in the ledger under one outcome; candidates go to the spills."""
+    """Stream the pool: every document ends in the ledger under one outcome; candidates go to the spills.
+
+    A document's outcome is the first of, in order: a quality reason, exact_duplicate, general (score below the
+    threshold), a costly quality reason, near_duplicate, else candidate. Documents that broke a quality rule
+    are counted a chunk at a time; the others take the steps that need this process's state (the keys and
+    signatures seen so far) one by one, in pool order."""
     domain = Spill(tmp / SPILL_DOMAIN)
     general = Spill(tmp / SPILL_GENERAL) if cfg.replay_share > 0 else None
-    dedup = Deduplicator(cfg.near_dup_threshold) if cfg.dedup else None
+    dedup = Deduplicator(job.hasher) if job.hasher is not None else None
     kept_sources: list[str] = []
     pairs = open(tmp / NEAR_FILE, "w", encoding="utf-8")  # noqa: SIM115 - closed after the scan; every near duplicate and the kept document it matched
     pairs.write("removed\tkept\n")
@@ -154,18 +159,30 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
         from tqdm import tqdm
 
         results = tqdm(results, total=len(chunks), desc="select", unit="chunk")
-    for chunk, verdicts in results:
+    for chunk, v in results:
         label = inputs[chunk.pool].label
-        for v in verdicts:
-            outcome, note = _outcome(v, job.threshold, dedup, kept_sources)
-            ledger.record(outcome, v.chars, v.text, v.source, label, note)
-            if outcome == "near_duplicate":
-                pairs.write(f"{v.source}\t{note.removeprefix(NEAR_NOTE)}\n")
-            if outcome == "candidate":
-                kept_sources.append(v.source)
-                domain.add(v, label, chunk.pool)
+        broken = ledger.count_rules(v.reason, v.chars, v.texts, v.sources, label)
+        chars, scores, keys = v.chars.tolist(), v.score.tolist(), v.key.tolist()
+        for row in (i for i, b in enumerate(broken) if not b):
+            source, score, costly = v.sources[row], scores[row], v.costly.get(row)
+            outcome, note = "candidate", ""
+            if dedup is not None and dedup.exact_seen(keys[row]):
+                outcome = "exact_duplicate"
+            elif score < job.threshold:
+                outcome, note = "general", f"score {score:.3f}"
+            elif costly is not None:
+                outcome = costly
+            elif dedup is not None:
+                twin = dedup.near_duplicate_of(v.sketches.get(row))
+                if twin is not None:
+                    outcome, note = "near_duplicate", NEAR_NOTE + kept_sources[twin]
+                    pairs.write(f"{source}\t{kept_sources[twin]}\n")
+            ledger.record(outcome, chars[row], v.texts.get(row), source, label, note)
+            if outcome == "candidate":  # relevant and replay candidates' texts are always sent back
+                kept_sources.append(source)
+                domain.add(v.texts[row], source, score, chars[row], label, chunk.pool)
             elif outcome == "general" and general is not None:
-                general.add(v, label, chunk.pool)
+                general.add(v.texts[row], source, score, chars[row], label, chunk.pool)
     domain.close()
     pairs.close()
     if general is not None:
@@ -173,24 +190,6 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
     for path in {chunk.path for chunk in chunks}:
         path.unlink()
     return domain, general, {"near_duplicate_index": dedup.kept if dedup else 0}
-
-
-def _outcome(v: Verdict, threshold: float, dedup: Deduplicator | None, kept_sources: list[str]) -> tuple[str, str]:
-    """The one outcome of a document, by stage: a quality reason, exact_duplicate, general, a costly quality
-    reason, near_duplicate, else candidate."""
-    if v.reason is not None:
-        return v.reason, ""
-    if dedup is not None and dedup.exact_seen(v.key):
-        return "exact_duplicate", ""
-    if v.score < threshold:
-        return "general", f"score {v.score:.3f}"
-    if v.costly_reason is not None:
-        return v.costly_reason, ""
-    if dedup is not None:
-        twin = dedup.near_duplicate_of(v.signature)
-        if twin is not None:
-            return "near_duplicate", NEAR_NOTE + kept_sources[int(twin)]
-    return "candidate", ""
 
 
 def write_chosen(spill: Spill, keep, path: Path) -> tuple[int, int]:
@@ -221,7 +220,7 @@ def select_documents(cfg: SelectConfig, progress: bool = False) -> dict[str, Any
         inputs, chunks, sample, rules, calibrated = prepare(cfg, tmp)
         fitted = time.perf_counter() - started
         ledger = Ledger(cfg.examples)
-        job = ScanJob(rules, calibrated.scorer, calibrated.threshold, MinHasher() if cfg.dedup else None,
+        job = ScanJob(rules, calibrated.scorer, calibrated.threshold, MinHasher(cfg.near_dup_threshold) if cfg.dedup else None,
                       keep_general=cfg.replay_share > 0, examples=cfg.examples)
         domain, general, extra = triage(cfg, inputs, chunks, job, tmp, ledger, progress)
         if not len(domain.numbers):

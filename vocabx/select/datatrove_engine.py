@@ -184,7 +184,6 @@ def run_datatrove(cfg: SelectConfig, out: Path, started: float) -> dict[str, Any
     from vocabx.outputs import atomic_output_dir
     from vocabx.select.api import Spill, finish, no_domain_error, prepare
     from vocabx.select.ledger import Ledger
-    from vocabx.select.scan import Verdict
 
     require("datatrove", "--engine datatrove", "datatrove")
     with atomic_output_dir(out, force=cfg.force) as tmp:
@@ -208,9 +207,8 @@ def run_datatrove(cfg: SelectConfig, out: Path, started: float) -> dict[str, Any
                 continue
             for record in read_jsonl_dir(folder):
                 meta = record.get("metadata", {})
-                v = Verdict(None, None, float(meta.get("score", 0.0)), b"", None, len(record["text"]), record["id"],
-                            record["text"])
-                spill.add(v, meta.get("pool", ""), int(meta.get("pool_index", 0)))
+                spill.add(record["text"], record["id"], float(meta.get("score", 0.0)), len(record["text"]),
+                          meta.get("pool", ""), int(meta.get("pool_index", 0)))
             spill.close()
         ledger.docs["candidate"] = len(domain.numbers)
         ledger.read_docs = sum(item.stats.get("documents", 0) for item in inputs)

@@ -7,6 +7,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 EXAMPLE_CHARS = 160  # characters of an example document shown in the report
 
 
@@ -36,6 +38,26 @@ class Ledger:
             if note:
                 example["note"] = note
             self.examples[outcome].append(example)
+
+    def count_rules(self, reasons: list[str | None], chars: np.ndarray, texts: dict[int, str], sources: list[str],
+                    pool: str) -> list[bool]:
+        """Record the documents of a chunk that broke a quality rule (`reasons`, None where none was broken),
+        all at once; return which ones were recorded."""
+        broken = [(i, r) for i, r in enumerate(reasons) if r is not None]
+        index: dict[str, int] = {}
+        codes = [index.setdefault(r, len(index)) for _, r in broken]
+        docs = np.bincount(codes, minlength=len(index))
+        weights = np.bincount(codes, weights=chars[[i for i, _ in broken]], minlength=len(index))
+        for name, k in index.items():
+            n, total = int(docs[k]), int(weights[k])
+            self.read_docs, self.read_chars = self.read_docs + n, self.read_chars + total
+            self.docs[name] += n
+            self.chars[name] += total
+            self.by_pool[pool][name] += n
+        for i, reason in broken:
+            if len(self.examples[reason]) < self.examples_per_reason:
+                self.examples[reason].append({"source": sources[i], "text": texts.get(i, "")[:EXAMPLE_CHARS]})
+        return [r is not None for r in reasons]
 
     def as_dict(self) -> dict[str, Any]:
         return {"read": {"docs": self.read_docs, "chars": self.read_chars, "bytes": self.read_bytes},

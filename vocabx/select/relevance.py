@@ -46,16 +46,24 @@ def normalized_keep(batch: TextBatch) -> np.ndarray:
     return (classes != CLASS["space"]) & (classes != CLASS["punct"]) & (classes != CLASS["symbol"])
 
 
-def ngram_counts(texts: Sequence[str], bits: int = TABLE_BITS) -> np.ndarray:
-    """Counts of the hashed 2- and 3-grams of `texts` (ASCII case folded, content characters only)."""
-    counts = np.zeros(1 << bits, dtype=np.int64)
+def ngram_counts(texts: Sequence[str], bits: int = TABLE_BITS) -> tuple[np.ndarray, np.ndarray]:
+    """(buckets, counts): the hashed 2- and 3-gram buckets of `texts` that occur (ascending) and how often (ASCII
+    case folded, content characters only). Sparse, since a domain sample fills a few thousand of the 4M buckets
+    and calibration counts it seven times: a dense table per count cost more than the counting."""
+    parts = []
     for start in range(0, len(texts), 1024):
         batch = TextBatch(list(texts[start:start + 1024]))
         keep = normalized_keep(batch)
         for n in NGRAMS:
             hashes, _ = batch.ngram_hashes(n, keep, fold_case=True)
-            counts += np.bincount((hashes >> np.uint64(64 - bits)).astype(np.int64), minlength=1 << bits)
-    return counts
+            parts.append((hashes >> np.uint64(64 - bits)).astype(np.int64))
+    buckets = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    if buckets.size * 8 < 1 << bits:  # few n-grams: sorting them is cheaper than a table of every bucket
+        found, counts = np.unique(buckets, return_counts=True)
+        return found, counts.astype(np.int64)
+    table = np.bincount(buckets, minlength=1 << bits)
+    found = np.flatnonzero(table)
+    return found, table[found]
 
 
 @dataclass
@@ -67,12 +75,19 @@ class NgramScorer:
     name: str = "ngram"
 
     @classmethod
-    def from_counts(cls, y: np.ndarray, r: np.ndarray, bits: int = TABLE_BITS) -> NgramScorer:
-        """Weights from the domain sample's n-gram counts `y` against the reference's `r` (n-grams seen in
-        neither, or not significantly skewed, weigh 0)."""
-        seen = np.flatnonzero((y + r) > 0)  # log-odds only where there is evidence (a few % of the buckets)
-        delta, z = log_odds(y[seen], float(y.sum()), r[seen], float(r.sum()))
-        weights = np.zeros(len(y), dtype=np.float32)
+    def from_counts(cls, y: tuple[np.ndarray, np.ndarray], r: tuple[np.ndarray, np.ndarray],
+                    bits: int = TABLE_BITS) -> NgramScorer:
+        """Weights from the domain sample's n-gram counts `y` against the reference's `r` (both as
+        `ngram_counts` gives them); n-grams seen in neither, or not significantly skewed, weigh 0."""
+        mark = np.zeros(1 << bits, dtype=bool)  # log-odds only where there is evidence (a few % of the buckets)
+        mark[y[0]] = True
+        mark[r[0]] = True
+        seen = np.flatnonzero(mark)
+        ys, rs = np.zeros(seen.size), np.zeros(seen.size)
+        ys[np.searchsorted(seen, y[0])] = y[1]
+        rs[np.searchsorted(seen, r[0])] = r[1]
+        delta, z = log_odds(ys, float(y[1].sum()), rs, float(r[1].sum()))
+        weights = np.zeros(1 << bits, dtype=np.float32)
         weights[seen] = np.where(np.abs(z) > MIN_Z, delta, 0.0)
         return cls(weights, bits)
 
@@ -100,9 +115,10 @@ class NgramLearner:
 
     bits: int = TABLE_BITS
     name: str = "ngram"
-    _cache: dict[int, tuple[Sequence[str], np.ndarray]] = field(default_factory=dict, repr=False)
+    _cache: dict[int, tuple[Sequence[str], tuple[np.ndarray, np.ndarray]]] = field(
+        default_factory=dict, repr=False)
 
-    def counts(self, texts: Sequence[str]) -> np.ndarray:
+    def counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         key = id(texts)
         if key not in self._cache or self._cache[key][0] is not texts:
             self._cache[key] = (texts, ngram_counts(texts, self.bits))

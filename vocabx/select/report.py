@@ -3,8 +3,10 @@ what was kept per pool input, and how to train on it; plus the process's peak me
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
+from pathlib import Path
 from typing import Any
 
 from vocabx.select.quality import COSTLY_REASONS, REASONS
@@ -13,9 +15,15 @@ STAGES = (*REASONS, "exact_duplicate", "general", *COSTLY_REASONS, "near_duplica
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process and of its finished children (the workers), in MB."""
+    """Peak resident memory of this process and of its finished children (the workers), in MB. This process's
+    own is its VmHWM on Linux: `ru_maxrss` carries the parent's peak across exec, so a selection started from a
+    large process (a bench script) reported the parent's memory as its own."""
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1]) / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
     return round(max(own, children), 1)
 
