@@ -203,6 +203,14 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
     # People's Daily only: the runs recorded in RESULTS.md read their replay windows from the first source, and
     # news-zh alone filled them (the English file listed second was never read before distill split the need).
     replay = ("news-zh",)
+
+    def full(out: Path, cb: list, lr: float, sources: tuple[str, ...]) -> None:
+        """The full-model distillation with LM loss at body rate `lr`, 30% replay of `sources`."""
+        train_distill(DistillConfig(
+            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=lr, replay=sources,
+            replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb)
+
     methods = {
         "distill, new rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
@@ -221,11 +229,12 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
             replay=("news-zh", str(held["replay_reviews"])), replay_ratio=0.4, hidden_layers=args.lora_hidden_layers,
             lm_weight=1.0), callbacks=cb),
-        "distill + LM, rows + full model, replay 0.3 news + English wiki": lambda out, cb: train_distill(DistillConfig(
-            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
-            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
-            replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3, hidden_layers=args.lora_hidden_layers,
-            lm_weight=1.0), callbacks=cb),
+        # The body's learning rate, measured at 15 CPU-minutes: 5e-5 (the rows above), 1e-4 and 2e-4; English replay
+        # beside People's Daily kept c4 within 1% at 2e-4.
+        "distill + LM, rows + full model, body lr 1e-4, replay 0.3": lambda out, cb: full(out, cb, 1e-4, replay),
+        "distill + LM, rows + full model, body lr 2e-4, replay 0.3": lambda out, cb: full(out, cb, 2e-4, replay),
+        "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki": lambda out, cb: full(
+            out, cb, 2e-4, ("news-zh", str(held["replay_en"]))),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
@@ -579,7 +588,9 @@ def main() -> None:
     parser.add_argument("--lora-rows-steps", type=int, default=0)
     parser.add_argument("--full-lr", type=float, default=None, help="Learning rate of the full-model LM run; default train cpt's.")
     parser.add_argument("--distill-full-lr", type=float, default=5e-5,
-                        help="Learning rate of the body in the full-model distillation run (new rows at --rows-lr).")
+                        help="Learning rate of the body in the full-model distillation arms whose name gives none "
+                             "(new rows at --rows-lr): 5e-5, the rate their recorded runs used; `train distill` "
+                             "defaults to 2e-4 since the 'body lr' arms.")
     parser.add_argument("--with-train-mode", action="store_true",
                         help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
     parser.add_argument("--lora-hidden-layers", default="-1")

@@ -146,6 +146,10 @@ class DistillConfig(RunConfig):
         "rows: only the new input/output rows train (body and old rows stay bit-identical); lora / full: a rows "
         "stage (--rows-steps), then LoRA adapters / all weights under the same losses, the new rows at --rows-lr. "
         "full gave the best held-out figures at 15 CPU-minutes (bench/RESULTS.md).", "rows")
+    lr: float | None = _help(  # the same default for lora and full: measured for full in bench/bench_adapt.py
+        "Peak learning rate of the body (LoRA adapters, or every weight with --method full); default 2e-4. For full "
+        "distillation of SmolLM2-135M at 15 CPU-minutes, 2e-4 beat 1e-4 and 5e-5 on domain bits/char and new-token "
+        "use; it needs English in --replay to keep English level (bench/RESULTS.md). Larger models may want less.")
     teacher: str | None = _help("Base model the student was extended from; default: the one recorded in MODEL's "
                                 "manifest.json by `vocabx extend`.")
     rows_steps: int | None = _help("Steps of the rows stage when --method is lora or full (0: none, the new rows "
@@ -173,8 +177,8 @@ class DistillConfig(RunConfig):
     text_field: str | None = text_field_option("--data, --replay and --eval-data")
 
     def __post_init__(self) -> None:
-        if self.lr is None:  # full: 5e-5, the rate measured in bench/bench_adapt.py (new rows at --rows-lr)
-            self.lr = 2e-4 if self.method == "lora" else 5e-5
+        if self.lr is None:
+            self.lr = 2e-4
         _choice("method", self.method, DISTILL_METHODS)
         method, self.method = self.method, "lora"  # RunConfig checks lora/full; rows shares lora's defaults
         try:
