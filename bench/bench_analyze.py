@@ -34,7 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from checks import REF_CLI, ref_tree, require, round_trip_like_base
+from checks import require, round_trip_like_base
+from reftree import REF_CLI, ref_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOCABX_SHARED_DATA") or ROOT.parent / "shared" / "data")

@@ -33,7 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpt import PLACEMENT, vocabx
-from checks import REF_CLI, ref_tree, require
+from checks import require
+from reftree import REF_CLI, ref_tree
 from select_pool import SHARED, build
 
 REPO = Path(__file__).resolve().parents[1]

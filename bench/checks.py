@@ -9,17 +9,7 @@ add up). `assert` is not used: `python -O` would skip it.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-# The vocabx CLI of a reference tree's package (PYTHONPATH=<tree>, set per command). `-P`: `python -c` would
-# otherwise put the working directory first on sys.path, and run from the repository root, the checkout's own
-# package would shadow the tree's (every "reference" run of an earlier session ran the checkout).
-REF_CLI = [sys.executable, "-P", "-c", "from vocabx.cli import main; main()"]
 
 
 class CheckFailed(SystemExit):
@@ -82,19 +72,3 @@ def never_longer(name: str, before: Iterable[int], after: Iterable[int]) -> None
     longer = sum(a > b for b, a in zip(before, after))
     require(longer == 0, f"{name} made {longer} texts longer than the base did")
 
-
-def ref_tree(ref: str, tree: Path, edit: Callable[[Path], None] | None = None) -> Path:
-    """`ref`'s vocabx package extracted into `tree` (`edit` applied to it, if given), its own kernels compiled in
-    place (the version its code expects). Checks that REF_CLI with PYTHONPATH=tree imports this tree's package."""
-    tree.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "vocabx", "setup.py"], capture_output=True,
-                             check=True)
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    if edit is not None:
-        edit(tree)
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
-                   capture_output=True)
-    where = subprocess.run([sys.executable, "-P", "-c", "import vocabx; print(vocabx.__file__)"], capture_output=True,
-                           text=True, check=True, env={**os.environ, "PYTHONPATH": str(tree)}).stdout.strip()
-    require(Path(where).is_relative_to(tree), f"the {ref} runs would import {where}, not the tree at {tree}")
-    return tree
