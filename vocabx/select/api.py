@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.errors import CorpusError
 from vocabx.outputs import MANIFEST_NAME, atomic_output_dir, build_manifest, check_output_dir, write_json
@@ -164,19 +166,12 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
         broken = ledger.count_rules(v.reason, v.chars, v.texts, v.sources, label)
         chars, scores, keys = v.chars.tolist(), v.score.tolist(), v.key.tolist()
         for row in (i for i, b in enumerate(broken) if not b):
-            source, score, costly = v.sources[row], scores[row], v.costly.get(row)
-            outcome, note = "candidate", ""
-            if dedup is not None and dedup.exact_seen(keys[row]):
-                outcome = "exact_duplicate"
-            elif score < job.threshold:
-                outcome, note = "general", f"score {score:.3f}"
-            elif costly is not None:
-                outcome = costly
-            elif dedup is not None:
-                twin = dedup.near_duplicate_of(v.sketches.get(row))
-                if twin is not None:
-                    outcome, note = "near_duplicate", NEAR_NOTE + kept_sources[twin]
-                    pairs.write(f"{source}\t{kept_sources[twin]}\n")
+            source, score = v.sources[row], scores[row]
+            outcome, twin = _outcome(keys[row], score, v.costly.get(row), v.sketches.get(row), job.threshold, dedup)
+            note = f"score {score:.3f}" if outcome == "general" else ""
+            if twin is not None:
+                note = NEAR_NOTE + kept_sources[twin]
+                pairs.write(f"{source}\t{kept_sources[twin]}\n")
             ledger.record(outcome, chars[row], v.texts.get(row), source, label, note)
             if outcome == "candidate":  # relevant and replay candidates' texts are always sent back
                 kept_sources.append(source)
@@ -190,6 +185,20 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
     for path in {chunk.path for chunk in chunks}:
         path.unlink()
     return domain, general, {"near_duplicate_index": dedup.kept if dedup else 0}
+
+
+def _outcome(key: int, score: float, costly: str | None, sketch: tuple[np.ndarray, np.ndarray] | None,
+             threshold: float, dedup: Deduplicator | None) -> tuple[str, int | None]:
+    """The outcome of a document that passed the quality rules, by stage: exact_duplicate, general, a costly
+    quality reason, near_duplicate (with the index of the kept document it copies), else candidate."""
+    if dedup is not None and dedup.exact_seen(key):
+        return "exact_duplicate", None
+    if score < threshold:
+        return "general", None
+    if costly is not None:
+        return costly, None
+    twin = dedup.near_duplicate_of(sketch) if dedup is not None else None
+    return ("near_duplicate", twin) if twin is not None else ("candidate", None)
 
 
 def write_chosen(spill: Spill, keep, path: Path) -> tuple[int, int]:
@@ -220,8 +229,9 @@ def select_documents(cfg: SelectConfig, progress: bool = False) -> dict[str, Any
         inputs, chunks, sample, rules, calibrated = prepare(cfg, tmp)
         fitted = time.perf_counter() - started
         ledger = Ledger(cfg.examples)
-        job = ScanJob(rules, calibrated.scorer, calibrated.threshold, MinHasher(cfg.near_dup_threshold) if cfg.dedup else None,
-                      keep_general=cfg.replay_share > 0, examples=cfg.examples)
+        hasher = MinHasher(cfg.near_dup_threshold) if cfg.dedup else None
+        job = ScanJob(rules, calibrated.scorer, calibrated.threshold, hasher, keep_general=cfg.replay_share > 0,
+                      examples=cfg.examples)
         domain, general, extra = triage(cfg, inputs, chunks, job, tmp, ledger, progress)
         if not len(domain.numbers):
             raise no_domain_error(cfg, ledger, calibrated)

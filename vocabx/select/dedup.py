@@ -4,10 +4,10 @@ re-punctuated copies still match), banded into an LSH index; the first document 
 
 The signatures are datasketch's (scheme affine32, seed 1: the MurmurHash3 finalizer, then `a * h + b` modulo
 2^32, minimum over the shingles) computed for a whole batch at once in numpy, and the band index is one dict per
-band; tests check both against datasketch's `MinHash` and `MinHashLSH`. Measured on the bench pool (26.7 MB,
-`bench/bench_select.py`), datasketch's objects cost 1.4 CPU-seconds of signatures in the workers (one `MinHash`
-per document), 1.2 s of index queries and inserts and 0.5 s of importing scipy in the main process, against a
-whole run of about 4 s; these take a small part of that.
+band; tests check both against datasketch's `MinHash` and `MinHashLSH`. Why not datasketch's objects: on the
+bench pool (26.7 MB, `bench/bench_select.py`) one `MinHash` per document cost the workers about 1.4 CPU-seconds,
+and the main process spent 1.2 s in `MinHashLSH` queries and inserts and 0.5 s importing scipy (cProfile, so
+inflated), in a run of about 4 s; with this module the whole run takes 2.4 s.
 
 Signatures and band keys are computed in the worker processes (`MinHasher.sketch`); the index lives in one
 process (`Deduplicator`), which holds one small signature per kept document, never text.
