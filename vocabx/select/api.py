@@ -163,9 +163,9 @@ def triage(cfg: SelectConfig, inputs: list[PoolInput], chunks: list[Chunk], job:
         results = tqdm(results, total=len(chunks), desc="select", unit="chunk")
     for chunk, v in results:
         label = inputs[chunk.pool].label
-        broken = ledger.count_rules(v.reason, v.chars, v.texts, v.sources, label)
+        ledger.count_rules(v.reason, v.chars, v.texts, v.sources, label)
         chars, scores, keys = v.chars.tolist(), v.score.tolist(), v.key.tolist()
-        for row in (i for i, b in enumerate(broken) if not b):
+        for row in (i for i, r in enumerate(v.reason) if r is None):
             source, score = v.sources[row], scores[row]
             outcome, twin = _outcome(keys[row], score, v.costly.get(row), v.sketches.get(row), job.threshold, dedup)
             note = f"score {score:.3f}" if outcome == "general" else ""

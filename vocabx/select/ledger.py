@@ -28,36 +28,37 @@ class Ledger:
 
     def record(self, outcome: str, chars: int, text: str | None, source: str, pool: str, note: str = "") -> None:
         """One document's outcome; `text` (None where the worker did not send it back) feeds the examples."""
-        self.read_docs += 1
-        self.read_chars += chars
-        self.docs[outcome] += 1
-        self.chars[outcome] += chars
-        self.by_pool[pool][outcome] += 1
-        if outcome != "candidate" and len(self.examples[outcome]) < self.examples_per_reason:
-            example = {"source": source, "text": (text or "")[:EXAMPLE_CHARS]}
-            if note:
-                example["note"] = note
-            self.examples[outcome].append(example)
+        self._count(outcome, 1, chars, pool)
+        self._example(outcome, source, text, note)
 
     def count_rules(self, reasons: list[str | None], chars: np.ndarray, texts: dict[int, str], sources: list[str],
-                    pool: str) -> list[bool]:
+                    pool: str) -> None:
         """Record the documents of a chunk that broke a quality rule (`reasons`, None where none was broken),
-        all at once; return which ones were recorded."""
+        counted a reason at a time."""
         broken = [(i, r) for i, r in enumerate(reasons) if r is not None]
         index: dict[str, int] = {}
         codes = [index.setdefault(r, len(index)) for _, r in broken]
         docs = np.bincount(codes, minlength=len(index))
         weights = np.bincount(codes, weights=chars[[i for i, _ in broken]], minlength=len(index))
         for name, k in index.items():
-            n, total = int(docs[k]), int(weights[k])
-            self.read_docs, self.read_chars = self.read_docs + n, self.read_chars + total
-            self.docs[name] += n
-            self.chars[name] += total
-            self.by_pool[pool][name] += n
+            self._count(name, int(docs[k]), int(weights[k]), pool)
         for i, reason in broken:
-            if len(self.examples[reason]) < self.examples_per_reason:
-                self.examples[reason].append({"source": sources[i], "text": texts.get(i, "")[:EXAMPLE_CHARS]})
-        return [r is not None for r in reasons]
+            self._example(reason, sources[i], texts.get(i))
+
+    def _count(self, outcome: str, docs: int, chars: int, pool: str) -> None:
+        self.read_docs += docs
+        self.read_chars += chars
+        self.docs[outcome] += docs
+        self.chars[outcome] += chars
+        self.by_pool[pool][outcome] += docs
+
+    def _example(self, outcome: str, source: str, text: str | None, note: str = "") -> None:
+        """Keep the first few documents of each outcome but `candidate` as examples for the report."""
+        if outcome != "candidate" and len(self.examples[outcome]) < self.examples_per_reason:
+            example = {"source": source, "text": (text or "")[:EXAMPLE_CHARS]}
+            if note:
+                example["note"] = note
+            self.examples[outcome].append(example)
 
     def as_dict(self) -> dict[str, Any]:
         return {"read": {"docs": self.read_docs, "chars": self.read_chars, "bytes": self.read_bytes},
