@@ -13,6 +13,7 @@ learned while `目的` is. Without shape, only the tokenizer's own boundaries ho
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -159,7 +160,7 @@ class _ByteLevel:
         distinct, inverse, _ = self.counter._distinct(joined, cps, bounds)
         rows = self.counter.encoder.encode(distinct)
         n = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        flat = np.fromiter((i for row in rows for i in row), dtype=np.int32, count=int(n.sum()))
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(n.sum()))
         take = np.repeat((np.cumsum(n) - n)[inverse], n[inverse]) + _ranges(n[inverse])
         sym = flat[take]
         owner = np.searchsorted(ends, bounds[:-1], side="right")  # the word of each piece
@@ -241,7 +242,7 @@ class _SentencePiece:
         is_byte, byte_value, piece_chars = tables
         rows = plain.encode([w.replace("▁", " ") for w in words], num_threads=-1)
         n = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        ids = np.fromiter((i for row in rows for i in row), dtype=np.int32, count=int(n.sum()))
+        ids = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(n.sum()))
         del rows
         byte = is_byte[ids]
         value = byte_value[ids]

@@ -173,10 +173,22 @@ def _byte_decoder() -> dict[str, int]:
     return table
 
 
+@functools.cache
+def _byte_translation() -> dict[int, str]:
+    """`_byte_decoder` as a `str.translate` table onto Latin-1 characters (one per byte), with the Latin-1 characters
+    that are not in the alphabet mapped outside Latin-1, so that encoding them fails as a lookup would."""
+    table = {ord(ch): chr(b) for ch, b in _byte_decoder().items()}
+    return {**{c: "\u0100" for c in range(256) if c not in table}, **table}
+
+
 def token_bytes(token: str) -> bytes:
-    """The bytes a byte-level token stands for: `é«ĺ` -> b'\\xe9\\xab\\x98'."""
-    decoder = _byte_decoder()
-    return bytes(decoder[ch] for ch in token)
+    """The bytes a byte-level token stands for: `é«ĺ` -> b'\\xe9\\xab\\x98'. KeyError for a character outside
+    the byte alphabet (an added token's text). One C-level translate, not a lookup per character: analyze spells
+    every vocabulary entry."""
+    try:
+        return token.translate(_byte_translation()).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise KeyError(token[exc.start]) from None
 
 
 def token_text(token: str) -> str:
