@@ -4,6 +4,7 @@ extended by `vocabx extend` with real merges; the alignment, the losses, the run
 from __future__ import annotations
 
 import json
+import logging
 import random
 from pathlib import Path
 
@@ -239,7 +240,7 @@ def test_groups_follow_the_merges(pair) -> None:
 
 
 def _cfg(pair, out: Path, **kw) -> DistillConfig:
-    base = dict(model=str(pair["student"]), out=str(out), data=(str(pair["domain"]),), block_size=32,
+    base = dict(model=str(pair["student"]), out=str(out), method="rows", data=(str(pair["domain"]),), block_size=32,
                 batch_size=4, max_steps=8, rows_lr=3e-2, save_steps=4, log_steps=2, hidden_layers="-1",
                 teacher_batch_size=8, max_chars=6000)
     base.update(kw)
@@ -315,10 +316,16 @@ def test_full_method_moves_the_new_rows_at_rows_lr() -> None:
     assert plain[7:].abs().min() > 0
 
 
-def test_full_method_trains_body_and_new_rows(pair, tmp_path) -> None:
+def test_full_method_trains_body_and_new_rows(pair, tmp_path, caplog) -> None:
+    """The default method (full, no rows-only stage): the body and the new rows move, the new rows at rows_lr; and
+    a body trained without --replay is warned about."""
     from vocabx.train.api import train_distill
 
-    result = train_distill(_cfg(pair, tmp_path / "run", method="full", rows_steps=0, max_steps=4, lr=1e-4))
+    cfg = _cfg(pair, tmp_path / "run", max_steps=4, lr=1e-4, method=DistillConfig.__dataclass_fields__["method"].default)
+    assert (cfg.method, cfg.rows_steps) == ("full", 0)
+    with caplog.at_level(logging.WARNING, logger="vocabx.train.distill"):
+        result = train_distill(cfg)
+    assert any("--replay" in r.getMessage() for r in caplog.records)
     old, new = _weights(pair["student"]), _weights(Path(result["out"]))
     start = result["base_vocab_size"]
     body = [n for n in old if "embed_tokens" not in n and "lm_head" not in n and "norm" not in n]
@@ -424,7 +431,7 @@ def test_smollm2_distills_a_few_steps(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["train", "distill", str(tmp_path / "ext"), "--data", str(data), "--text-field",
                                   "title,ask,answer", "--max-chars", "3000", "--block-size", "64", "--batch-size", "2",
-                                  "--max-steps", "2", "--out", str(tmp_path / "run"), "--json"])
+                                  "--max-steps", "2", "--method", "rows", "--out", str(tmp_path / "run"), "--json"])
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output)
     assert counts["body_and_old_rows_identical"] is True and counts["new_token_share"] > 0
