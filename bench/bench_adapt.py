@@ -53,6 +53,7 @@ RESULTS = REPO / "bench" / "results" / "adapt.md"
 # The suffix of an arm's result kept from before the canonical-stop fix (teacher targets format 2) when the same
 # arm was rerun with the fix.
 LEGACY = " (targets v2)"
+DECODE_SHAPE = (8, 64, 32)  # default prompts x new tokens x prompt characters of the decoding figures
 TRAIN_MODE_ARM = "distill + LM, rows + full model, replay 0.3, --mode train extension"
 BASE = "smollm2-135m"
 FIELD = "title,ask,answer"
@@ -199,17 +200,19 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
 
     ext = models["subword-mean (default, tied)"]
     common = dict(data=(str(DIALOGUES),), text_field=FIELD, seed=42, save_steps=10**6, log_steps=5,
-                  schedule="constant", warmup_steps=5, max_steps=10**5, force=True)
+                  schedule="constant", warmup_steps=5, max_steps=10**5, force=True, bf16=False)
     # People's Daily only: the runs recorded in RESULTS.md read their replay windows from the first source, and
     # news-zh alone filled them (the English file listed second was never read before distill split the need).
     replay = ("news-zh",)
 
-    def full(out: Path, cb: list, lr: float, sources: tuple[str, ...]) -> None:
-        """The full-model distillation with LM loss at body rate `lr`, 30% replay of `sources`."""
+    def full(out: Path, cb: list, lr: float, sources: tuple[str, ...], bf16: bool = False) -> None:
+        """The full-model distillation with LM loss at body rate `lr`, 30% replay of `sources`; the student in
+        float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way)."""
         train_distill(DistillConfig(
-            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
-            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=lr, replay=sources,
-            replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb)
+            model=str(ext), out=str(out), **{**common, "bf16": bf16}, block_size=args.block_size,
+            batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0,
+            lr=lr, replay=sources, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
+            callbacks=cb)
 
     methods = {
         "distill, new rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
@@ -235,6 +238,9 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         "distill + LM, rows + full model, body lr 2e-4, replay 0.3": lambda out, cb: full(out, cb, 2e-4, replay),
         "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki": lambda out, cb: full(
             out, cb, 2e-4, ("news-zh", str(held["replay_en"]))),
+        # The same recipe with the student under bf16 autocast, train distill's default on CPUs with native bf16.
+        "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16": lambda out, cb: full(
+            out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
@@ -314,7 +320,7 @@ def decoding(work: Path, name: str, model: Path, held: dict[str, Path], args: ar
     from vocabx.train.newrows import recorded_base_vocab_size
 
     shape = (args.decode_prompts, args.decode_tokens, args.prompt_chars)
-    suffix = "" if shape == (8, 64, 32) else "-{}x{}x{}".format(*shape)  # the defaults keep their old cache name
+    suffix = "" if shape == DECODE_SHAPE else "-{}x{}x{}".format(*shape)  # the defaults keep their old cache name
     cache = work / "eval" / f"decode-{_slug(name)}{suffix}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
@@ -458,7 +464,7 @@ def cpt_runs(work: Path, start: Path, held: dict[str, Path], args: argparse.Name
             flags = ["train", "cpt", model, "--data", data, "--text-field", FIELD, "--max-chars",
                      str(args.cpt_chars), "--block-size", str(block), "--batch-size", "4", "--method", "lora",
                      "--replay", "news-zh", "--replay-ratio", "0.2", "--embed-steps", "0", "--save-steps",
-                     "1000000", "--merge", "--out", str(out), "--force"]
+                     "1000000", "--merge", "--no-bf16", "--out", str(out), "--force"]  # as recorded: float32
             vocabx(work / "cpt" / f"{folder}.log", *flags)
         runs[name] = out
     return runs
@@ -607,9 +613,9 @@ def main() -> None:
                         help="The training method whose snapshot at the largest --budgets continues pretraining.")
     parser.add_argument("--eval-docs", type=int, default=64)
     parser.add_argument("--eval-chars", type=int, default=8_000)
-    parser.add_argument("--decode-prompts", type=int, default=8)
-    parser.add_argument("--decode-tokens", type=int, default=64)
-    parser.add_argument("--prompt-chars", type=int, default=32)
+    parser.add_argument("--decode-prompts", type=int, default=DECODE_SHAPE[0])
+    parser.add_argument("--decode-tokens", type=int, default=DECODE_SHAPE[1])
+    parser.add_argument("--prompt-chars", type=int, default=DECODE_SHAPE[2])
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shlex
 import shutil
 import subprocess
@@ -74,15 +73,9 @@ def worker(job: str, model_dir: Path, out: Path) -> dict:
         model.save_pretrained(str(out))
     secs = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    from vocabx.select.report import peak_rss_mb  # VmHWM: ru_maxrss would carry the parent's peak across exec
+
     return {"job": job, "seconds": secs, "peak_rss_mb": peak_rss_mb(), "out_mb": size / 1e6}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries that across exec from the parent."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(job: str, model_dir: Path, scratch: Path) -> dict:
