@@ -4,6 +4,8 @@ Baseline: a hand-written loop (AdamW of the same kind, same lr, same blocks in t
 Harness: `vocabx.train.train_cpt(method="full", embed_steps=0)`, i.e. the Trainer with vocabx's data, log.jsonl
 and checkpoint plumbing. Throughput is timed over the steps after a warm-up in both; the CPU's matmul peak is
 measured in the same run with a large torch.matmul, to say what fraction of it the training reaches.
+`--precisions fp32,bf16` runs both loops in float32 and under bf16 autocast (`train`'s default on CPUs with native
+bf16): the bf16 rows against the float32 ones, same run, are the speed-up of that default.
 
     python bench/bench_train_overhead.py            # writes bench/results/train_overhead.md
 """
@@ -67,15 +69,18 @@ class StepClock(TrainerCallback):
         self.times.append(time.perf_counter())
 
 
-def plain_loop(model_dir: Path, blocks: torch.Tensor, batch: int, steps: int, lr: float) -> tuple[list[float], str]:
-    """The baseline: load, AdamW, forward/backward/clip/step over the same blocks in the same order."""
+def plain_loop(model_dir: Path, blocks: torch.Tensor, batch: int, steps: int, lr: float,
+               bf16: bool = False) -> tuple[list[float], str]:
+    """The baseline: load, AdamW, forward/backward/clip/step over the same blocks in the same order (the forward
+    under bf16 autocast with `bf16`, float32 weights and optimiser as in the Trainer)."""
     model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, fused=True)
     times = []
     for step in range(steps):
         x = blocks[step * batch:(step + 1) * batch]
-        loss = model(input_ids=x, labels=x).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(input_ids=x, labels=x).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -84,12 +89,13 @@ def plain_loop(model_dir: Path, blocks: torch.Tensor, batch: int, steps: int, lr
     return times, type(opt).__name__ + "(fused)"
 
 
-def harness(model_dir: Path, data: Path, out: Path, block: int, batch: int, steps: int, lr: float):
+def harness(model_dir: Path, data: Path, out: Path, block: int, batch: int, steps: int, lr: float,
+            bf16: bool = False):
     from vocabx.train import CPTConfig, train_cpt
 
     clock = StepClock()
     cfg = CPTConfig(model=str(model_dir), data=(str(data),), out=str(out), block_size=block, batch_size=batch,
-                    max_steps=steps, method="full", embed_steps=0, lr=lr, schedule="constant", seed=0)
+                    max_steps=steps, method="full", embed_steps=0, lr=lr, schedule="constant", seed=0, bf16=bf16)
     t0 = time.perf_counter()
     result = train_cpt(cfg, callbacks=[clock])
     return clock.times, time.perf_counter() - t0, result
@@ -109,6 +115,8 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--precisions", type=lambda v: v.split(","), default=["fp32"],
+                    help="fp32, bf16 or fp32,bf16 (bf16: autocast in both loops; the harness's own default here)")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "train_overhead.md"))
     args = ap.parse_args()
     from vocabx.train.data import mix_blocks, pack_texts
@@ -129,25 +137,29 @@ def main() -> None:
         params = sum(p.numel() for p in model.parameters())
         matmul_params = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
         flops_per_token = 6 * matmul_params + 12 * args.layers * args.hidden * args.block
-        rows = {"plain": [], "harness": []}
+        arms = [(loop, p) for p in args.precisions for loop in ("plain", "harness")]
+        rows: dict[tuple[str, str], list[float]] = {arm: [] for arm in arms}
         walls = []
-        for r in range(args.repeats):  # interleaved, order alternating, so shared-machine load hits both alike
-            for which in (("plain", "harness") if r % 2 == 0 else ("harness", "plain")):
-                if which == "plain":
-                    times, opt_name = plain_loop(model_dir, blocks, args.batch, args.steps, 3e-4)
+        for r in range(args.repeats):  # interleaved, order alternating, so shared-machine load hits all alike
+            for loop, precision in (arms if r % 2 == 0 else arms[::-1]):
+                bf16 = precision == "bf16"
+                if loop == "plain":
+                    times, opt_name = plain_loop(model_dir, blocks, args.batch, args.steps, 3e-4, bf16)
                 else:
-                    times, wall, _ = harness(model_dir, corpus, tmp / f"run{r}", args.block, args.batch, args.steps, 3e-4)
+                    times, wall, _ = harness(model_dir, corpus, tmp / f"run{r}-{precision}", args.block, args.batch,
+                                             args.steps, 3e-4, bf16)
                     walls.append(wall)
-                rows[which].append(tokens_per_s(times, args.warmup, args.batch * args.block))
+                rows[(loop, precision)].append(tokens_per_s(times, args.warmup, args.batch * args.block))
             peaks.append(matmul_peak())  # the best of several: load from other jobs only ever lowers it
         peak = max(peaks)
-        plain, ours = statistics.median(rows["plain"]), statistics.median(rows["harness"])
-        overhead = plain / ours - 1.0
-    figures = {
-        "params": params, "matmul_peak_gflops": peak / 1e9, "plain_tok_s": plain, "harness_tok_s": ours,
-        "overhead": overhead, "plain_mfu": plain * flops_per_token / peak, "harness_mfu": ours * flops_per_token / peak,
-        "runs_plain": rows["plain"], "runs_harness": rows["harness"], "harness_wall_s": walls,
-    }
+    med = {arm: statistics.median(v) for arm, v in rows.items()}
+    figures = {"params": params, "matmul_peak_gflops": peak / 1e9, "harness_wall_s": walls, "precisions": {}}
+    for p in args.precisions:
+        plain, ours = med[("plain", p)], med[("harness", p)]
+        figures["precisions"][p] = {
+            "plain_tok_s": plain, "harness_tok_s": ours, "overhead": plain / ours - 1.0,
+            "plain_mfu": plain * flops_per_token / peak, "harness_mfu": ours * flops_per_token / peak,
+            "runs_plain": rows[("plain", p)], "runs_harness": rows[("harness", p)]}
     print(json.dumps(figures, indent=2))
     write_markdown(Path(args.out), args, figures, opt_name)
 
@@ -155,24 +167,35 @@ def main() -> None:
 def write_markdown(path: Path, args, f: dict, opt_name: str) -> None:
     cmd = "python bench/bench_train_overhead.py " + " ".join(
         f"--{k} {getattr(args, k)}" for k in ("steps", "warmup", "block", "batch", "hidden", "layers", "vocab", "repeats"))
+    cmd += f" --precisions {','.join(args.precisions)}"
+    names = {"fp32": "fp32", "bf16": "bf16 autocast"}
+    table = [f"| {label} ({names[p]}) | {g[key + '_tok_s']:,.0f} | {g[key + '_mfu']:.1%} |"
+             for p, g in f["precisions"].items()
+             for label, key in (("plain PyTorch loop (baseline)", "plain"), ("vocabx train cpt (HF Trainer)", "harness"))]
+    overheads = "; ".join(f"{names[p]} **{g['overhead']:+.1%}**" for p, g in f["precisions"].items())
+    runs = " ".join(f"{names[p]}: plain {', '.join(f'{x:,.0f}' for x in g['runs_plain'])}; harness "
+                    f"{', '.join(f'{x:,.0f}' for x in g['runs_harness'])}." for p, g in f["precisions"].items())
+    speedup = ""
+    if {"fp32", "bf16"} <= set(f["precisions"]):
+        a, b = f["precisions"]["fp32"], f["precisions"]["bf16"]
+        speedup = (f"bf16 autocast against fp32, same run: harness **{b['harness_tok_s'] / a['harness_tok_s']:.2f}x** "
+                   f"tokens/s, plain loop {b['plain_tok_s'] / a['plain_tok_s']:.2f}x. ")
     lines = [
         "## Training harness overhead (`vocabx train cpt` vs a plain PyTorch loop)", "",
         f"Command: `{cmd}`  ",
         "Machine: 2-core CPU, 24 GB, shared with other jobs while measuring (runs interleaved; the ratio is what counts).",
         "",
         f"Model: Llama, {args.layers} layers, hidden {args.hidden}, vocab {args.vocab} (BPE trained on wiki_demo.txt), "
-        f"{f['params'] / 1e6:.2f}M parameters, tied embeddings; batch {args.batch} x block {args.block}, fp32, "
+        f"{f['params'] / 1e6:.2f}M parameters, tied embeddings; batch {args.batch} x block {args.block}, "
+        f"{' and '.join(names[p] for p in f['precisions'])}, "
         f"{args.steps} steps per run, the last {args.steps - 1 - args.warmup} step intervals timed, "
         f"median of {args.repeats} interleaved runs (order alternating). "
         f"Baseline optimiser: {opt_name}, same lr, grad clipping 1.0, same blocks in the same order.", "",
-        "| loop | tokens/s | fraction of matmul peak |", "|---|---:|---:|",
-        f"| plain PyTorch loop (baseline) | {f['plain_tok_s']:,.0f} | {f['plain_mfu']:.1%} |",
-        f"| vocabx train cpt (HF Trainer) | {f['harness_tok_s']:,.0f} | {f['harness_mfu']:.1%} |", "",
-        f"Harness overhead: **{f['overhead']:+.1%}** (target: at most +10%). "
+        "| loop | tokens/s | fraction of fp32 matmul peak |", "|---|---:|---:|", *table, "",
+        f"Harness overhead: {overheads} (target: at most +10%). {speedup}"
         f"Matmul peak of this CPU (2048^3 fp32 torch.matmul, best over {args.repeats + 1} x 10 tries): {f['matmul_peak_gflops']:.1f} GFLOP/s. "
         f"Model FLOPs per token: 6 x matmul parameters + attention. "
-        f"Per-run tokens/s: plain {', '.join(f'{x:,.0f}' for x in f['runs_plain'])}; "
-        f"harness {', '.join(f'{x:,.0f}' for x in f['runs_harness'])}. "
+        f"Per-run tokens/s, {runs} "
         f"Whole harness call incl. model load, data packing, final save: "
         f"{', '.join(f'{x:.1f}' for x in f['harness_wall_s'])} s.", "",
     ]
