@@ -181,7 +181,8 @@ def write_markdown(path: Path, args, f: dict, opt_name: str) -> None:
         speedup = (f"bf16 autocast against fp32, same run: harness **{b['harness_tok_s'] / a['harness_tok_s']:.2f}x** "
                    f"tokens/s, plain loop {b['plain_tok_s'] / a['plain_tok_s']:.2f}x. ")
     lines = [
-        "## Training harness overhead (`vocabx train cpt` vs a plain PyTorch loop)", "",
+        "## Training harness overhead (`vocabx train cpt` vs a plain PyTorch loop)"
+        + (", float32 and bf16 autocast" if len(f["precisions"]) > 1 else ""), "",
         f"Command: `{cmd}`  ",
         "Machine: 2-core CPU, 24 GB, shared with other jobs while measuring (runs interleaved; the ratio is what counts).",
         "",

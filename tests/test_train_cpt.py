@@ -163,3 +163,18 @@ def test_disk_full_during_a_stage_is_an_output_error_and_other_os_errors_pass(tm
     assert "--resume" in info.value.hint
     with pytest.raises(PermissionError), disk_full_as_error(tmp_path):
         raise PermissionError(errno.EACCES, "denied")
+
+
+def test_bf16_autocast_follows_the_hardware(monkeypatch) -> None:
+    """bf16 by default where the CPU computes in it (AVX512-BF16 / AMX) or the GPU supports it; a flag overrides."""
+    from vocabx.train import engine
+
+    real = engine.cpu_has_native_bf16
+    for flags, native in (("fpu avx512f avx512_bf16 sse", True), ("fpu amx_bf16", True), ("fpu avx2 avx512f", False)):
+        monkeypatch.setattr(engine.Path, "read_text", lambda self, *a, flags=flags, **k: f"flags\t\t: {flags}\n")
+        assert real() is native
+    monkeypatch.setattr(engine.torch.cuda, "is_available", lambda: False)
+    for native in (True, False):
+        monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda native=native: native)
+        assert engine.bf16_default(None) is native
+        assert engine.bf16_default(not native) is (not native)
