@@ -49,7 +49,8 @@ class RunConfig:
     weight_decay: float = _help("AdamW weight decay (never applied in the embeddings stage).", 0.0)
     max_grad_norm: float = _help("Gradient clipping norm (0 disables).", 1.0)
     seed: int = _help("Seed of data order, replay draw, initialisation of adapters and dropout.", 42)
-    bf16: bool | None = _help("bfloat16 autocast of the trained model; default on where the hardware computes in it (a GPU with bf16, a CPU with AVX512-BF16 or AMX).")
+    bf16: bool | None = _help("bfloat16 autocast of the trained model; default on where the hardware computes in "
+                              "it (a GPU with bf16, a CPU with AVX512-BF16 or AMX).")
     save_steps: int = _help("Checkpoint every N steps under OUT/checkpoints/ (resume point).", 200)
     log_steps: int = _help("Write a log.jsonl record every N steps.", 10)
     eval_data: tuple[str, ...] = _help("Held-out texts for bits-per-character (needs vocabx.eval.bpc).", ())
@@ -144,8 +145,8 @@ class DistillConfig(RunConfig):
     # Wider than RunConfig's lora/full: __post_init__ shows RunConfig's checks "lora" for "rows", and no code typed
     # RunConfig reads `method` of a distill run.
     method: Literal["rows", "lora", "full"] = _help(  # type: ignore[assignment]
-        "rows: only the new input/output rows train (body and old rows stay bit-identical); lora / full: a rows "
-        "stage (--rows-steps), then LoRA adapters / all weights under the same losses, the new rows at --rows-lr. "
+        "rows: only the new input/output rows train (body and old rows stay bit-identical); lora / full: LoRA "
+        "adapters / all weights under the same losses (after --rows-steps of rows alone), the new rows at --rows-lr. "
         "full (the default) gave the best held-out figures at 15 CPU-minutes; rows alone stayed +18% on domain "
         "bits/char and emitted 2% new tokens (bench/RESULTS.md).", "full")
     lr: float | None = _help(  # the same default for lora and full: measured for full in bench/bench_adapt.py
