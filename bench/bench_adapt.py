@@ -205,13 +205,14 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
     # news-zh alone filled them (the English file listed second was never read before distill split the need).
     replay = ("news-zh",)
 
-    def full(out: Path, cb: list, lr: float, sources: tuple[str, ...], bf16: bool = False) -> None:
-        """The full-model distillation with LM loss at body rate `lr`, 30% replay of `sources`; the student in
-        float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way)."""
+    def full(out: Path, cb: list, lr: float, sources: tuple[str, ...], ratio: float = 0.3, bf16: bool = False,
+             model: Path = ext) -> None:
+        """The full-model distillation of `model` with LM loss at body rate `lr`, `ratio` replay of `sources`; the
+        student in float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way)."""
         train_distill(DistillConfig(
-            model=str(ext), out=str(out), **{**common, "bf16": bf16}, block_size=args.block_size,
+            model=str(model), out=str(out), **{**common, "bf16": bf16}, block_size=args.block_size,
             batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0,
-            lr=lr, replay=sources, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
+            lr=lr, replay=sources, replay_ratio=ratio, hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
             callbacks=cb)
 
     methods = {
@@ -223,15 +224,9 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             rows_lr=args.rows_lr, max_chars=args.max_chars, method="lora", rows_steps=args.lora_rows_steps,
             replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb),
-        "distill + LM, rows + full model, replay 0.3": lambda out, cb: train_distill(DistillConfig(
-            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
-            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
-            replay=replay, replay_ratio=0.3, hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb),
-        "distill + LM, rows + full model, replay 0.4 news + reviews": lambda out, cb: train_distill(DistillConfig(
-            model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
-            rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0, lr=args.distill_full_lr,
-            replay=("news-zh", str(held["replay_reviews"])), replay_ratio=0.4, hidden_layers=args.lora_hidden_layers,
-            lm_weight=1.0), callbacks=cb),
+        "distill + LM, rows + full model, replay 0.3": lambda out, cb: full(out, cb, args.distill_full_lr, replay),
+        "distill + LM, rows + full model, replay 0.4 news + reviews": lambda out, cb: full(
+            out, cb, args.distill_full_lr, ("news-zh", str(held["replay_reviews"])), ratio=0.4),
         # The body's learning rate, measured at 15 CPU-minutes: 5e-5 (the rows above), 1e-4 and 2e-4; English replay
         # beside People's Daily kept c4 within 1% at 2e-4.
         "distill + LM, rows + full model, body lr 1e-4, replay 0.3": lambda out, cb: full(out, cb, 1e-4, replay),
@@ -246,7 +241,7 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),
         "distill, new rows (tied)": lambda out, cb: train_distill(DistillConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
-            rows_lr=args.rows_lr, max_chars=args.max_chars), callbacks=cb),
+            rows_lr=args.rows_lr, max_chars=args.max_chars, method="rows"), callbacks=cb),
         "LM loss, full model, replay 0.3 (train cpt --method full)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=0, max_chars=args.max_chars, method="full", lr=args.full_lr, replay=replay,
@@ -254,11 +249,8 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
     }
     if args.with_train_mode:
         # the best recipe ("distill + LM, rows + full model") on the other vocabulary: which one adapts better
-        methods[TRAIN_MODE_ARM] = lambda out, cb: train_distill(DistillConfig(
-            model=str(models["continued BPE (--mode train), subword-mean"]), out=str(out), **common,
-            block_size=args.block_size, batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars,
-            method="full", rows_steps=0, lr=args.distill_full_lr, replay=replay, replay_ratio=0.3,
-            hidden_layers=args.lora_hidden_layers, lm_weight=1.0), callbacks=cb)
+        methods[TRAIN_MODE_ARM] = lambda out, cb: full(
+            out, cb, args.distill_full_lr, replay, model=models["continued BPE (--mode train), subword-mean"])
     for name in list(methods):  # arms kept from before the canonical-stop fix, shown beside their rerun
         if (work / "runs" / _slug(name + LEGACY) / "snapshots.json").exists():
             methods[name + LEGACY] = _cached_only

@@ -126,7 +126,7 @@ def run_distill(ws: Workspace) -> dict[str, Any]:
     config = DistillConfig(
         model=str(ws.dir("extend")), out=str(ws.dir("distill")), data=(str(s["domain"].train),),
         replay=(str(s["general"].train),), replay_ratio=c.replay_ratio, text_field=TEXT_FIELD,
-        method="full", rows_steps=0, max_steps=c.distill_steps,
+        max_steps=c.distill_steps,  # the default method, full: the whole model, no rows-only stage
         block_size=c.block_size, batch_size=c.batch_size, seed=c.seed, log_steps=1,
         save_steps=max(c.distill_steps, 1))
     counts = train_distill(config, progress=ws.progress)
