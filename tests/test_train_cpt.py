@@ -66,6 +66,27 @@ def test_lora_run_writes_outputs_log_and_manifest(tmp_path, tiny_model, corpora)
     assert result["replay_share"] == 0.25  # 24 blocks on an even schedule: exactly 6 replay
 
 
+def test_each_replay_source_gives_an_equal_share(tmp_path, tiny_model, corpora) -> None:
+    """Two --replay sources, each long enough to fill the replay share alone: half the replay blocks come from each
+    (read in order as one stream, the second source was never read)."""
+    from transformers import AutoTokenizer
+
+    from vocabx.train.cpt import build_mix
+    from vocabx.train.data import pack_texts
+
+    second = tmp_path / "second.txt"
+    second.write_text(corpora["domain"].read_text(encoding="utf-8"), encoding="utf-8")
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    specs = (str(corpora["general"]), str(second))
+    mix, _ = build_mix(cfg(tiny_model, corpora, tmp_path / "out", replay=specs, replay_ratio=0.5, max_steps=4),
+                       tok, 16, 4)
+    assert mix.counts["replay_blocks_by_source"] == {specs[0]: 4, specs[1]: 4}
+    replayed = {tuple(row) for row in mix.ids[torch.from_numpy(mix.is_replay)].tolist()}
+    for spec in specs:
+        alone = pack_texts([line for line in Path(spec).read_text(encoding="utf-8").splitlines() if line], tok, 16, 4)
+        assert replayed & {tuple(row) for row in alone.ids.tolist()}, f"no replay block from {spec}"
+
+
 class Killed(Exception):
     """Stands in for a SIGKILL: raised right after a checkpoint is written."""
 

@@ -30,7 +30,9 @@ class RunConfig:
     model: str = _help("Model directory (e.g. the output of `vocabx extend`) or the built-in `smollm2-135m`.", "")
     out: str = _help("Output directory: final model, log.jsonl, manifest.json, checkpoints/ while running.", "")
     data: tuple[str, ...] = _help("Training data: files, directories, globs, hf:org/name or corpus card names.", ())
-    replay: tuple[str, ...] = _help("General data replayed against forgetting (same spec forms as --data).", ())
+    replay: tuple[str, ...] = _help(
+        "General data replayed against forgetting (same spec forms as --data). CPT and distillation draw an equal "
+        "share of the replay blocks from each --replay source; SFT samples all their records alike.", ())
     replay_ratio: float | None = _help(
         "Share of training blocks/samples drawn from --replay (0 <= R < 1); default 0.2 when --replay is given.")
     method: Literal["lora", "full"] = _help("lora: low-rank adapters (+ the new token rows); full: all weights.", "lora")

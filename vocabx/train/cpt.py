@@ -16,7 +16,7 @@ from vocabx.errors import CorpusError, UsageError
 from vocabx.progress import step
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import CPTConfig
-from vocabx.train.data import BlockDataset, BlockMix, mix_blocks, pack_texts, replay_blocks_needed
+from vocabx.train.data import BlockDataset, BlockMix, Packed, mix_blocks, pack_sources, pack_texts, replay_blocks_needed
 from vocabx.train.engine import Stage, run_stage, stage_is_done, steps_for
 from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, bpc_hook, start_run
@@ -40,18 +40,22 @@ def build_mix(cfg: CPTConfig, tokenizer: Any, block_size: int, global_batch: int
     domain_texts = open_corpus(cfg.data, CorpusConfig(text_field=cfg.text_field, max_chars=cfg.max_chars,
                                                       flags=data_flags)).texts()
     domain = pack_texts(domain_texts, tokenizer, block_size, wanted, name="--data")
-    replay = None
+    replay: Packed | None = None
+    by_source: dict[str, int] = {}
     if cfg.replay and ratio > 0:
         replay_config = CorpusConfig(text_field=cfg.text_field, flags=(("text_field", "--replay SPEC#{}"),))
-        replay_texts = open_corpus(cfg.replay, replay_config).texts()
+        sources = {spec: open_corpus([spec], replay_config).texts() for spec in cfg.replay}
         needed = max(1, replay_blocks_needed(len(domain), ratio))
-        replay = pack_texts(replay_texts, tokenizer, block_size, needed, name="--replay")
+        replay, by_source = pack_sources(sources, tokenizer, block_size, needed)
     per_pass = len(domain) + (replay_blocks_needed(len(domain), ratio) if replay is not None else 0)
     passes, steps = steps_for(per_pass, global_batch, cfg.max_steps, cfg.epochs)
     if steps == 0:
         raise CorpusError(f"the data gives {per_pass} blocks of {block_size} tokens, fewer than one batch of {global_batch}",
                           hint="add data, or lower --block-size / --batch-size")
-    return mix_blocks(domain, replay, ratio, cfg.seed, passes), steps
+    mix = mix_blocks(domain, replay, ratio, cfg.seed, passes)
+    if by_source:
+        mix.counts["replay_blocks_by_source"] = by_source
+    return mix, steps
 
 
 def _embed_steps(cfg: CPTConfig, loaded: Loaded, total: int) -> int:

@@ -4,8 +4,9 @@ interleaving of domain blocks with general-data replay blocks at a given ratio."
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,6 +68,20 @@ def pack_texts(
     return Packed(flat, chars, documents, dropped_tail_tokens=n_tokens - used if limit is None else 0)
 
 
+def pack_sources(sources: Mapping[str, Iterable[str]], tokenizer, block_size: int, needed: int,
+                 name: str = "--replay") -> tuple[Packed, dict[str, int]]:
+    """`needed` blocks in equal shares from each source, read in order (one source read alone would fill them all
+    and the later ones would never be read), with the blocks each gave. A source shorter than its share gives what
+    it has: the mix repeats replay blocks cyclically where fewer than needed exist."""
+    share = -(-needed // max(1, len(sources)))
+    parts = {spec: pack_texts(texts, tokenizer, block_size, share, name=f"{name} {spec}")
+             for spec, texts in sources.items()}
+    packed = Packed(np.concatenate([p.ids for p in parts.values()])[:needed],
+                    np.concatenate([p.chars for p in parts.values()])[:needed],
+                    sum(p.documents for p in parts.values()))
+    return packed, {spec: len(p) for spec, p in parts.items()}
+
+
 def _batches(texts: Iterable[str]) -> Iterable[list[str]]:
     """Group a text stream into lists of TOKENIZE_BATCH documents."""
     batch: list[str] = []
@@ -95,7 +110,7 @@ class BlockMix:
     ids: torch.Tensor  # [n, block_size] int64
     chars: np.ndarray  # [n] float64
     is_replay: np.ndarray  # [n] bool
-    counts: dict[str, int | float] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -138,7 +153,7 @@ def mix_blocks(domain: Packed, replay: Packed | None, ratio: float, seed: int, p
                 rows.append((np.flatnonzero(schedule == flag), source.ids[index], source.chars[index]))
         flags.append(schedule.copy())
     ids, block_chars = _assemble(rows, passes, n_domain + n_replay, domain.ids.shape[1])
-    counts: dict[str, int | float] = {
+    counts: dict[str, Any] = {
         "domain_blocks": n_domain,
         "replay_blocks": n_replay,
         "replay_reused_blocks": max(0, n_replay - (len(replay) if replay is not None else 0)),
