@@ -81,17 +81,20 @@ static Item heap_pop(Heap *h) {
 }
 
 typedef struct {
+    uint64_t key; /* a << 32 | b */
+    int64_t ca, cb; /* counted occurrences in part A and part B */
+    int64_t queued; /* the highest score the heap holds for the pair (entries only grow stale downwards) */
+    Vec words; /* the words it occurs in (a word may repeat) */
+    uint32_t stamp;
+    int32_t into; /* the symbol a learned pair merges into, -1 if not learned */
+} Pair;
+
+typedef struct {
     /* pair table: open addressing on (a << 32 | b) */
     uint64_t *slot_key;
     int32_t *slot_pair;
     int64_t slots;
-    /* per pair */
-    uint64_t *key;
-    int64_t *ca, *cb;
-    Vec *words;
-    uint32_t *stamp;
-    int32_t *into; /* the symbol a learned pair merges into, -1 if not learned */
-    int64_t *queued; /* the highest score the heap holds for the pair (entries only grow stale downwards) */
+    Pair *pr; /* per pair, its fields side by side: a count update touches one cache line */
     int32_t n_pairs, cap_pairs;
     /* per symbol */
     int32_t *cost;
@@ -99,7 +102,8 @@ typedef struct {
     Vec *parked;
     int32_t n_syms;
     /* words */
-    int32_t *sym, *bnd, *off, *len;
+    int32_t *sym, *off, *len;
+    uint8_t *okp; /* per position: `ok` of the symbol there (a merged symbol keeps its left part's) */
     const int64_t *wa, *wb;
     const uint8_t *ok;
     uint32_t *wstamp;
@@ -134,30 +138,13 @@ static int32_t pair_index(Learner *L, int32_t a, int32_t b) {
     }
     if (L->n_pairs == L->cap_pairs) {
         int32_t cap = L->cap_pairs ? L->cap_pairs * 2 : 1024;
-        uint64_t *key = realloc(L->key, sizeof(uint64_t) * cap);
-        if (key) L->key = key;
-        int64_t *ca = realloc(L->ca, sizeof(int64_t) * cap);
-        if (ca) L->ca = ca;
-        int64_t *cb = realloc(L->cb, sizeof(int64_t) * cap);
-        if (cb) L->cb = cb;
-        Vec *words = realloc(L->words, sizeof(Vec) * cap);
-        if (words) L->words = words;
-        uint32_t *stamp = realloc(L->stamp, sizeof(uint32_t) * cap);
-        if (stamp) L->stamp = stamp;
-        int32_t *into = realloc(L->into, sizeof(int32_t) * cap);
-        if (into) L->into = into;
-        int64_t *queued = realloc(L->queued, sizeof(int64_t) * cap);
-        if (queued) L->queued = queued;
-        if (!key || !ca || !cb || !words || !stamp || !into || !queued) return -1;
+        Pair *pr = realloc(L->pr, sizeof(Pair) * cap);
+        if (!pr) return -1;
+        L->pr = pr;
         L->cap_pairs = cap;
     }
     int32_t p = L->n_pairs++;
-    L->key[p] = k;
-    L->ca[p] = L->cb[p] = 0;
-    L->words[p] = (Vec){0};
-    L->stamp[p] = 0;
-    L->into[p] = -1;
-    L->queued[p] = 0;
+    L->pr[p] = (Pair){.key = k, .into = -1};
     L->slot_key[s] = k;
     L->slot_pair[s] = p;
     return p;
@@ -186,9 +173,9 @@ static int grow_slots(Learner *L) {
     for (int64_t s = 0; s < slots; s++) pairs[s] = -1;
     uint64_t mask = (uint64_t)slots - 1;
     for (int32_t p = 0; p < L->n_pairs; p++) {
-        uint64_t s = mix(L->key[p]) & mask;
+        uint64_t s = mix(L->pr[p].key) & mask;
         while (pairs[s] >= 0) s = (s + 1) & mask;
-        keys[s] = L->key[p];
+        keys[s] = L->pr[p].key;
         pairs[s] = p;
     }
     free(L->slot_key);
@@ -200,36 +187,40 @@ static int grow_slots(Learner *L) {
 }
 
 /* Add `sign` times word w's weights to the pair at positions k, k + 1 of w (counted only where `ok` allows) and
- * remember the pair as touched; on adding, the word joins the pair's list. */
-static int count_pair(Learner *L, int32_t w, int32_t k, int sign) {
+ * remember the pair as touched; on adding, the word joins the pair's list. `p`: the pair's index if the caller
+ * knows it, else -1. */
+static int count_pair(Learner *L, int32_t w, int32_t k, int sign, int32_t p) {
     int32_t *s = L->sym + L->off[w];
-    int32_t p = pair_index(L, s[k], s[k + 1]);
+    if (p < 0) p = pair_index(L, s[k], s[k + 1]);
     if (p < 0) return -1;
-    if (L->ok[L->bnd[L->off[w] + k + 1]]) {
-        L->ca[p] += sign * L->wa[w];
-        L->cb[p] += sign * L->wb[w];
+    if (L->okp[L->off[w] + k + 1]) {
+        L->pr[p].ca += sign * L->wa[w];
+        L->pr[p].cb += sign * L->wb[w];
     }
-    if (sign > 0 && vec_push(&L->words[p], w) < 0) return -1;
-    if (L->stamp[p] != L->clock) {
-        L->stamp[p] = L->clock;
+    Vec *words = &L->pr[p].words; /* a word repeats in the list only where other words came between */
+    if (sign > 0 && (!words->len || words->at[words->len - 1] != w) && vec_push(words, w) < 0) return -1;
+    if (L->pr[p].stamp != L->clock) {
+        L->pr[p].stamp = L->clock;
         if (vec_push(&L->touched, p) < 0) return -1;
     }
     return 0;
 }
 
-/* Merge the symbols at k, k + 1 of word w into c, moving the pair counts; savings into *sa, *sb. */
-static int merge_at(Learner *L, int32_t w, int32_t k, int32_t c, int64_t *sa, int64_t *sb) {
-    int32_t *s = L->sym + L->off[w], *d = L->bnd + L->off[w];
-    if ((k > 0 && count_pair(L, w, k - 1, -1) < 0) || count_pair(L, w, k, -1) < 0 ||
-        (k + 2 < L->len[w] && count_pair(L, w, k + 1, -1) < 0))
+/* Merge the symbols at k, k + 1 of word w (pair p) into c, moving the pair counts; savings into *sa, *sb. */
+static int merge_at(Learner *L, int32_t w, int32_t k, int32_t p, int32_t c, int64_t *sa, int64_t *sb) {
+    int32_t *s = L->sym + L->off[w];
+    uint8_t *d = L->okp + L->off[w];
+    if ((k > 0 && count_pair(L, w, k - 1, -1, -1) < 0) || count_pair(L, w, k, -1, p) < 0 ||
+        (k + 2 < L->len[w] && count_pair(L, w, k + 1, -1, -1) < 0))
         return -1;
     s[k] = c;
     memmove(s + k + 1, s + k + 2, sizeof(int32_t) * (L->len[w] - k - 2));
-    memmove(d + k + 1, d + k + 2, sizeof(int32_t) * (L->len[w] - k - 2));
+    memmove(d + k + 1, d + k + 2, L->len[w] - k - 2);
     L->len[w]--;
     *sa += L->wa[w];
     *sb += L->wb[w];
-    if ((k > 0 && count_pair(L, w, k - 1, 1) < 0) || (k + 1 < L->len[w] && count_pair(L, w, k, 1) < 0)) return -1;
+    if ((k > 0 && count_pair(L, w, k - 1, 1, -1) < 0) || (k + 1 < L->len[w] && count_pair(L, w, k, 1, -1) < 0))
+        return -1;
     return 0;
 }
 
@@ -240,31 +231,39 @@ static int follow(Learner *L, int32_t w, int32_t k, int64_t *sa, int64_t *sb) {
         int32_t *s = L->sym + L->off[w];
         int32_t lp = k > 0 ? pair_find(L, s[k - 1], s[k]) : -1;
         int32_t rp = k + 1 < L->len[w] ? pair_find(L, s[k], s[k + 1]) : -1;
-        int32_t li = lp >= 0 ? L->into[lp] : -1, ri = rp >= 0 ? L->into[rp] : -1;
+        int32_t li = lp >= 0 ? L->pr[lp].into : -1, ri = rp >= 0 ? L->pr[rp].into : -1;
         if (li < 0 && ri < 0) return k;
         if (li >= 0 && (ri < 0 || li < ri)) {
-            if (merge_at(L, w, k - 1, li, sa, sb) < 0) return -1;
+            if (merge_at(L, w, k - 1, lp, li, sa, sb) < 0) return -1;
             k--;
-        } else if (merge_at(L, w, k, ri, sa, sb) < 0) {
+        } else if (merge_at(L, w, k, rp, ri, sa, sb) < 0) {
             return -1;
         }
     }
 }
 
+enum { PREFETCH_AHEAD = 8 }; /* words ahead in a pair's list whose memory apply_merge requests early */
+
 /* Merge every occurrence of pair p into symbol c, leftmost first in each word; savings per part into *sa, *sb. */
 static int apply_merge(Learner *L, int32_t p, int32_t c, int64_t *sa, int64_t *sb) {
-    int32_t a = (int32_t)(L->key[p] >> 32), b = (int32_t)(L->key[p] & 0xFFFFFFFFu);
-    Vec list = L->words[p];
-    L->words[p] = (Vec){0};
-    L->into[p] = c;
+    int32_t a = (int32_t)(L->pr[p].key >> 32), b = (int32_t)(L->pr[p].key & 0xFFFFFFFFu);
+    Vec list = L->pr[p].words;
+    L->pr[p].words = (Vec){0};
+    L->pr[p].into = c;
     for (int32_t i = 0; i < list.len; i++) {
         int32_t w = list.at[i];
+        if (i + PREFETCH_AHEAD < list.len) { /* the words lie scattered: fetch a later one's symbols now */
+            int32_t ahead = list.at[i + PREFETCH_AHEAD];
+            __builtin_prefetch(L->sym + L->off[ahead]);
+            __builtin_prefetch(L->okp + L->off[ahead]);
+            __builtin_prefetch(L->wstamp + ahead);
+        }
         if (L->wstamp[w] == L->clock) continue;
         L->wstamp[w] = L->clock;
         for (int32_t k = 0; k + 1 < L->len[w]; k++) {
             int32_t *s = L->sym + L->off[w];
             if (s[k] != a || s[k + 1] != b) continue;
-            if (merge_at(L, w, k, c, sa, sb) < 0 || (k = follow(L, w, k, sa, sb)) < 0) goto fail;
+            if (merge_at(L, w, k, p, c, sa, sb) < 0 || (k = follow(L, w, k, sa, sb)) < 0) goto fail;
         }
     }
     free(list.at);
@@ -277,9 +276,9 @@ fail:
 /* Queue a pair at its current score. Only a rise needs an entry: after a fall the older, higher entry is still
  * queued and is re-queued at the current score when it comes out (`step`), so the heap stays small. */
 static int queue_pair(Learner *L, int32_t p, int force) {
-    int64_t sc = score_of(L, L->ca[p], L->cb[p]);
-    if (sc <= 0 || (!force && sc <= L->queued[p])) return 0;
-    L->queued[p] = sc;
+    int64_t sc = score_of(L, L->pr[p].ca, L->pr[p].cb);
+    if (sc <= 0 || (!force && sc <= L->pr[p].queued)) return 0;
+    L->pr[p].queued = sc;
     return heap_push(&L->heap, sc, p);
 }
 
@@ -295,10 +294,10 @@ static int64_t pending_score(const Learner *L, int32_t s) {
 }
 
 static void learner_free(Learner *L) {
-    for (int32_t p = 0; p < L->n_pairs; p++) free(L->words[p].at);
+    for (int32_t p = 0; p < L->n_pairs; p++) free(L->pr[p].words.at);
     for (int32_t s = 0; s < L->n_syms; s++) free(L->parked[s].at);
-    free(L->slot_key), free(L->slot_pair), free(L->key), free(L->ca), free(L->cb), free(L->words);
-    free(L->stamp), free(L->into), free(L->queued), free(L->cost), free(L->ua), free(L->ub), free(L->parked), free(L->sym), free(L->bnd);
+    free(L->slot_key), free(L->slot_pair), free(L->pr);
+    free(L->cost), free(L->ua), free(L->ub), free(L->parked), free(L->sym), free(L->okp);
     free(L->off), free(L->len), free(L->wstamp), free(L->heap.at), free(L->touched.at);
 }
 
@@ -306,7 +305,7 @@ static void learner_free(Learner *L) {
 static int learner_init(Learner *L, const int32_t *sym, int64_t n_pos, const int64_t *word_end, const int32_t *cost,
                         int32_t n_syms) {
     L->sym = malloc(sizeof(int32_t) * (n_pos + 1));
-    L->bnd = malloc(sizeof(int32_t) * (n_pos + 1));
+    L->okp = malloc(n_pos + 1);
     L->off = malloc(sizeof(int32_t) * (L->n_words + 1));
     L->len = malloc(sizeof(int32_t) * (L->n_words + 1));
     L->wstamp = calloc(L->n_words + 1, sizeof(uint32_t));
@@ -314,11 +313,11 @@ static int learner_init(Learner *L, const int32_t *sym, int64_t n_pos, const int
     L->ua = calloc(n_syms, sizeof(int64_t));
     L->ub = calloc(n_syms, sizeof(int64_t));
     L->parked = calloc(n_syms, sizeof(Vec));
-    if (!L->sym || !L->bnd || !L->off || !L->len || !L->wstamp || !L->cost || !L->ua || !L->ub || !L->parked)
+    if (!L->sym || !L->okp || !L->off || !L->len || !L->wstamp || !L->cost || !L->ua || !L->ub || !L->parked)
         return -1;
     L->n_syms = n_syms;
     memcpy(L->sym, sym, sizeof(int32_t) * n_pos);
-    for (int64_t i = 0; i < n_pos; i++) L->bnd[i] = (int32_t)i; /* each symbol starts at its own position */
+    memcpy(L->okp, L->ok, n_pos);
     memcpy(L->cost, cost, sizeof(int32_t) * n_syms);
     int64_t start = 0;
     L->clock = 1;
@@ -331,7 +330,7 @@ static int learner_init(Learner *L, const int32_t *sym, int64_t n_pos, const int
                 L->ua[s] += L->wa[w];
                 L->ub[s] += L->wb[w];
             }
-            if (k + 1 < L->len[w] && count_pair(L, w, k, 1) < 0) return -1;
+            if (k + 1 < L->len[w] && count_pair(L, w, k, 1, -1) < 0) return -1;
         }
         start = word_end[w];
     }
@@ -366,13 +365,13 @@ static int step(Learner *L, int64_t min_score, int32_t next_id, int32_t *left, i
         return 1;
     }
     int32_t p = top.item;
-    if (score_of(L, L->ca[p], L->cb[p]) != top.score) { /* stale: fell since; queue it at its score now */
-        L->queued[p] = 0;
+    if (score_of(L, L->pr[p].ca, L->pr[p].cb) != top.score) { /* stale: fell since; queue it at its score now */
+        L->pr[p].queued = 0;
         return queue_pair(L, p, 1) < 0 ? -1 : 0;
     }
-    int32_t a = (int32_t)(L->key[p] >> 32), b = (int32_t)(L->key[p] & 0xFFFFFFFFu);
+    int32_t a = (int32_t)(L->pr[p].key >> 32), b = (int32_t)(L->pr[p].key & 0xFFFFFFFFu);
     if (cost_of(L, a) > 1 || cost_of(L, b) > 1) { /* waits for its character's piece: queued again then */
-        L->queued[p] = 0;
+        L->pr[p].queued = 0;
         if (vec_push(&L->parked[cost_of(L, a) > 1 ? a : b], p) < 0) return -1;
         return 0;
     }
@@ -383,7 +382,7 @@ static int step(Learner *L, int64_t min_score, int32_t next_id, int32_t *left, i
     return 1;
 }
 
-/* learn_bpe(sym, bnd, word_end, wa, wb, ok, cost, first_new, budget, min_score, symmetric)
+/* learn_bpe(sym, word_end, wa, wb, ok, cost, first_new, budget, min_score, scoring)
  *     -> (left, right, saved_a, saved_b) as int32/int32/int64/int64 bytes, one row per entry.
  *
  * sym (int32): the words' symbols laid end to end; ok (uint8, per position): 1 where a pair whose right symbol

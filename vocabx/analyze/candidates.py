@@ -5,9 +5,11 @@ every skip counted by reason."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,10 +128,40 @@ ALNUM_PIECE = regex.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+[A-Za-z][A-Za-z0-9]*") 
 MIXED_SHAPES = ((0, 1), (0, 2), (1, 0), (2, 0))  # (Han words before, Han words after) the Latin piece
 
 
-def mixed_candidates(texts: list[str], min_freq: int, known: Counter[str]) -> Candidates:
+def mixed_candidates(texts: Iterable[str], min_freq: int, known: Counter[str]) -> Candidates:
     """Terms of a Latin piece and adjacent Han words of jieba's segmentation (`MIXED_SHAPES`), seen `min_freq`
     times and not among the `known` words: the segmenter cuts them apart (双基地/MIMO/雷达), and the Han n-grams
-    never hold Latin letters. Strings are made for the windows around Latin pieces only."""
+    never hold Latin letters. Strings are made for the windows around Latin pieces only. The documents are read in
+    chunks of `MIXED_CHUNK_CHARS` (no term crosses a document), so the arrays stay small whatever the corpus; the
+    terms come in the order of a single pass (shape by shape, then by first occurrence)."""
+    by_shape: list[Counter[str]] = [Counter() for _ in MIXED_SHAPES]
+    docs: dict[str, set[int]] = {}
+    chunk: list[str] = []
+    size = first_doc = 0
+    for text in itertools.chain(texts, [None]):
+        if text is not None:
+            chunk.append(text)
+            size += len(text)
+        if chunk and (text is None or size >= MIXED_CHUNK_CHARS):
+            _count_mixed(chunk, first_doc, by_shape, docs)
+            first_doc += len(chunk)
+            chunk, size = [], 0
+    counts: Counter[str] = Counter()
+    for shape in by_shape:
+        counts.update(shape)
+    terms = [t for t, c in counts.items() if c >= min_freq and t not in known and len(t) <= MAX_WORD_CHARS]
+    nan = np.full(len(terms), np.nan)
+    return Candidates(terms, np.array([counts[t] for t in terms], dtype=np.int64),
+                      np.array([len(docs[t]) for t in terms], dtype=np.int64), nan, nan.copy(), nan.copy(),
+                      ["mixed"] * len(terms), np.zeros(len(terms), np.int64))
+
+
+MIXED_CHUNK_CHARS = 1 << 22  # characters per chunk of mixed_candidates: its arrays take about 40 bytes a character
+
+
+def _count_mixed(texts: list[str], first_doc: int, by_shape: list[Counter[str]], docs: dict[str, set[int]]) -> None:
+    """Add the mixed-script windows of `texts` (documents `first_doc`, `first_doc + 1`, ...) to the counts of
+    their shape and to `docs`."""
     from vocabx.analyze.jiebacut import jieba_model
     from vocabx.analyze.segment import han_mask
 
@@ -140,14 +172,12 @@ def mixed_candidates(texts: list[str], min_freq: int, known: Counter[str]) -> Ca
     starts = ends - lengths
     han_before = np.concatenate([[0], np.cumsum(han_mask(cps), dtype=np.int32)])
     han = (han_before[ends] - han_before[starts]) == lengths  # pieces of Han characters only
-    doc = np.cumsum(cps == 10, dtype=np.int32)[starts]  # a newline ends every document
+    doc = first_doc + np.cumsum(cps == 10, dtype=np.int32)[starts]  # a newline ends every document
     ascii_alnum = (cps[starts] < 128) & np.isin(cps[starts] | 0x20, np.arange(ord("a"), ord("z") + 1)) | (
         (cps[starts] >= ord("0")) & (cps[starts] <= ord("9")))
     latin = np.array([i for i in np.flatnonzero(ascii_alnum).tolist()
                       if ALNUM_PIECE.fullmatch(joined[starts[i] : ends[i]])], dtype=np.int64)
-    counts: Counter[str] = Counter()
-    docs: dict[str, set[int]] = {}
-    for before, after in MIXED_SHAPES:
+    for (before, after), counts in zip(MIXED_SHAPES, by_shape):
         first, last = latin - before, latin + after
         ok = (first >= 0) & (last < len(starts))
         for i, j, k in zip(first[ok].tolist(), last[ok].tolist(), latin[ok].tolist()):
@@ -155,11 +185,6 @@ def mixed_candidates(texts: list[str], min_freq: int, known: Counter[str]) -> Ca
                 term = joined[starts[i] : ends[j]]
                 counts[term] += 1
                 docs.setdefault(term, set()).add(int(doc[i]))
-    terms = [t for t, c in counts.items() if c >= min_freq and t not in known and len(t) <= MAX_WORD_CHARS]
-    nan = np.full(len(terms), np.nan)
-    return Candidates(terms, np.array([counts[t] for t in terms], dtype=np.int64),
-                      np.array([len(docs[t]) for t in terms], dtype=np.int64), nan, nan.copy(), nan.copy(),
-                      ["mixed"] * len(terms), np.zeros(len(terms), np.int64))
 
 
 def concat(parts: list[Candidates]) -> Candidates:

@@ -108,16 +108,17 @@ class Run:
         with self.stage("scan"):  # the tokenizer loads here, while the workers scan (`_prepare`)
             self.scan = self._scan(self.corpus, tokenize=True)
             self._prepare()  # done already unless the corpus had no shard
-        with self.stage("mixed"):  # before the plan's units exist: its temporaries never add to theirs
-            self.mixed = (cands.mixed_candidates(list(self.corpus.texts()), c.min_freq, self.scan.words)
-                          if self.lang == "zh" else None)
         with self.stage("reference"):  # before the learner's thread starts: the scan forks its workers
             self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
         with self.stage("units"):
             units = build_units(self.adapter, self.corpus.texts(), c.shape)
-        # The learner runs in the kernel with the GIL released: a thread learns while this one scores candidates.
+        # The learner runs in the kernel with the GIL released: a thread learns while this one finds the
+        # mixed-script candidates (a chunked pass: its arrays stay small beside the learner's) and scores them all.
         with ThreadPoolExecutor(1) as pool:
             learning = pool.submit(learn_plan, units, max(c.budgets), c.scoring)
+            with self.stage("mixed"):
+                self.mixed = (cands.mixed_candidates(self.corpus.texts(), c.min_freq, self.scan.words)
+                              if self.lang == "zh" else None)
             with self.stage("candidates"):
                 self.cands = self._candidates()
                 self.domain = self._domain_scores()
