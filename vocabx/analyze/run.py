@@ -32,7 +32,7 @@ from vocabx.analyze.segment import cuts_without_hmm, detect_lang, segment
 from vocabx.analyze.stats import dict_reference, log_odds, reference_counts
 from vocabx.analyze.termhood import domain_rank, termhood
 from vocabx.analyze.tokencount import TokenCounter
-from vocabx.analyze.units import build_units
+from vocabx.analyze.units import build_units, units_builder
 from vocabx.corpus import CorpusConfig, open_corpus
 from vocabx.outputs import check_output_dir, host_platform, versions
 
@@ -111,7 +111,7 @@ class Run:
         with self.stage("reference"):  # before the learner's thread starts: the scan forks its workers
             self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
         with self.stage("units"):
-            units = build_units(self.adapter, self.corpus.texts(), c.shape)
+            units = build_units(self.adapter, self.corpus.texts(), c.shape, self.units_builder)
         # The learner runs in the kernel with the GIL released: a thread learns while this one finds the
         # mixed-script candidates (a chunked pass: its arrays stay small beside the learner's) and scores them all.
         with ThreadPoolExecutor(1) as pool:
@@ -149,13 +149,14 @@ class Run:
 
     def _prepare(self) -> None:
         """What later stages need that the corpus does not decide, done while the workers scan: the tokenizer
-        (a bad one still fails within a shard's time, before anything is written), jieba's lexicon with its index,
-        and the library versions and platform the manifest records."""
+        (a bad one still fails within a shard's time, before anything is written) and its vocabulary tables for the
+        plan's units, jieba's lexicon with its index, and the library versions and platform the manifest records."""
         if hasattr(self, "counter"):
             return
         self.adapter: TokenizerAdapter = load_tokenizer(self.config.tokenizer)
         self.flags, self.flag_kind = fallback_flags(self.adapter)
         self.counter = TokenCounter(self.adapter, self.flags)
+        self.units_builder = units_builder(self.adapter)  # its vocabulary tables; fails for a family it cannot learn
         if self.lang == "zh":
             jieba_lexicon()
         versions()

@@ -17,6 +17,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import regex
@@ -72,11 +73,13 @@ class Units:
         return int((costs * self.wa).sum()), int((costs * self.wb).sum())
 
 
-def build_units(adapter: TokenizerAdapter, texts: Iterable[str], shape: bool) -> Units:
+def build_units(adapter: TokenizerAdapter, texts: Iterable[str], shape: bool,
+                builder: UnitsBuilder | None = None) -> Units:
     """The units of `texts` for `adapter`'s family (byte-level BPE or SentencePiece BPE). Documents alternate
     between part A and part B (even and odd positions): counting on one part and choosing on the other keeps what
-    only one document repeats (a signature, a template of one thread) from winning."""
-    family = _family(adapter)
+    only one document repeats (a signature, a template of one thread) from winning. `builder`: `units_builder`'s
+    for this adapter, its vocabulary tables made ahead (`analyze` makes them while its workers scan)."""
+    family = builder or units_builder(adapter)
     docs = list(texts)
     joined, cps, starts, ends, doc = family.spans(docs, shape)
     first, inverse, _, _ = group_spans(cps, starts, ends)
@@ -127,6 +130,7 @@ class _ByteLevel:
         if self.counter.steps is None or self.counter.safe is None:
             raise TokenizerError(f"{adapter.name}: analyze cannot emulate this byte-level pre-tokenizer",
                                  hint="use a GPT-2-style byte-level tokenizer.json (SmolLM2, GPT-2, Llama-3, Qwen)")
+        self.vocabulary = self._vocabulary()  # the tokenizer's alone: made once, before any corpus
 
     def spans(self, docs: list[str], shape: bool) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The documents (normalized) end to end and their pre-tokens as spans, with each one's document."""
@@ -168,19 +172,21 @@ class _ByteLevel:
         size = self.adapter.vocab_size
         units = Units(words, sym, np.ones(len(sym), np.uint8), np.cumsum(per_word), np.zeros(0), np.zeros(0),
                       np.ones(size, np.int32), size, [], 0)
-        units.char_pos, units.char_start = _byte_positions(words, self._vocab_bytes()[sym])
-        units.strings = [self.adapter.id_to_token(i) or "" for i in range(size)]
-        units.spellings = list(map(_token_bytes, units.strings))
+        strings, spellings, vocab_bytes = self.vocabulary
+        units.char_pos, units.char_start = _byte_positions(words, vocab_bytes[sym])
+        units.strings, units.spellings = list(strings), list(spellings)
         return units
 
-    def _vocab_bytes(self) -> np.ndarray:
-        """Bytes each vocabulary id stands for (the length of its byte-alphabet string)."""
+    def _vocabulary(self) -> tuple[list[str], list[bytes], np.ndarray]:
+        """Per vocabulary id: its string in the model's alphabet, the bytes it stands for, and how many (the
+        length of its byte-alphabet string)."""
+        strings = [self.adapter.id_to_token(i) or "" for i in range(self.adapter.vocab_size)]
         vocab = self.adapter.tokenizer.get_vocab(with_added_tokens=True)
-        out = np.zeros(self.adapter.vocab_size, dtype=np.int64)
+        lengths = np.zeros(self.adapter.vocab_size, dtype=np.int64)
         for token, i in vocab.items():
-            if i < len(out):
-                out[i] = len(token)
-        return out
+            if i < len(lengths):
+                lengths[i] = len(token)
+        return strings, list(map(_token_bytes, strings)), lengths
 
     def plain_boundaries(self, words: list[str], units: Units) -> np.ndarray:
         return np.ones(len(units.sym), np.uint8)
@@ -199,6 +205,7 @@ class _SentencePiece:
         from vocabx.analyze.tokencount import _plain_sentencepiece
 
         self.plain = _plain_sentencepiece(adapter)  # a line break stays one (a normalizer may make it a space)
+        self.vocabulary = self._vocabulary()  # the tokenizer's alone: made once, before any corpus
 
     def spans(self, docs: list[str], shape: bool) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The documents normalized as the model does it (`▁` for spaces, a leading `▁`) and their words (with term
@@ -214,16 +221,16 @@ class _SentencePiece:
     def tokenize(self, words: list[str]) -> Units:
         """Base pieces of each word; the bytes of a character spelled in bytes become one pending symbol (encoded
         and folded chunk by chunk: a long corpus has a hundred million byte pieces before folding)."""
-        from vocabx.extend.sentencepiece import _variant
-
-        plain = _variant(self.adapter.proto, add_dummy_prefix=False)
+        plain, tables, strings = self.vocabulary
         size = plain.get_piece_size()
-        tables = self._tables(plain)
         chunks = [self._fold(plain, words[i : i + ENCODE_CHUNK], tables) for i in range(0, len(words), ENCODE_CHUNK)]
         per_word, sym, n_chars = (np.concatenate([c[k] for c in chunks]) if chunks else np.zeros(0, np.int64)
                                   for k in range(3))
         chars = -sym[sym < 0] - 1  # pending characters were kept as -(code point + 1)
-        pending, code = np.unique(chars, return_inverse=True)
+        seen = np.zeros(0x110000, bool)  # np.unique without its sort: code points index a table
+        seen[chars] = True
+        pending = np.flatnonzero(seen)
+        code = (np.cumsum(seen) - 1)[chars]
         sym = sym.astype(np.int64)
         sym[sym < 0] = size + code
         costs = np.ones(size + len(pending), np.int32)
@@ -231,9 +238,16 @@ class _SentencePiece:
         units = Units(words, sym.astype(np.int32), np.ones(len(sym), np.uint8), np.cumsum(per_word), np.zeros(0),
                       np.zeros(0), costs, size, [chr(c) for c in pending.tolist()], 0)
         units.char_pos, units.char_start = np.cumsum(n_chars) - n_chars, np.ones(len(units.sym), bool)
-        units.strings = [plain.id_to_piece(i) for i in range(size)] + units.pending
+        units.strings = strings + units.pending
         units.spellings = [s.replace("▁", " ").encode("utf-8") for s in units.strings]
         return units
+
+    def _vocabulary(self) -> tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray], list[str]]:
+        """The model without its dummy prefix (units are encoded word by word), its piece tables, its pieces."""
+        from vocabx.extend.sentencepiece import _variant
+
+        plain = _variant(self.adapter.proto, add_dummy_prefix=False)
+        return plain, self._tables(plain), [plain.id_to_piece(i) for i in range(plain.get_piece_size())]
 
     @staticmethod
     def _fold(plain, words: list[str], tables: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -281,7 +295,10 @@ _LAYOUTS: dict[str, type[_ByteLevel] | type[_SentencePiece]] = {
 }
 
 
-def _family(adapter: TokenizerAdapter) -> _ByteLevel | _SentencePiece:
+UnitsBuilder = _ByteLevel | _SentencePiece
+
+
+def units_builder(adapter: TokenizerAdapter) -> UnitsBuilder:
     """The units builder for `adapter`'s layout and family; `TokenizerError` where analyze cannot learn entries."""
     units = _LAYOUTS.get(adapter.layout or "")
     if units is not None and adapter.family in units.families:
