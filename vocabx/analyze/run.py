@@ -75,6 +75,7 @@ class Run:
         self.cpu_timings: dict[str, float] = {}  # user + system s of this process and its reaped workers
         self.skipped: Counter[str] = Counter()
         self.noted: Counter[str] = Counter()  # candidates kept with a remark (no new token can hold them)
+        self.documents: list[str] = []  # the mined corpus as the scan read it, until the plan's units are built
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -110,8 +111,9 @@ class Run:
             self._prepare()  # done already unless the corpus had no shard
         with self.stage("reference"):  # before the learner's thread starts: the scan forks its workers
             self.ref_scan = self._scan(self.reference, tokenize=False) if self.reference else None
-        with self.stage("units"):
-            units = build_units(self.adapter, self.corpus.texts(), c.shape, self.units_builder)
+        with self.stage("units"):  # on the documents the scan read (no second read), released once built
+            units = build_units(self.adapter, self.documents, c.shape, self.units_builder)
+            self.documents = []
         # The learner runs in the kernel with the GIL released: a thread learns while this one finds the
         # mixed-script candidates (a chunked pass: its arrays stay small beside the learner's) and scores them all.
         with ThreadPoolExecutor(1) as pool:
@@ -137,9 +139,18 @@ class Run:
     def _scan(self, corpus: Any, tokenize: bool) -> ShardResult:
         c = self.config
         job = ScanJob(self.lang, c.max_len + 1, PRUNE_BELOW)
-        return run_scan(corpus.batches(c.shard_chars), job, self._workers(), 0,
+        batches = corpus.batches(c.shard_chars)
+        if tokenize:  # the mined corpus: its documents are kept for the plan's units
+            self.documents = []
+            batches = self._keep(batches)
+        return run_scan(batches, job, self._workers(), 0,
                         self._count_tokens if tokenize else None, self.progress,
                         while_waiting=self._prepare if tokenize else None)
+
+    def _keep(self, batches: Iterator[list[str]]) -> Iterator[list[str]]:
+        for batch in batches:
+            self.documents.extend(batch)
+            yield batch
 
     def _count_tokens(self, texts: list[str]) -> tuple[int, int]:
         return self.counter.count(texts)
