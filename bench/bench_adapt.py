@@ -249,6 +249,13 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             model=BASE, out=str(out), **{**common, "bf16": True}, block_size=args.block_size,
             batch_size=args.batch_size, embed_steps=0, max_chars=args.max_chars, method="full", lr=2e-4,
             replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3), callbacks=cb),
+        # The default recipe without the teacher: the same rates, data and precision, LM loss alone, so every CPU
+        # second goes to the student (what the teacher's targets are worth at a fixed budget).
+        "LM loss, rows + full model at distill's rates, replay 0.3 news + English wiki, bf16 (train cpt --rows-lr)":
+            lambda out, cb: train_cpt(CPTConfig(
+                model=str(ext), out=str(out), **{**common, "bf16": True}, block_size=args.block_size,
+                batch_size=args.batch_size, embed_steps=0, max_chars=args.max_chars, method="full", lr=2e-4,
+                rows_lr=args.rows_lr, replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3), callbacks=cb),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),

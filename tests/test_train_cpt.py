@@ -87,6 +87,24 @@ def test_each_replay_source_gives_an_equal_share(tmp_path, tiny_model, corpora) 
         assert replayed & {tuple(row) for row in alone.ids.tolist()}, f"no replay block from {spec}"
 
 
+def test_rows_lr_moves_the_new_rows_at_their_own_rate(tmp_path, corpora) -> None:
+    """A full step with --rows-lr 10x --lr: the body and the old rows take the same step as without it, the new rows
+    ten times the step (Adam's first step does not depend on the gradient's scale)."""
+    model = write_tiny_model(tmp_path / "m", tied=True)
+    start = json.loads((model / "manifest.json").read_text())["counts"]["base_vocab_size"]
+    common = dict(method="full", embed_steps=0, max_steps=1, lr=1e-3, weight_decay=0.0, warmup_steps=0)
+    train_cpt(cfg(model, corpora, tmp_path / "plain", **common))
+    train_cpt(cfg(model, corpora, tmp_path / "rows", rows_lr=1e-2, **common))
+    before, plain, rows = weights(model), weights(tmp_path / "plain"), weights(tmp_path / "rows")
+    for name in before:
+        if name == "model.embed_tokens.weight":
+            assert torch.equal(rows[name][:start], plain[name][:start])
+            ratio = (rows[name][start:] - before[name][start:]).norm() / (plain[name][start:] - before[name][start:]).norm()
+            assert 9.9 < float(ratio) < 10.1
+        else:
+            assert torch.equal(rows[name], plain[name]), name
+
+
 class Killed(Exception):
     """Stands in for a SIGKILL: raised right after a checkpoint is written."""
 
@@ -146,6 +164,8 @@ def test_bad_inputs_fail_clearly_and_write_nothing(tmp_path, tiny_model, corpora
     plain = write_tiny_model(tmp_path / "plain", extended=False)
     with pytest.raises(UsageError, match="no new rows"):
         train_cpt(cfg(plain, corpora, out, embed_steps=5, max_steps=2))
+    with pytest.raises(UsageError, match="--rows-lr .* no new rows"):
+        train_cpt(cfg(plain, corpora, out, embed_steps=0, rows_lr=1e-2, max_steps=2))
     with pytest.raises(UsageError, match="replay"):
         cfg(tiny_model, corpora, out, replay_ratio=0.3)
     assert not out.exists()

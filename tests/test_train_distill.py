@@ -292,7 +292,7 @@ def test_distillation_closes_the_gap_and_keeps_old_weights(pair, tmp_path) -> No
 def test_full_method_moves_the_new_rows_at_rows_lr() -> None:
     """Adam's step ignores the gradient's scale, so the new rows' rate is raised by scaling their change: the
     change must be exactly factor x the unscaled one, and the old rows' change untouched."""
-    from vocabx.train.distill import scale_new_rows
+    from vocabx.train.engine import scale_new_rows
 
     def step(factor: float | None) -> tuple[torch.Tensor, torch.Tensor]:
         torch.manual_seed(0)

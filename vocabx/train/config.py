@@ -107,10 +107,15 @@ class CPTConfig(RunConfig):
     embed_steps: int | None = _help(
         "Steps of the embeddings stage (only the new rows train); default 100 when the model has new rows, else 0.")
     embed_lr: float = _help("Learning rate of the embeddings stage.", 1e-3)
+    rows_lr: float | None = _help(
+        "Learning rate of the new rows in the LoRA or full stage, the body at --lr (as `train distill` trains them); "
+        "default: --lr for all.")
     text_field: str | None = text_field_option("--data, --replay and --eval-data")
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.rows_lr is not None and self.rows_lr <= 0:
+            raise UsageError(f"rows_lr must be > 0, got {self.rows_lr}", hint="e.g. --rows-lr 2e-3")
         if self.block_size is not None:
             _positive("block_size", self.block_size)
         if self.block_size is not None and self.block_size < 2:

@@ -17,7 +17,7 @@ from vocabx.progress import step
 from vocabx.quiet import quiet_loading
 from vocabx.train.config import CPTConfig
 from vocabx.train.data import BlockDataset, BlockMix, Packed, mix_blocks, pack_sources, pack_texts, replay_blocks_needed
-from vocabx.train.engine import Stage, run_stage, stage_is_done, steps_for
+from vocabx.train.engine import NewRowsRate, Stage, run_stage, stage_is_done, steps_for
 from vocabx.train.finalize import complete_run, last_loss
 from vocabx.train.loading import Loaded, bpc_hook, start_run
 from vocabx.train.lora import wrap_lora
@@ -89,6 +89,9 @@ def _train_cpt(cfg: CPTConfig, progress: bool, callbacks: Sequence[TrainerCallba
     if block_size > loaded.context:
         raise UsageError(f"--block-size {block_size} exceeds the model context of {loaded.context}",
                          hint=f"use --block-size {loaded.context} or less")
+    if cfg.rows_lr is not None and loaded.new_start is None:
+        raise UsageError(f"--rows-lr {cfg.rows_lr} but {loaded.model_dir} has no new rows",
+                         hint="pass --new-from ID (the first added id), or drop --rows-lr")
     global_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
     with step("reading and tokenizing " + ("--data and --replay" if cfg.replay else "--data"), progress):
         mix, total = build_mix(cfg, loaded.tokenizer, block_size, global_batch)
@@ -132,7 +135,10 @@ def _run_stages(cfg, loaded, mix, out, embed, total, global_batch, evaluate, cal
         stage = Stage(cfg.method, main_steps, cfg.lr, cfg.weight_decay,
                       first_example=embed * global_batch, first_step=embed)
         part = torch.utils.data.Subset(dataset, range(embed * global_batch, total * global_batch))
-        run_stage(model, part, cfg, stage, out, mix, callbacks=callbacks, evaluate=evaluate, progress=progress)
+        trainer_cls = type("CPTTrainer", (NewRowsRate,), {  # the new rows at --rows-lr, where it is given
+            "rows_lr": cfg.rows_lr, "new_start": loaded.new_start if cfg.method == "full" else None})
+        run_stage(model, part, cfg, stage, out, mix, callbacks=callbacks, evaluate=evaluate, progress=progress,
+                  trainer_cls=trainer_cls)
     return model, embed_ckpt
 
 

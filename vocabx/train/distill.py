@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, Trainer, TrainerCallback
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, TrainerCallback
 
 from vocabx.errors import CorpusError, ModelError, UsageError
 from vocabx.quiet import quiet_loading
@@ -29,6 +29,7 @@ from vocabx.train.distill_data import (
 )
 from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
 from vocabx.train.engine import (
+    NewRowsRate,
     Stage,
     bf16_default,
     run_stage,
@@ -48,33 +49,13 @@ COMMAND = "train distill"
 TEACHER_DIR = "teacher"  # OUT/teacher/: the cached targets, kept until the run completes
 
 
-class DistillTrainer(Trainer):
-    """A Trainer whose loss is the distillation loss against the targets in each batch."""
+class DistillTrainer(NewRowsRate):
+    """A Trainer whose loss is the distillation loss against the targets in each batch (the new rows at their own
+    rate, `NewRowsRate`)."""
 
     weights: Weights = Weights()
     groups: Groups | None = None
     layers: Sequence[int] = ()
-    rows_lr: float | None = None  # the new rows' learning rate when they train with the body (LoRA or full)
-    new_start: int | None = None  # first new id: with --method full the new rows' updates are scaled to rows_lr
-
-    def create_optimizer(self, model=None):
-        """With LoRA, the new rows (peft's trainable-token deltas) get `rows_lr`: at LoRA's rate (2e-4) they
-        moved by less than 0.01 in 40 steps (measured), far too little to learn a token. `model`: the wrapped model
-        the Trainer passes when it creates the optimizer late (FSDP), else our own."""
-        opt_model = self.model if model is None else model
-        if self.optimizer is None and self.rows_lr is not None:
-            named = [(n, p) for n, p in opt_model.named_parameters() if p.requires_grad]
-            rows = [p for n, p in named if "trainable_tokens_delta" in n]
-            if rows:
-                cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, opt_model)
-                rest = [p for n, p in named if "trainable_tokens_delta" not in n]
-                self.optimizer = cls([{"params": rest, "weight_decay": self.args.weight_decay},
-                                      {"params": rows, "lr": self.rows_lr, "weight_decay": 0.0}], **kwargs)
-        fresh = self.optimizer is None
-        optimizer = super().create_optimizer(model)
-        if fresh and self.rows_lr is not None and self.new_start is not None:
-            scale_new_rows(optimizer, self.model, self.new_start, self.rows_lr / self.args.learning_rate)
-        return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         hidden = inputs.get("hidden")
@@ -96,33 +77,6 @@ class DistillTrainer(Trainer):
         if "loss" in logs and getattr(self, "_parts", None):
             logs = {**logs, **self._parts}  # the last step's parts, next to the Trainer's averaged total
         super().log(logs, *args, **kwargs)
-
-
-def scale_new_rows(optimizer: torch.optim.Optimizer, model: PreTrainedModel, new_start: int, factor: float) -> bool:
-    """With --method full the new rows are rows of the embedding matrices the body's optimizer updates at --lr; a
-    token learnt at that rate barely moves (see `create_optimizer`). Adam's step does not depend on the gradient's
-    scale, so the rate is raised by scaling each step's change of those rows by `factor` (= rows_lr / lr), which is
-    what a parameter group of their own at rows_lr would do. Returns whether any trainable embedding was found."""
-    weights = {id(m.weight): m.weight for m in (model.get_input_embeddings(), model.get_output_embeddings())
-               if m is not None and m.weight.requires_grad}
-    if not weights or factor == 1.0:
-        return bool(weights)
-    before: dict[int, torch.Tensor] = {}
-
-    def pre(opt, args, kwargs):
-        for key, w in weights.items():
-            before[key] = w.detach()[new_start:].clone()
-
-    def post(opt, args, kwargs):
-        with torch.no_grad():
-            for key, w in weights.items():
-                rows = w[new_start:]
-                rows.copy_(before[key] + factor * (rows - before[key]))
-        before.clear()
-
-    optimizer.register_step_pre_hook(pre)
-    optimizer.register_step_post_hook(post)
-    return True
 
 
 class WallClock(TrainerCallback):
