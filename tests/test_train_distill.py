@@ -435,3 +435,18 @@ def test_smollm2_distills_a_few_steps(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output)
     assert counts["body_and_old_rows_identical"] is True and counts["new_token_share"] > 0
+
+
+def test_new_token_use_counts_each_new_token_and_warns_when_most_are_rare(caplog) -> None:
+    """Targets are each window's tokens after the first: of four new ids (10-13) one is frequent, one occurs once,
+    two never; most occur fewer than FEW times, which is warned about."""
+    from types import SimpleNamespace
+
+    from vocabx.train.distill import FEW, _new_token_use
+
+    order = [SimpleNamespace(ext=np.array([1, 10, 10, 11, 3])), SimpleNamespace(ext=np.array([10] * (FEW + 1)))]
+    with caplog.at_level(logging.WARNING, logger="vocabx.train.distill"):
+        use = _new_token_use(order, 10, 4)
+    assert use == {"new_token_share": round((3 + FEW) / (4 + FEW), 4), "new_tokens_in_text": 2,
+                   f"new_tokens_{FEW}_times": 1}
+    assert any("3 of the 4 new tokens occur fewer than" in r.getMessage() for r in caplog.records)

@@ -141,7 +141,7 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
     if total == 0:
         raise CorpusError(f"the data gives {len(order)} windows, fewer than one batch of {global_batch}",
                           hint="add data (--max-chars), or lower --batch-size / --block-size")
-    counts["new_token_share"] = round(_new_token_share(order, base_size), 4)
+    counts.update(_new_token_use(order, base_size, len(loaded.tokenizer) - base_size))
     run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, teacher_dir, *cfg.data, *cfg.replay])
     with guarded_run(run_dir):
         dataset = _lazy_targets(cfg, run_dir, teacher_dir, order, total * global_batch, vmap)
@@ -220,14 +220,25 @@ def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list,
     return LazyTargets(order, length, out / TEACHER_DIR, compute, cfg.teacher_batch_size)
 
 
-def _new_token_share(order: list, base_size: int) -> float:
-    """Share of new tokens among the training targets; warns at 0, where the new output rows learn nothing."""
-    new = sum(int((w.ext[1:] >= base_size).sum()) for w in order)
-    total = sum(w.ext.size - 1 for w in order)
+def _new_token_use(order: list, base_size: int, n_new: int) -> dict[str, float | int]:
+    """Share of new tokens among the training targets, and how many of the `n_new` new tokens occur at all and at
+    least `FEW` times. Warns at no new token (the new output rows learn nothing) and where most new tokens occur
+    fewer than `FEW` times: their rows barely move from their initialization."""
+    targets = np.concatenate([w.ext[1:] for w in order]) if order else np.zeros(0, np.int64)
+    per_token = np.bincount(targets[targets >= base_size] - base_size, minlength=n_new)
+    new = int(per_token.sum())
     if new == 0:
         log.warning("the training text holds no new token: the new output rows learn nothing from it "
                     "(add domain text to --data)")
-    return new / total if total else 0.0
+    elif int((per_token >= FEW).sum()) < n_new / 2:
+        log.warning("%d of the %d new tokens occur fewer than %d times in the training text: their rows barely "
+                    "train (add --data text, raise --max-chars, or extend with a smaller --budget)",
+                    int((per_token < FEW).sum()), n_new, FEW)
+    return {"new_token_share": round(new / len(targets), 4) if len(targets) else 0.0,
+            "new_tokens_in_text": int((per_token > 0).sum()), f"new_tokens_{FEW}_times": int((per_token >= FEW).sum())}
+
+
+FEW = 5  # occurrences under which a new token's rows barely train in a CPU-sized run (bench/RESULTS.md, tnews)
 
 
 def _untie(model: PreTrainedModel) -> None:
