@@ -103,18 +103,20 @@ def term_columns(run: Run) -> dict[str, list[Any]]:
         rows.append((text, len(rows) + 1, entry.saved_a + entry.saved_b))
     limit = run.config.top or len(c)
     rows += [(c.terms[i], None, None) for i in run.termhood_order[:limit].tolist() if c.terms[i] not in seen]
-    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    for term, saved_rank, saved in rows:
-        i = cand_row.get(term)
-        values: dict[str, str | int | float | None] = {"term": term, "saved_rank": saved_rank, "saved_tokens": saved}
-        if i is not None:
-            values.update(termhood_rank=int(termhood_rank[i]), freq=int(c.freq[i]), doc_freq=int(c.doc_freq[i]),
-                          base_tokens=int(c.base_tokens[i]), domain_score=float(run.domain[i]),
-                          cohesion=float(c.cohesion[i]), left_entropy=float(c.left_entropy[i]),
-                          right_entropy=float(c.right_entropy[i]), source=c.source[i], is_term=int(run.is_term[i]))
-        for name in COLUMNS:
-            columns[name].append(values.get(name))
-    return columns
+    at = [cand_row.get(term) for term, _, _ in rows]  # the row's candidate, None for a plan entry that is none
+
+    def take(values: list[Any]) -> list[Any]:
+        return [None if i is None else values[i] for i in at]
+
+    columns: dict[str, list[Any]] = {
+        "term": [r[0] for r in rows], "saved_rank": [r[1] for r in rows], "saved_tokens": [r[2] for r in rows],
+        "termhood_rank": take(termhood_rank.tolist()), "freq": take(c.freq.tolist()),
+        "doc_freq": take(c.doc_freq.tolist()), "base_tokens": take(c.base_tokens.tolist()),
+        "domain_score": take(np.asarray(run.domain, dtype=np.float64).tolist()),
+        "cohesion": take(c.cohesion.tolist()), "left_entropy": take(c.left_entropy.tolist()),
+        "right_entropy": take(c.right_entropy.tolist()), "source": take(list(c.source)),
+        "is_term": take(np.asarray(run.is_term).astype(int).tolist())}
+    return {name: columns[name] for name in COLUMNS}
 
 
 def render_terms(run: Run) -> tuple[dict[str, list[Any]], str]:
