@@ -436,14 +436,15 @@ def _cached_only(out: Path, callbacks: list) -> None:
 
 
 def targets_format(work: Path, name: str) -> int | None:
-    """The teacher-target format a distill arm ran with (its run manifest; 2 where it predates the record)."""
-    if "distill" not in name:
-        return None
+    """The teacher-target format a distill arm ran with (its run manifest; 2 where it predates the record); None for
+    an arm that is not a `train distill` run (its name may still say "distill's rates")."""
     manifest = work / "runs" / _slug(name) / "run" / "manifest.json"
     if not manifest.exists():
         return None
-    counts = json.loads(manifest.read_text(encoding="utf-8")).get("counts", {})
-    return int(counts.get("teacher_targets_format", 2))
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    if recorded.get("command") != "train distill":
+        return None
+    return int(recorded.get("counts", {}).get("teacher_targets_format", 2))
 
 
 def _selected(name: str, wanted: list[str], names) -> bool:
