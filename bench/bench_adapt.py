@@ -219,6 +219,14 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             lr=lr, replay=sources, replay_ratio=ratio, hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
             callbacks=cb)
 
+    def cpt_full(out: Path, cb: list, model: str, rows_lr: float | None = None) -> None:
+        """`train cpt --method full` of `model` on the default recipe's text, rate, replay and precision (LM loss
+        alone), the new rows at `rows_lr` where given."""
+        train_cpt(CPTConfig(
+            model=model, out=str(out), **{**common, "bf16": True}, block_size=args.block_size,
+            batch_size=args.batch_size, embed_steps=0, max_chars=args.max_chars, method="full", lr=2e-4,
+            rows_lr=rows_lr, replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3), callbacks=cb)
+
     methods = {
         "distill, new rows + LoRA, replay 0.3": lambda out, cb: train_distill(DistillConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
@@ -245,17 +253,11 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             out, cb, 2e-4, ("news-zh", str(held["replay_en"])), ratio=0.5, bf16=True),
         # The base trained the same way in the same CPU time (no new rows, so LM loss alone): what the extended model
         # must match for the expansion to cost nothing.
-        BASE_ARM: lambda out, cb: train_cpt(CPTConfig(
-            model=BASE, out=str(out), **{**common, "bf16": True}, block_size=args.block_size,
-            batch_size=args.batch_size, embed_steps=0, max_chars=args.max_chars, method="full", lr=2e-4,
-            replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3), callbacks=cb),
+        BASE_ARM: lambda out, cb: cpt_full(out, cb, BASE),
         # The default recipe without the teacher: the same rates, data and precision, LM loss alone, so every CPU
         # second goes to the student (what the teacher's targets are worth at a fixed budget).
         "LM loss, rows + full model at distill's rates, replay 0.3 news + English wiki, bf16 (train cpt --rows-lr)":
-            lambda out, cb: train_cpt(CPTConfig(
-                model=str(ext), out=str(out), **{**common, "bf16": True}, block_size=args.block_size,
-                batch_size=args.batch_size, embed_steps=0, max_chars=args.max_chars, method="full", lr=2e-4,
-                rows_lr=args.rows_lr, replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3), callbacks=cb),
+            lambda out, cb: cpt_full(out, cb, str(ext), rows_lr=args.rows_lr),
         "LM loss, new rows (train cpt embeddings stage)": lambda out, cb: train_cpt(CPTConfig(
             model=str(ext), out=str(out), **common, block_size=args.block_size, batch_size=args.batch_size,
             embed_steps=10**5, embed_lr=args.rows_lr, max_chars=args.max_chars, method="full"), callbacks=cb),

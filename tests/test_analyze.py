@@ -205,19 +205,20 @@ def test_mixed_script_candidates_join_latin_pieces_to_han_words():
     from vocabx.analyze.candidates import mixed_candidates
 
     texts = ["采用MIMO雷达的方法，MIMO雷达很好", "双基地MIMO雷达。PDF模型和PDF模型", "2019年的数据，2019年"]
-    found = mixed_candidates(texts, 2, Counter({"PDF模型": 9}))
+    found = mixed_candidates([texts], 2, Counter({"PDF模型": 9}))
     assert dict(zip(found.terms, zip(found.freq.tolist(), found.doc_freq.tolist()))) == {"MIMO雷达": (3, 2)}
 
 
-def test_mixed_script_candidates_do_not_depend_on_the_chunking(monkeypatch):
+def test_mixed_script_candidates_do_not_depend_on_the_chunking():
     """Read in chunks of a document or two, the same terms, counts, document counts and order as in one pass."""
     from vocabx.analyze import candidates
 
     texts = ["采用MIMO雷达的方法，MIMO雷达很好", "双基地MIMO雷达。PDF模型和PDF模型", "2019年的数据，2019年",
              "PDF模型", "用MIMO雷达做PDF模型", "关于2019年"] * 3
-    whole = candidates.mixed_candidates(texts, 2, Counter())
-    monkeypatch.setattr(candidates, "MIXED_CHUNK_CHARS", 20)
-    chunked = candidates.mixed_candidates(iter(texts), 2, Counter())
+    whole = candidates.mixed_candidates([texts], 2, Counter())
+    chunks = [texts[i : i + 2] if i % 3 == 0 else texts[i : i + 1] for i in range(len(texts)) if i % 3 != 1]
+    assert [t for c in chunks for t in c] == texts
+    chunked = candidates.mixed_candidates(iter(chunks), 2, Counter())
     assert len(whole.terms) >= 3
     assert chunked.terms == whole.terms
     assert chunked.freq.tolist() == whole.freq.tolist() and chunked.doc_freq.tolist() == whole.doc_freq.tolist()

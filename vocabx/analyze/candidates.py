@@ -5,7 +5,6 @@ every skip counted by reason."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import unicodedata
 from collections import Counter
@@ -128,24 +127,18 @@ ALNUM_PIECE = regex.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+[A-Za-z][A-Za-z0-9]*") 
 MIXED_SHAPES = ((0, 1), (0, 2), (1, 0), (2, 0))  # (Han words before, Han words after) the Latin piece
 
 
-def mixed_candidates(texts: Iterable[str], min_freq: int, known: Counter[str]) -> Candidates:
+def mixed_candidates(chunks: Iterable[list[str]], min_freq: int, known: Counter[str]) -> Candidates:
     """Terms of a Latin piece and adjacent Han words of jieba's segmentation (`MIXED_SHAPES`), seen `min_freq`
     times and not among the `known` words: the segmenter cuts them apart (双基地/MIMO/雷达), and the Han n-grams
-    never hold Latin letters. Strings are made for the windows around Latin pieces only. The documents are read in
-    chunks of `MIXED_CHUNK_CHARS` (no term crosses a document), so the arrays stay small whatever the corpus; the
-    terms come in the order of a single pass (shape by shape, then by first occurrence)."""
+    never hold Latin letters. Strings are made for the windows around Latin pieces only. The documents come in
+    chunks (`Corpus.batches(MIXED_CHUNK_CHARS)`; no term crosses a document), so the arrays stay small whatever the
+    corpus; the terms come in the order of a single pass (shape by shape, then by first occurrence)."""
     by_shape: list[Counter[str]] = [Counter() for _ in MIXED_SHAPES]
     docs: dict[str, set[int]] = {}
-    chunk: list[str] = []
-    size = first_doc = 0
-    for text in itertools.chain(texts, [None]):
-        if text is not None:
-            chunk.append(text)
-            size += len(text)
-        if chunk and (text is None or size >= MIXED_CHUNK_CHARS):
-            _count_mixed(chunk, first_doc, by_shape, docs)
-            first_doc += len(chunk)
-            chunk, size = [], 0
+    first_doc = 0
+    for chunk in chunks:
+        _count_mixed(chunk, first_doc, by_shape, docs)
+        first_doc += len(chunk)
     counts: Counter[str] = Counter()
     for shape in by_shape:
         counts.update(shape)

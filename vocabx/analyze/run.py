@@ -119,8 +119,8 @@ class Run:
         with ThreadPoolExecutor(1) as pool:
             learning = pool.submit(learn_plan, units, max(c.budgets), c.scoring)
             with self.stage("mixed"):
-                self.mixed = (cands.mixed_candidates(self.corpus.texts(), c.min_freq, self.scan.words)
-                              if self.lang == "zh" else None)
+                self.mixed = (cands.mixed_candidates(self.corpus.batches(cands.MIXED_CHUNK_CHARS), c.min_freq,
+                                                     self.scan.words) if self.lang == "zh" else None)
             with self.stage("candidates"):
                 self.cands = self._candidates()
                 self.domain = self._domain_scores()

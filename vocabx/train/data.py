@@ -68,12 +68,21 @@ def pack_texts(
     return Packed(flat, chars, documents, dropped_tail_tokens=n_tokens - used if limit is None else 0)
 
 
+def source_share(needed: int, sources: int) -> int:
+    """Blocks or windows each replay source gives: an equal share of `needed` (read as one stream, the first source
+    would fill them all and the later ones would never be read). A source shorter than its share gives what it has;
+    the mix repeats replay examples cyclically where fewer than needed exist.
+
+    >>> source_share(7, 2)
+    4
+    """
+    return -(-needed // max(1, sources))
+
+
 def pack_sources(sources: Mapping[str, Iterable[str]], tokenizer, block_size: int, needed: int,
                  name: str = "--replay") -> tuple[Packed, dict[str, int]]:
-    """`needed` blocks in equal shares from each source, read in order (one source read alone would fill them all
-    and the later ones would never be read), with the blocks each gave. A source shorter than its share gives what
-    it has: the mix repeats replay blocks cyclically where fewer than needed exist."""
-    share = -(-needed // max(1, len(sources)))
+    """`needed` blocks, `source_share` from each source read in order, with the blocks each gave."""
+    share = source_share(needed, len(sources))
     parts = {spec: pack_texts(texts, tokenizer, block_size, share, name=f"{name} {spec}")
              for spec, texts in sources.items()}
     packed = Packed(np.concatenate([p.ids for p in parts.values()])[:needed],

@@ -19,6 +19,7 @@ from vocabx.errors import CorpusError, ModelError, UsageError
 from vocabx.quiet import quiet_loading
 from vocabx.train.align import VocabMap
 from vocabx.train.config import DistillConfig
+from vocabx.train.data import source_share
 from vocabx.train.distill_data import (
     TARGETS_FORMAT,
     LazyTargets,
@@ -186,9 +187,7 @@ def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMa
                     cfg.method)
     if cfg.replay and cfg.replay_ratio:
         need = max(1, round(len(domain.windows) * cfg.replay_ratio / (1 - cfg.replay_ratio)))
-        # Each --replay source gives an equal share of the windows (read in order, one source would fill them all
-        # and the later ones would never be read); a short source leaves its share to be repeated by the mix.
-        share = -(-need // len(cfg.replay))
+        share = source_share(need, len(cfg.replay))
         parts = [read_windows([spec], cfg.text_field, None, teacher_tok, loaded.tokenizer, vmap,
                               cfg.block_size, max_windows=share) for spec in cfg.replay]
         replay_windows = [w for part in parts for w in part.windows][:need]
@@ -220,25 +219,25 @@ def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list,
     return LazyTargets(order, length, out / TEACHER_DIR, compute, cfg.teacher_batch_size)
 
 
+FEW = 5  # occurrences under which a new token's rows barely train in a CPU-sized run (bench/RESULTS.md, tnews)
+
+
 def _new_token_use(order: list, base_size: int, n_new: int) -> dict[str, float | int]:
     """Share of new tokens among the training targets, and how many of the `n_new` new tokens occur at all and at
     least `FEW` times. Warns at no new token (the new output rows learn nothing) and where most new tokens occur
     fewer than `FEW` times: their rows barely move from their initialization."""
     targets = np.concatenate([w.ext[1:] for w in order]) if order else np.zeros(0, np.int64)
     per_token = np.bincount(targets[targets >= base_size] - base_size, minlength=n_new)
-    new = int(per_token.sum())
+    new, often = int(per_token.sum()), int((per_token >= FEW).sum())
     if new == 0:
         log.warning("the training text holds no new token: the new output rows learn nothing from it "
                     "(add domain text to --data)")
-    elif int((per_token >= FEW).sum()) < n_new / 2:
+    elif often < n_new / 2:
         log.warning("%d of the %d new tokens occur fewer than %d times in the training text: their rows barely "
                     "train (add --data text, raise --max-chars, or extend with a smaller --budget)",
-                    int((per_token < FEW).sum()), n_new, FEW)
+                    n_new - often, n_new, FEW)
     return {"new_token_share": round(new / len(targets), 4) if len(targets) else 0.0,
-            "new_tokens_in_text": int((per_token > 0).sum()), f"new_tokens_{FEW}_times": int((per_token >= FEW).sum())}
-
-
-FEW = 5  # occurrences under which a new token's rows barely train in a CPU-sized run (bench/RESULTS.md, tnews)
+            "new_tokens_in_text": int((per_token > 0).sum()), f"new_tokens_{FEW}_times": often}
 
 
 def _untie(model: PreTrainedModel) -> None:
