@@ -55,6 +55,8 @@ RESULTS = REPO / "bench" / "results" / "adapt.md"
 LEGACY = " (targets v2)"
 DECODE_SHAPE = (8, 64, 32)  # default prompts x new tokens x prompt characters of the decoding figures
 BASE_ARM = "base SmolLM2, LM loss, full model, body lr 2e-4, replay 0.3 news + English wiki, bf16 (train cpt)"
+UNTIED_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, untied extension"
+FRESH_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, 600k domain chars"
 TRAIN_MODE_ARM = "distill + LM, rows + full model, replay 0.3, --mode train extension"
 BASE = "smollm2-135m"
 FIELD = "title,ask,answer"
@@ -210,13 +212,15 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
     replay = ("news-zh",)
 
     def full(out: Path, cb: list, lr: float, sources: tuple[str, ...], ratio: float = 0.3, bf16: bool = False,
-             model: Path = ext) -> None:
+             model: Path = ext, max_chars: int | None = None) -> None:
         """The full-model distillation of `model` with LM loss at body rate `lr`, `ratio` replay of `sources`; the
-        student in float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way)."""
+        student in float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way); `max_chars`
+        domain characters (default --max-chars)."""
         train_distill(DistillConfig(
             model=str(model), out=str(out), **{**common, "bf16": bf16}, block_size=args.block_size,
-            batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=args.max_chars, method="full", rows_steps=0,
-            lr=lr, replay=sources, replay_ratio=ratio, hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
+            batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=max_chars or args.max_chars,
+            method="full", rows_steps=0, lr=lr, replay=sources, replay_ratio=ratio,
+            hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
             callbacks=cb)
 
     def cpt_full(out: Path, cb: list, model: str, rows_lr: float | None = None) -> None:
@@ -248,6 +252,15 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         # The same recipe with the student under bf16 autocast, train distill's default on CPUs with native bf16.
         "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16": lambda out, cb: full(
             out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True),
+        # The default recipe on the untied extension (subword-last input rows, subword-first output rows): does a
+        # head of its own pay once the model trains, as it did before training?
+        UNTIED_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                         model=models["subword-last / subword-first (untied)"]),
+        # The default recipe on 3x the text (600,000 domain characters and replay in proportion), so that a long run
+        # reads fresh text to its end: the curve of general Chinese without repeats (at --max-chars 200,000 a pass
+        # is about 167 steps, and the 90-minute run read its text 2.7 times).
+        FRESH_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                        max_chars=600_000),
         # Half the windows general (a quarter each language): the domain figures had room to spare, tnews did not.
         "distill + LM, rows + full model, body lr 2e-4, replay 0.5 news + English wiki, bf16": lambda out, cb: full(
             out, cb, 2e-4, ("news-zh", str(held["replay_en"])), ratio=0.5, bf16=True),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "tokenizers", "analyze", "analyze_speed", "analyze_kernels100", "analyze_numpy", "analyze_pretokenizer", "extend_bytelevel",
+    "tokenizers", "analyze", "analyze_speed", "analyze_speed_2", "analyze_kernels100", "analyze_numpy",
+    "analyze_pretokenizer", "extend_bytelevel",
     "extend_sentencepiece", "model_init", "adapt", "surgery", "train_overhead", "train_bf16", "eval", "export",
 ]
 HEADER = """# vocabx benchmark results

@@ -17,7 +17,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import regex
@@ -25,6 +25,9 @@ import regex
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.analyze.spans import group_spans
 from vocabx.errors import TokenizerError
+
+if TYPE_CHECKING:
+    from vocabx.analyze.tokencount import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +125,11 @@ class _ByteLevel:
     families = ("bytelevel-bpe",)
     split_digits = False  # its pre-tokenizer separates digits already where it splits them
 
-    def __init__(self, adapter: HFTokenizerAdapter) -> None:
+    def __init__(self, adapter: HFTokenizerAdapter, counter: TokenCounter | None = None) -> None:
         from vocabx.analyze.tokencount import TokenCounter
 
         self.adapter = adapter
-        self.counter = TokenCounter(adapter, adapter.fallback_flags()[0])
+        self.counter = counter or TokenCounter(adapter, adapter.fallback_flags()[0])
         if self.counter.steps is None or self.counter.safe is None:
             raise TokenizerError(f"{adapter.name}: analyze cannot emulate this byte-level pre-tokenizer",
                                  hint="use a GPT-2-style byte-level tokenizer.json (SmolLM2, GPT-2, Llama-3, Qwen)")
@@ -198,8 +201,8 @@ class _SentencePiece:
 
     families = ("sentencepiece-bpe",)  # a unigram model's pieces are not learned by merging
 
-    def __init__(self, adapter: SentencePieceAdapter) -> None:
-        self.adapter = adapter
+    def __init__(self, adapter: SentencePieceAdapter, counter: TokenCounter | None = None) -> None:
+        self.adapter = adapter  # `counter` unused: SentencePiece words are encoded by the model itself
         self.dummy = "▁" if adapter.proto.normalizer_spec.add_dummy_prefix else ""
         self.split_digits = bool(adapter.proto.trainer_spec.split_digits)
         from vocabx.analyze.tokencount import _plain_sentencepiece
@@ -298,11 +301,12 @@ _LAYOUTS: dict[str, type[_ByteLevel] | type[_SentencePiece]] = {
 UnitsBuilder = _ByteLevel | _SentencePiece
 
 
-def units_builder(adapter: TokenizerAdapter) -> UnitsBuilder:
-    """The units builder for `adapter`'s layout and family; `TokenizerError` where analyze cannot learn entries."""
+def units_builder(adapter: TokenizerAdapter, counter: TokenCounter | None = None) -> UnitsBuilder:
+    """The units builder for `adapter`'s layout and family; `TokenizerError` where analyze cannot learn entries.
+    `counter`: a `TokenCounter` of `adapter` made already (`analyze` has one), else the builder makes its own."""
     units = _LAYOUTS.get(adapter.layout or "")
     if units is not None and adapter.family in units.families:
-        return units(adapter)  # type: ignore[arg-type]  # a layout names its adapter class (adapters.base)
+        return units(adapter, counter)  # type: ignore[arg-type]  # a layout names its adapter class (adapters.base)
     raise TokenizerError(f"{adapter.name} is a {adapter.family} tokenizer; analyze learns vocabulary for byte-level "
                          "BPE and SentencePiece BPE", hint="pass a tokenizer.json with a ByteLevel pre-tokenizer or a "
                          "SentencePiece BPE tokenizer.model (--tokenizer)")
