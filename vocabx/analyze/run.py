@@ -167,7 +167,8 @@ class Run:
         self.adapter: TokenizerAdapter = load_tokenizer(self.config.tokenizer)
         self.flags, self.flag_kind = fallback_flags(self.adapter)
         self.counter = TokenCounter(self.adapter, self.flags)
-        self.units_builder = units_builder(self.adapter, self.counter)  # its vocabulary tables; fails for a family it cannot learn
+        # its vocabulary tables, beside the run's counter; fails for a family it cannot learn
+        self.units_builder = units_builder(self.adapter, self.counter)
         if self.lang == "zh":
             jieba_lexicon()
         versions()
