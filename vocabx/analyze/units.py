@@ -17,17 +17,15 @@ import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import regex
 
 from vocabx.adapters import HFTokenizerAdapter, SentencePieceAdapter, TokenizerAdapter
 from vocabx.analyze.spans import group_spans
+from vocabx.analyze.tokencount import CLASSES, TokenCounter, _plain_sentencepiece
 from vocabx.errors import TokenizerError
-
-if TYPE_CHECKING:
-    from vocabx.analyze.tokencount import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +124,6 @@ class _ByteLevel:
     split_digits = False  # its pre-tokenizer separates digits already where it splits them
 
     def __init__(self, adapter: HFTokenizerAdapter, counter: TokenCounter | None = None) -> None:
-        from vocabx.analyze.tokencount import TokenCounter
-
         self.adapter = adapter
         self.counter = counter or TokenCounter(adapter, adapter.fallback_flags()[0])
         if self.counter.steps is None or self.counter.safe is None:
@@ -139,7 +135,6 @@ class _ByteLevel:
         """The documents (normalized) end to end and their pre-tokens as spans, with each one's document."""
         from vocabx.analyze.kernels import native
         from vocabx.analyze.segment import char_classes
-        from vocabx.analyze.tokencount import CLASSES
 
         normalizer = self.counter.normalizer
         texts = [normalizer.normalize_str(t) for t in docs] if normalizer is not None else docs
@@ -205,8 +200,6 @@ class _SentencePiece:
         self.adapter = adapter  # `counter` unused: SentencePiece words are encoded by the model itself
         self.dummy = "▁" if adapter.proto.normalizer_spec.add_dummy_prefix else ""
         self.split_digits = bool(adapter.proto.trainer_spec.split_digits)
-        from vocabx.analyze.tokencount import _plain_sentencepiece
-
         self.plain = _plain_sentencepiece(adapter)  # a line break stays one (a normalizer may make it a space)
         self.vocabulary = self._vocabulary()  # the tokenizer's alone: made once, before any corpus
 
