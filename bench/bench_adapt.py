@@ -49,6 +49,8 @@ MEDCORPUS = SHARED / "corpora" / "medical-zh" / "medical_corpus.txt"
 TNEWS = SHARED / "corpora" / "general-zh" / "tnews_unlabeled.json"
 C4 = SHARED / "corpora" / "general-en" / "c4_demo.jsonl"
 WIKI = SHARED / "corpora" / "general-en" / "wiki_demo.txt"
+ALPACA_ZH = SHARED / "sft" / "alpaca_zh_demo.json"
+ALPACA_EN = SHARED / "sft" / "alpaca_en_demo.json"
 RESULTS = REPO / "bench" / "results" / "adapt.md"
 # The suffix of an arm's result kept from before the canonical-stop fix (teacher targets format 2) when the same
 # arm was rerun with the fix.
@@ -57,6 +59,15 @@ DECODE_SHAPE = (8, 64, 32)  # default prompts x new tokens x prompt characters o
 BASE_ARM = "base SmolLM2, LM loss, full model, body lr 2e-4, replay 0.3 news + English wiki, bf16 (train cpt)"
 UNTIED_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, untied extension"
 FRESH_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, 600k domain chars"
+DECAY_ARM = ("distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, cosine over "
+             "--max-minutes")
+WSD_ARM = ("distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, wsd over "
+           "--max-minutes")
+FRESH_WSD_ARM = ("distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, 600k domain "
+                 "chars, wsd over --max-minutes")
+LR4_ARM = "distill + LM, rows + full model, body lr 4e-4, replay 0.3 news + English wiki, bf16"
+MODERN_ARM = ("distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + alpaca zh + English wiki + alpaca en, "
+              "bf16, cosine over --max-minutes")
 TRAIN_MODE_ARM = "distill + LM, rows + full model, replay 0.3, --mode train extension"
 BASE = "smollm2-135m"
 FIELD = "title,ask,answer"
@@ -107,6 +118,13 @@ def heldout(work: Path, args: argparse.Namespace) -> dict[str, Path]:
         random.Random(0).shuffle(lines)
         reviews.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out["replay_reviews"] = reviews
+    for lang, path in (("zh", ALPACA_ZH), ("en", ALPACA_EN)):  # alpaca-gpt4 answers: modern general text
+        alpaca = folder / f"replay-alpaca-{lang}.txt"
+        if not alpaca.exists():
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            docs = [" ".join(f"{r['instruction']} {r.get('input', '')} {r['output']}".split()) for r in rows]
+            alpaca.write_text("\n".join(docs) + "\n", encoding="utf-8")
+        out[f"replay_alpaca_{lang}"] = alpaca
     return out
 
 
@@ -182,6 +200,15 @@ class CpuBudget(TrainerCallback):
         if len(self.saved) == len(self.marks):
             control.should_training_stop = True
 
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        """A run whose own budget (--max-minutes, wall time) ended before a mark: its end is the snapshot of every
+        mark not reached, recorded with the CPU minutes it actually used."""
+        if control.should_training_stop and state.global_step:  # stopped by a budget, not at the data's end
+            for mark in [m for m in self.marks if m not in self.saved]:
+                self.saved[mark] = {"step": state.global_step, "cpu_minutes": round(self.spent(), 2),
+                                    "ended_by": "the run's own budget"}
+                save_snapshot(model, self.folder / f"{mark:g}", self.tokenizer_dir, self.saved[mark])
+
 
 def save_snapshot(model: torch.nn.Module, out: Path, tokenizer_dir: Path, info: dict) -> None:
     from transformers import AutoTokenizer
@@ -212,12 +239,14 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
     replay = ("news-zh",)
 
     def full(out: Path, cb: list, lr: float, sources: tuple[str, ...], ratio: float = 0.3, bf16: bool = False,
-             model: Path = ext, max_chars: int | None = None) -> None:
+             model: Path = ext, max_chars: int | None = None, decay: str | None = None) -> None:
         """The full-model distillation of `model` with LM loss at body rate `lr`, `ratio` replay of `sources`; the
         student in float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way); `max_chars`
-        domain characters (default --max-chars)."""
+        domain characters (default --max-chars); `decay`: a decaying --schedule over a `--max-minutes` budget of the
+        largest --budgets (wall time: the run ends when it is spent, the snapshot is taken there)."""
+        timed = {"schedule": decay, "max_minutes": max(args.budgets)} if decay else {}
         train_distill(DistillConfig(
-            model=str(model), out=str(out), **{**common, "bf16": bf16}, block_size=args.block_size,
+            model=str(model), out=str(out), **{**common, "bf16": bf16, **timed}, block_size=args.block_size,
             batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=max_chars or args.max_chars,
             method="full", rows_steps=0, lr=lr, replay=sources, replay_ratio=ratio,
             hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
@@ -262,6 +291,16 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         FRESH_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
                                         max_chars=600_000),
         # Half the windows general (a quarter each language): the domain figures had room to spare, tnews did not.
+        # The CLI's own schedule (cosine) over a minutes budget, which now ends its decay with the time; and the same
+        # with modern general text beside the 1998 news and Wikipedia (alpaca-gpt4 answers, neither tnews nor c4).
+        DECAY_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True, decay="cosine"),
+        MODERN_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_alpaca_zh"]), str(held["replay_en"]),
+                                                         str(held["replay_alpaca_en"])), bf16=True, decay="cosine"),
+        # Constant, then linear to 0 over the last 20% of the minutes; and the constant default at twice the body rate.
+        WSD_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True, decay="wsd"),
+        FRESH_WSD_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                            max_chars=600_000, decay="wsd"),
+        LR4_ARM: lambda out, cb: full(out, cb, 4e-4, ("news-zh", str(held["replay_en"])), bf16=True),
         "distill + LM, rows + full model, body lr 2e-4, replay 0.5 news + English wiki, bf16": lambda out, cb: full(
             out, cb, 2e-4, ("news-zh", str(held["replay_en"])), ratio=0.5, bf16=True),
         # The base trained the same way in the same CPU time (no new rows, so LM loss alone): what the extended model

@@ -129,8 +129,8 @@ def needs_llama_cpp() -> None:
     from vocabx.export.runtime import llama_cpp_available
 
     if not llama_cpp_available():
-        pytest.skip("llama-cpp-python is not installed (the vocabx[gguf] extra; `make install` builds it)")
+        pytest.skip("llama-cpp-python is not installed (the vocabx[gguf] extra; `make install-gguf` builds it)")
     try:
         find_converter()
     except MissingDependencyError:
-        pytest.skip("llama.cpp's converter is not unpacked (`make install` does it, or set VOCABX_LLAMA_CPP)")
+        pytest.skip("llama.cpp's converter is not unpacked (`make install-gguf` does it, or set VOCABX_LLAMA_CPP)")

@@ -80,12 +80,19 @@ def test_bad_inputs_are_one_line_errors_and_write_nothing(tmp_path, tiny_pair) -
     shutil.copy(_shared("tokenizers", "bert-zh", "vocab.txt"), wordpiece / "vocab.txt")
     result = _run("export", "gguf", str(wordpiece), "--out", str(tmp_path / "c.gguf"))
     assert result.exit_code == 1 and "wordpiece" in result.output and "cannot represent" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not any((tmp_path / n).exists() for n in ("a.gguf", "b.gguf", "c.gguf"))
+    assert (tmp_path / "exists.gguf").read_bytes() == b"x" and _leftovers(tmp_path) == []
+
+
+def test_a_model_without_a_recorded_pre_tokenizer_asks_for_pre(tmp_path, tiny_pair) -> None:
+    """Checked once the converter is found (the missing converter is reported first)."""
+    needs_llama_cpp()
+    _, model = tiny_pair
     result = _run("export", "gguf", str(model), "--out", str(tmp_path / "d.gguf"))  # no recorded type, no --pre
     assert result.exit_code == 1 and "--pre" in result.output
-    for output in (result.output,):
-        assert len(output.strip().splitlines()) == 1
-    assert not any((tmp_path / n).exists() for n in ("a.gguf", "b.gguf", "c.gguf", "d.gguf"))
-    assert (tmp_path / "exists.gguf").read_bytes() == b"x" and _leftovers(tmp_path) == []
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "d.gguf").exists() and _leftovers(tmp_path) == []
 
 
 def test_outtype_base_needs_an_extension_of_a_gguf(tmp_path, tiny_pair) -> None:

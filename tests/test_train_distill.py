@@ -336,6 +336,65 @@ def test_full_method_trains_body_and_new_rows(pair, tmp_path, caplog) -> None:
     assert moved_new > 20 * moved_old, (moved_new, moved_old)  # rows_lr 3e-2 against lr 1e-4
 
 
+def test_schedules_match_the_trainer_curves_and_wsd_decays_last() -> None:
+    """vocabx draws every schedule itself (`schedule_factor`): cosine and linear must stay the Trainer's curves,
+    step by step; wsd is flat until the last 20% and then falls linearly to 0."""
+    from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
+
+    from vocabx.train.engine import schedule_factor
+
+    steps, warmup = 50, 5
+    for kind, make in (("cosine", get_cosine_schedule_with_warmup), ("linear", get_linear_schedule_with_warmup)):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        hf = make(opt, warmup, steps)
+        for step in range(steps):
+            ours = schedule_factor(kind, step, warmup, (step - warmup) / (steps - warmup))
+            assert abs(ours - hf.lr_lambdas[0](step)) < 1e-12, (kind, step)
+    wsd = [schedule_factor("wsd", s, 0, s / 100) for s in range(101)]
+    assert wsd[:80] == [1.0] * 80 and abs(wsd[80] - 1) < 1e-9 and wsd[100] == 0.0 and abs(wsd[90] - 0.5) < 1e-9
+
+
+def test_a_minutes_budget_ends_the_schedule_with_the_time(pair, tmp_path, monkeypatch) -> None:
+    """--max-minutes: the run stops when the budget is spent, and the cosine decay follows the share of the
+    budget spent, not of the (far larger) step count the data would give. The clock is simulated: 1/8 of the
+    budget per step."""
+    from transformers import TrainerCallback
+
+    from vocabx.train.api import train_distill
+    from vocabx.train.engine import TimeBudget
+
+    share = {"spent": 0.0}
+    monkeypatch.setattr(TimeBudget, "spent", lambda self: share["spent"])
+
+    class EighthPerStep(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            share["spent"] = (state.global_step + 1) / 8
+
+    cfg = _cfg(pair, tmp_path / "run", max_steps=40, lr=1e-3, method="full", max_minutes=1.0, log_steps=1,
+               schedule="cosine")
+    result = train_distill(cfg, callbacks=[EighthPerStep()])
+    assert result["stopped_early_at_step"] == 8 and result["steps"] == 40
+    lrs = [r["lr"] for r in map(json.loads, (Path(result["out"]) / "log.jsonl").read_text().splitlines()) if "lr" in r]
+    assert len(lrs) == 8 and lrs == sorted(lrs, reverse=True), lrs
+    assert lrs[0] > 0.8e-3 and lrs[-1] < 0.05e-3, lrs  # cosine at 1/8 and at 8/8 of the budget
+
+
+def test_a_resumed_minutes_budget_counts_the_time_before_the_kill(pair, tmp_path, monkeypatch) -> None:
+    from vocabx.train.api import train_distill
+    from vocabx.train.engine import TimeBudget
+
+    credited: list[float] = []
+    monkeypatch.setattr(TimeBudget, "credit", lambda self, seconds: credited.append(seconds))
+    kw = dict(method="full", lr=1e-4, max_steps=8, max_minutes=60.0, log_steps=1)
+    with pytest.raises(Interrupted, match="--resume"):
+        train_distill(_cfg(pair, tmp_path / "cut", **kw), callbacks=[_kill_after_save("full", 4)])
+    log = [json.loads(line) for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    at_kill = next(r["elapsed"] for r in log if r.get("step") == 4)
+    assert credited == []
+    train_distill(_cfg(pair, tmp_path / "cut", resume=True, **kw))
+    assert credited == [at_kill] and at_kill > 0
+
+
 def test_every_replay_source_gives_its_share(pair, tmp_path) -> None:
     from vocabx.train.api import train_distill
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from vocabx.train.distill_loss import Groups, Targets, Weights, distill_losses
 from vocabx.train.engine import (
     NewRowsRate,
     Stage,
+    TimeBudget,
     bf16_default,
     run_stage,
     stage_is_done,
@@ -78,18 +78,6 @@ class DistillTrainer(NewRowsRate):
         if "loss" in logs and getattr(self, "_parts", None):
             logs = {**logs, **self._parts}  # the last step's parts, next to the Trainer's averaged total
         super().log(logs, *args, **kwargs)
-
-
-class WallClock(TrainerCallback):
-    """Stops training once `minutes` of wall time have passed since `started` (--max-minutes)."""
-
-    def __init__(self, started: float, minutes: float | None) -> None:
-        self.started, self.minutes, self.stopped_at = started, minutes, None
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.minutes is not None and time.perf_counter() - self.started > 60 * self.minutes:
-            control.should_training_stop = True
-            self.stopped_at = state.global_step
 
 
 def resolve_teacher(cfg: DistillConfig, model_dir: Path) -> Path:
@@ -148,7 +136,7 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
         dataset = _lazy_targets(cfg, run_dir, teacher_dir, order, total * global_batch, vmap)
         if cfg.untie:
             _untie(loaded.model)
-        clock = WallClock(started, cfg.max_minutes)
+        clock = TimeBudget(started, cfg.max_minutes)
         evaluate = _eval_hook(cfg, loaded)
         before = _fingerprint(loaded.model, loaded.new_start) if cfg.method == "rows" else None
         model = _run_stages(cfg, loaded, vmap, dataset, flags, run_dir, total, global_batch, evaluate,
@@ -287,6 +275,8 @@ def _run_stages(cfg, loaded, vmap, dataset, replay_flags, out, total, global_bat
         "new_start": loaded.new_start if cfg.method == "full" else None})
     model = loaded.model
     clock = callbacks[0]
+    # The last stage is the one the clock stops: its schedule decays with the budget spent (--max-minutes).
+    timed = type("TimedStageTrainer", (trainer_cls,), {"time_budget": clock})
     ledger = WindowLedger(dataset, loaded.tokenizer, replay_flags)
     if rows_steps:
         stage = Stage("rows", rows_steps, cfg.rows_lr, weight_decay=0.0)
@@ -299,7 +289,7 @@ def _run_stages(cfg, loaded, vmap, dataset, replay_flags, out, total, global_bat
             mask.apply(model)
             part = torch.utils.data.Subset(dataset, range(rows_steps * global_batch))
             run_stage(model, part, cfg, stage, out, ledger, collator=collate_targets, callbacks=callbacks,
-                      evaluate=evaluate, progress=progress, trainer_cls=trainer_cls)
+                      evaluate=evaluate, progress=progress, trainer_cls=timed if cfg.method == "rows" else trainer_cls)
             mask.remove(model)
     body_steps = total - rows_steps
     if body_steps and clock.stopped_at is None:
@@ -309,7 +299,7 @@ def _run_stages(cfg, loaded, vmap, dataset, replay_flags, out, total, global_bat
                       first_step=rows_steps)
         part = torch.utils.data.Subset(dataset, range(rows_steps * global_batch, total * global_batch))
         run_stage(model, part, cfg, stage, out, ledger, collator=collate_targets, callbacks=callbacks,
-                  evaluate=evaluate, progress=progress, trainer_cls=trainer_cls)
+                  evaluate=evaluate, progress=progress, trainer_cls=timed)
         if cfg.method == "lora":
             from vocabx.train.merge import merged_model
 

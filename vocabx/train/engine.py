@@ -82,7 +82,7 @@ def training_arguments(cfg: RunConfig, stage: Stage, ckpt_dir: Path, progress: b
         weight_decay=stage.weight_decay,
         max_grad_norm=cfg.max_grad_norm,
         max_steps=stage.steps,
-        lr_scheduler_type="constant_with_warmup" if cfg.schedule == "constant" else cfg.schedule,
+        lr_scheduler_type="constant_with_warmup",  # the shape is vocabx's: `ScheduledTrainer.create_scheduler`
         warmup_steps=min(cfg.warmup_steps, stage.steps),
         seed=cfg.seed,
         bf16=bf16_default(cfg.bf16),
@@ -222,9 +222,83 @@ class CleanCheckpoints:
                                        hint=f"free space, then rerun the same command with --resume ({resume})") from exc
 
 
-class NewRowsRate(Trainer):
+class TimeBudget(TrainerCallback):
+    """A wall-clock budget (--max-minutes): stops training once `minutes` have passed since `started` (the
+    command's start, model loading included), and tells a stage's schedule how much of the budget is spent."""
+
+    def __init__(self, started: float, minutes: float | None) -> None:
+        self.started, self.minutes, self.stopped_at = started, minutes, None
+        self.before = 0.0  # seconds of training an interrupted run had logged up to the checkpoint resumed from
+
+    def credit(self, seconds: float) -> None:
+        """Count the training time of the run this one resumes (its log's elapsed at the checkpoint), so that a
+        resumed run ends the budget and its schedule where the uninterrupted run would have."""
+        self.before = seconds
+
+    def spent(self) -> float:
+        """Share of the budget used so far (0 without a budget)."""
+        if self.minutes is None:
+            return 0.0
+        return (time.perf_counter() - self.started + self.before) / (60 * self.minutes)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.minutes is not None and self.spent() >= 1:
+            control.should_training_stop = True
+            self.stopped_at = state.global_step
+
+
+WSD_DECAY = 0.2  # the share of a wsd schedule spent decaying (warm-up, stable, decay: MiniCPM's 10-20%)
+
+
+def schedule_factor(kind: str, step: int, warmup: int, progress: float) -> float:
+    """The learning-rate multiplier of a schedule `kind` at `step`: linear warm-up over `warmup` steps, then the
+    decay at `progress` (0 to 1) of the stage: cosine and linear as the Trainer's, constant, or wsd (constant, then
+    linear to 0 over the last `WSD_DECAY`)."""
+    if step < warmup:
+        return step / max(1, warmup)
+    progress = min(max(progress, 0.0), 1.0)
+    if kind == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    if kind == "linear":
+        return 1.0 - progress
+    if kind == "wsd":
+        return min(1.0, (1.0 - progress) / WSD_DECAY)
+    return 1.0
+
+
+class ScheduledTrainer(Trainer):
+    """A Trainer whose learning-rate schedule is vocabx's --schedule (`schedule_factor`). With a `time_budget` the
+    schedule decays with the share of the budget spent instead of the share of its steps, so a run bounded by
+    minutes ends its decay when its time ends (its step count is unknown when it starts)."""
+
+    time_budget: TimeBudget | None = None
+    schedule: str = "cosine"  # the run's --schedule (`run_stage` sets it)
+
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
+        """Every vocabx schedule, from `schedule_factor`: its progress is the share of the stage's steps done, or,
+        under a time budget, of the budget spent where that is further along (a budget longer than the data still
+        ends with the data, decayed as usual)."""
+        if self.lr_scheduler is not None:
+            return self.lr_scheduler
+        budget = self.time_budget if self.time_budget is not None and self.time_budget.minutes else None
+        kind, steps = self.schedule, num_training_steps
+        warmup = self.args.get_warmup_steps(num_training_steps)
+
+        def factor(step: int) -> float:
+            progress = (step - warmup) / max(1, steps - warmup)
+            return schedule_factor(kind, step, warmup, progress if budget is None else max(budget.spent(), progress))
+
+        # A function, not a callable object: LambdaLR's state_dict leaves functions out, so resume keeps this clock.
+        opt = self.optimizer if optimizer is None else optimizer
+        assert opt is not None  # the Trainer creates the optimizer first
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+
+class NewRowsRate(ScheduledTrainer):
     """A Trainer whose new embedding rows (ids >= `new_start`, added by `vocabx extend`) learn at `rows_lr` while
-    the body trains at the stage's rate; None keeps one rate for all (a plain Trainer)."""
+    the body trains at the stage's rate; None keeps one rate for all (then it is a `ScheduledTrainer`)."""
 
     rows_lr: float | None = None  # the new rows' learning rate when they train with the body (LoRA or full)
     new_start: int | None = None  # first new id: with a full stage the new rows' updates are scaled to rows_lr
@@ -276,7 +350,7 @@ def scale_new_rows(optimizer: torch.optim.Optimizer, model: PreTrainedModel, new
     return True
 
 
-def with_clean_checkpoints(trainer_cls: type[Trainer]) -> type[Trainer]:
+def with_clean_checkpoints(trainer_cls: type[ScheduledTrainer]) -> type[ScheduledTrainer]:
     """`trainer_cls` with `CleanCheckpoints` mixed in (any stage's own Trainer subclass keeps its loss)."""
     if issubclass(trainer_cls, CleanCheckpoints):
         return trainer_cls
@@ -295,11 +369,11 @@ def run_stage(
     callbacks: Sequence[TrainerCallback] = (),
     evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     progress: bool = False,
-    trainer_cls: type[Trainer] = Trainer,
+    trainer_cls: type[ScheduledTrainer] = ScheduledTrainer,
 ) -> Trainer:
     """Train one stage to `stage.steps`, resuming from its last checkpoint when one exists; return the Trainer.
 
-    `trainer_cls` is a `Trainer` subclass for stages with their own loss (distillation).
+    `trainer_cls` is a `ScheduledTrainer` subclass for stages with their own loss (distillation) or rates (new rows).
     """
     ckpt_dir = run_dir / "checkpoints" / stage.name
     args = training_arguments(cfg, stage, ckpt_dir, progress)
@@ -313,12 +387,16 @@ def run_stage(
     if args.process_index == 0:
         elapsed = last_logged_elapsed(run_dir / "log.jsonl", stage.first_step + done)
     journal = JsonlLog(run_dir / "log.jsonl", stage, ledger, global_batch, elapsed)
+    budget = getattr(trainer_cls, "time_budget", None)
+    if resume_from and budget is not None:
+        budget.credit(elapsed)
     hooks: list[TrainerCallback] = [journal, StopOnCtrlC()]
     if evaluate is not None and cfg.eval_steps:
         hooks.append(EvalHook(cfg.eval_steps, evaluate, journal))
     trainer = with_clean_checkpoints(trainer_cls)(model=model, args=args, train_dataset=dataset,
                                                   data_collator=collator, callbacks=[*hooks, *callbacks])
     # Library code never prints: drop the Trainer's stdout printer, keep a bar only when asked for progress.
+    trainer.schedule = cfg.schedule
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     if progress:
