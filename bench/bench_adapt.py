@@ -57,6 +57,8 @@ RESULTS = REPO / "bench" / "results" / "adapt.md"
 LEGACY = " (targets v2)"
 DECODE_SHAPE = (8, 64, 32)  # default prompts x new tokens x prompt characters of the decoding figures
 BASE_ARM = "base SmolLM2, LM loss, full model, body lr 2e-4, replay 0.3 news + English wiki, bf16 (train cpt)"
+BASE_WSD_ARM = ("base SmolLM2, LM loss, full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, wsd over 220 "
+                "steps (train cpt)")
 UNTIED_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, untied extension"
 FRESH_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, 600k domain chars"
 DECAY_ARM = ("distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16, cosine over "
@@ -239,24 +241,27 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
     replay = ("news-zh",)
 
     def full(out: Path, cb: list, lr: float, sources: tuple[str, ...], ratio: float = 0.3, bf16: bool = False,
-             model: Path = ext, max_chars: int | None = None, decay: str | None = None) -> None:
+             model: Path = ext, max_chars: int | None = None, decay: str | None = None, seed: int = 42) -> None:
         """The full-model distillation of `model` with LM loss at body rate `lr`, `ratio` replay of `sources`; the
         student in float32, or under bf16 autocast (the teacher's body is bf16 on this CPU either way); `max_chars`
         domain characters (default --max-chars); `decay`: a decaying --schedule over a `--max-minutes` budget of the
-        largest --budgets (wall time: the run ends when it is spent, the snapshot is taken there)."""
+        largest --budgets (wall time: the run ends when it is spent, the snapshot is taken there); `seed`: of the
+        windows' order and replay draw."""
         timed = {"schedule": decay, "max_minutes": max(args.budgets)} if decay else {}
         train_distill(DistillConfig(
-            model=str(model), out=str(out), **{**common, "bf16": bf16, **timed}, block_size=args.block_size,
+            model=str(model), out=str(out), **{**common, "bf16": bf16, "seed": seed, **timed}, block_size=args.block_size,
             batch_size=args.batch_size, rows_lr=args.rows_lr, max_chars=max_chars or args.max_chars,
             method="full", rows_steps=0, lr=lr, replay=sources, replay_ratio=ratio,
             hidden_layers=args.lora_hidden_layers, lm_weight=1.0),
             callbacks=cb)
 
-    def cpt_full(out: Path, cb: list, model: str, rows_lr: float | None = None) -> None:
+    def cpt_full(out: Path, cb: list, model: str, rows_lr: float | None = None, wsd_steps: int | None = None) -> None:
         """`train cpt --method full` of `model` on the default recipe's text, rate, replay and precision (LM loss
-        alone), the new rows at `rows_lr` where given."""
+        alone), the new rows at `rows_lr` where given; `wsd_steps`: a wsd schedule over that many steps (`train
+        cpt` has no minutes budget: the steps the constant-rate run took in 15 CPU-minutes, less a margin)."""
+        wsd = {"schedule": "wsd", "max_steps": wsd_steps} if wsd_steps else {}
         train_cpt(CPTConfig(
-            model=model, out=str(out), **{**common, "bf16": True}, block_size=args.block_size,
+            model=model, out=str(out), **{**common, "bf16": True, **wsd}, block_size=args.block_size,
             batch_size=args.batch_size, embed_steps=0, max_chars=args.max_chars, method="full", lr=2e-4,
             rows_lr=rows_lr, replay=("news-zh", str(held["replay_en"])), replay_ratio=0.3), callbacks=cb)
 
@@ -298,6 +303,8 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
                                                          str(held["replay_alpaca_en"])), bf16=True, decay="cosine"),
         # Constant, then linear to 0 over the last 20% of the minutes; and the constant default at twice the body rate.
         WSD_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True, decay="wsd"),
+        WSD_ARM + ", seed 7": lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                                  decay="wsd", seed=7),
         FRESH_WSD_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
                                             max_chars=600_000, decay="wsd"),
         LR4_ARM: lambda out, cb: full(out, cb, 4e-4, ("news-zh", str(held["replay_en"])), bf16=True),
@@ -306,6 +313,7 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         # The base trained the same way in the same CPU time (no new rows, so LM loss alone): what the extended model
         # must match for the expansion to cost nothing.
         BASE_ARM: lambda out, cb: cpt_full(out, cb, BASE),
+        BASE_WSD_ARM: lambda out, cb: cpt_full(out, cb, BASE, wsd_steps=220),
         # The default recipe without the teacher: the same rates, data and precision, LM loss alone, so every CPU
         # second goes to the student (what the teacher's targets are worth at a fixed budget).
         "LM loss, rows + full model at distill's rates, replay 0.3 news + English wiki, bf16 (train cpt --rows-lr)":
@@ -338,7 +346,7 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             done[name] = json.loads(info_path.read_text(encoding="utf-8"))
             continue
         tok_dir = (models["continued BPE (--mode train), subword-mean"] if "--mode train" in name
-                   else resolve_model(BASE) if name == BASE_ARM else ext)
+                   else resolve_model(BASE) if name in (BASE_ARM, BASE_WSD_ARM) else ext)
         if torch.get_num_threads() > 1:
             print(f"bench_adapt: {name} trains on {torch.get_num_threads()} threads. CPU budgets count every "
                   "thread's time, OpenMP's waiting included, so they compare only with runs on as many threads on an "
