@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from vocabx.config import documented as _help
 from vocabx.config import text_field_option
 from vocabx.errors import UsageError
 
 METHODS = ("lora", "full")
-SCHEDULES = ("cosine", "linear", "constant", "wsd")
+Schedule = Literal["cosine", "linear", "constant", "wsd"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
 OVERLONG = ("truncate", "skip")
 
 # Fields that change how a run is watched or where it is written, not what it computes: a resumed run may differ
@@ -47,7 +48,7 @@ class RunConfig:
     epochs: int = _help("Passes over the (budgeted) data when --max-steps is not given.", 1)
     max_steps: int | None = _help("Stop after this many optimiser steps in total (all stages).")
     warmup_steps: int = _help("Linear warm-up steps of each stage's schedule.", 0)
-    schedule: Literal["cosine", "linear", "constant", "wsd"] = _help(
+    schedule: Schedule = _help(
         "Learning-rate decay after warm-up (wsd: constant, then linear to 0 over the last 20%).", "cosine")
     weight_decay: float = _help("AdamW weight decay (never applied in the embeddings stage).", 0.0)
     max_grad_norm: float = _help("Gradient clipping norm (0 disables).", 1.0)
@@ -174,7 +175,7 @@ class DistillConfig(RunConfig):
     max_minutes: float | None = _help("Budget: stop training after this many minutes of wall time (the model at "
                                       "that point is written; not reproducible, unlike --max-steps). The last "
                                       "stage's --schedule decays over these minutes.")
-    schedule: Literal["cosine", "linear", "constant", "wsd"] = _help(
+    schedule: Schedule = _help(
         "Learning-rate decay after warm-up (wsd: constant, then linear to 0 over the last 20%). wsd by default: at 15 "
         "CPU-minutes cosine lost 2-3 points on every Chinese set, wsd was within seed noise of constant on bits/char "
         "(constant kept more new tokens in greedy output), and at 45 it beat constant (bench/RESULTS.md).", "wsd")
