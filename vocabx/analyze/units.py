@@ -4,11 +4,15 @@ the base, and which boundaries between base tokens a new token may be *learned* 
 
 Term shape (`shape=True`, the default for the model path): no new token spans punctuation, a symbol, whitespace
 (but a word's leading space, which these tokenizers keep on the word) or a line break, none joins a digit where the
-base splits digits, and none starts or ends in a function character that belongs to its neighbour: a one-character
-piece of jieba's segmentation tagged as a function word (的, 了, 在, 和 ...), so `的范围` or `犯罪分子的` are never
-learned while `目的` is. Without shape, only the tokenizer's own boundaries hold.
+base splits digits, and none starts or ends in a function character that belongs to its neighbour. A function
+character is a one-character piece of jieba's segmentation tagged as a function word, and which neighbour it belongs
+to is its class: particles, modal particles, locatives and measure words lean on the word before them (的, 了, 吗,
+后, 次), so a new token may end in one (`高血压的`) and never start with one (`的范围`); prepositions, conjunctions
+and adverbs lean on what follows (在, 和, 不), so a token may start with one (`不要`) and never end in one (`症状在`);
+pronouns, numerals and interjections stand alone (我, 一, 啊) and join neither side. `目的` is one word, so its 的 is no
+function character. Without shape, only the tokenizer's own boundaries hold.
 
-    units("高血压的治疗。") for SmolLM2 -> {"高血压的治疗": ..., "。": ...}; learnable boundaries: 高|血, 血|压, 治|疗
+    units("高血压的治疗。") for SmolLM2 -> {"高血压的治疗": ..., "。": ...}; learnable boundaries: 高|血, 血|压, 压|的, 治|疗
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ WORD_CHAR = regex.compile(r"[\p{L}\p{M}\p{N}]")
 DIGIT = regex.compile(r"\p{Nd}")
 LEADING_SPACE = (" ", "▁")
 # Function-word tags of jieba's dictionary (ICTCLAS): particles, prepositions, conjunctions, locatives, pronouns,
-# adverbs, modal words, interjections, onomatopoeia, numerals, measure words (termhood.FUNCTION_TAGS).
+# adverbs, modal words, interjections, onomatopoeia, numerals, measure words (termhood.FUNCTION_TAGS). Of these, the
+# ones that lean on the word before them (a new token may end in them) and those that lean on what follows (a new
+# token may start with them); the rest stand alone.
 FUNCTION_TAG_PREFIXES = ("u", "p", "c", "f", "r", "d", "y", "e", "o", "m", "q")
+LEANS_LEFT = ("u", "y", "f", "q")
+LEANS_RIGHT = ("p", "c", "d")
 _SP_WORD = regex.compile(r"▁*[^▁]+|▁+")
 # With term shape no new piece holds a line break, so where the model keeps line breaks as they are (identity
 # normalizer), lines are units of their own: text repeated line by line across documents is tokenized and counted
@@ -348,7 +356,8 @@ def _forbidden_boundaries(words: Sequence[str], cps: np.ndarray, lengths: np.nda
 
 
 def _function_cuts(words: Sequence[str], cps: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Per character: True before and after a one-character function word of jieba's segmentation of its unit."""
+    """Per character: True where a one-character function word of jieba's segmentation of its unit forbids the
+    boundary before it: after a function character unless it leans right, before one unless it leans left."""
     from vocabx.analyze.jiebacut import jieba_model
     from vocabx.analyze.segment import han_mask
 
@@ -361,17 +370,23 @@ def _function_cuts(words: Sequence[str], cps: np.ndarray, lengths: np.ndarray) -
     starts = ends - pieces
     single = starts[pieces == 1]
     chars = np.unique(cps[single])
-    function = _function_words([chr(c) for c in chars.tolist()])
-    hit = single[function[np.searchsorted(chars, cps[single])]] if len(chars) else single[:0]
-    cut[hit] = True
-    cut[hit + 1] = True
+    if not len(chars):
+        return cut[:-1]
+    function, left, right = (c[np.searchsorted(chars, cps[single])] for c in _function_words([chr(c) for c in
+                                                                                              chars.tolist()]))
+    cut[single[function & ~left]] = True  # nothing joins it to the word before
+    cut[single[function & ~right] + 1] = True  # nor to the one after
     return cut[:-1]
 
 
-def _function_words(words: list[str]) -> np.ndarray:
-    """Per word: jieba's dictionary tags it as a function word (and not as a name)."""
+def _function_words(words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per word: jieba's dictionary tags it as a function word (and not as a name); as one that leans on the word
+    before it; as one that leans on what follows."""
     from vocabx.analyze.lexicon import jieba_lexicon
 
     lexicon = jieba_lexicon()
-    function = lexicon.tag_class(FUNCTION_TAG_PREFIXES) & ~lexicon.tag_class(("nr", "ns"))
-    return function[lexicon.tag_codes(words)]
+    codes = lexicon.tag_codes(words)
+    names = lexicon.tag_class(("nr", "ns"))
+    function, left, right = ((lexicon.tag_class(tags) & ~names)[codes]
+                             for tags in (FUNCTION_TAG_PREFIXES, LEANS_LEFT, LEANS_RIGHT))
+    return function, left, right
