@@ -71,6 +71,11 @@ LR4_ARM = "distill + LM, rows + full model, body lr 4e-4, replay 0.3 news + Engl
 MODERN_ARM = ("distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + alpaca zh + English wiki + alpaca en, "
               "bf16, cosine over --max-minutes")
 TRAIN_MODE_ARM = "distill + LM, rows + full model, replay 0.3, --mode train extension"
+# The plan whose function characters join the side they lean on (的 ends a token, 在 starts one: commit 63b69f3)
+# against the one that kept every function character out of a token (the analysis of every other arm).
+LEAN_MODEL = "subword-mean, plan with function characters by the side they lean on"
+LEAN_ARM = WSD_ARM + ", plan with function characters by the side they lean on"
+CONSTANT_ARM = "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16"
 BASE = "smollm2-135m"
 FIELD = "title,ask,answer"
 INITS = {  # name -> extend flags: the zero-training initializations compared
@@ -149,6 +154,15 @@ def setup(work: Path, args: argparse.Namespace) -> dict[str, Path]:
                "--text-field", FIELD, "--budget", str(args.budget), "--out", str(train))
     if args.with_train_mode:
         models["continued BPE (--mode train), subword-mean"] = train
+    lean, lean_analysis = work / "ext-lean", work / "analysis-lean"
+    if args.with_lean_shape and not (lean / "manifest.json").exists():
+        if not (lean_analysis / "manifest.json").exists():
+            vocabx(work / "analyze-lean.log", "analyze", str(DIALOGUES), "--text-field", FIELD, "-t", "smollm2",
+                   "--reference", "news-zh", "-o", str(lean_analysis))
+        vocabx(work / "extend-lean.log", "extend", BASE, "--terms", str(lean_analysis), "--text-field", FIELD,
+               "--budget", str(args.budget), "--out", str(lean))
+    if args.with_lean_shape:
+        models[LEAN_MODEL] = lean
     hf = work / "hf-add-tokens"
     if not (hf / "model.safetensors").exists():
         hf_add_tokens(models["subword-mean (default, tied)"], hf)
@@ -284,8 +298,11 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki": lambda out, cb: full(
             out, cb, 2e-4, ("news-zh", str(held["replay_en"]))),
         # The same recipe with the student under bf16 autocast, train distill's default on CPUs with native bf16.
-        "distill + LM, rows + full model, body lr 2e-4, replay 0.3 news + English wiki, bf16": lambda out, cb: full(
-            out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True),
+        CONSTANT_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True),
+        CONSTANT_ARM + ", seed 7": lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                                       seed=7),
+        CONSTANT_ARM + ", seed 3": lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                                       seed=3),
         # The default recipe on the untied extension (subword-last input rows, subword-first output rows): does a
         # head of its own pay once the model trains, as it did before training?
         UNTIED_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
@@ -305,6 +322,8 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
         WSD_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True, decay="wsd"),
         WSD_ARM + ", seed 7": lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
                                                   decay="wsd", seed=7),
+        WSD_ARM + ", seed 3": lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                                  decay="wsd", seed=3),
         FRESH_WSD_ARM: lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
                                             max_chars=600_000, decay="wsd"),
         LR4_ARM: lambda out, cb: full(out, cb, 4e-4, ("news-zh", str(held["replay_en"])), bf16=True),
@@ -329,6 +348,9 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             embed_steps=0, max_chars=args.max_chars, method="full", lr=args.full_lr, replay=replay,
             replay_ratio=0.3), callbacks=cb),
     }
+    if args.with_lean_shape:
+        methods[LEAN_ARM] = lambda out, cb: full(out, cb, 2e-4, ("news-zh", str(held["replay_en"])), bf16=True,
+                                                 decay="wsd", model=models[LEAN_MODEL])
     if args.with_train_mode:
         # the best recipe ("distill + LM, rows + full model") on the other vocabulary: which one adapts better
         methods[TRAIN_MODE_ARM] = lambda out, cb: full(
@@ -346,7 +368,8 @@ def train_runs(work: Path, models: dict[str, Path], held: dict[str, Path], args:
             done[name] = json.loads(info_path.read_text(encoding="utf-8"))
             continue
         tok_dir = (models["continued BPE (--mode train), subword-mean"] if "--mode train" in name
-                   else resolve_model(BASE) if name in (BASE_ARM, BASE_WSD_ARM) else ext)
+                   else resolve_model(BASE) if name in (BASE_ARM, BASE_WSD_ARM)
+                   else models[LEAN_MODEL] if name == LEAN_ARM else ext)
         if torch.get_num_threads() > 1:
             print(f"bench_adapt: {name} trains on {torch.get_num_threads()} threads. CPU budgets count every "
                   "thread's time, OpenMP's waiting included, so they compare only with runs on as many threads on an "
@@ -675,6 +698,9 @@ def main() -> None:
                              "defaults to 2e-4 since the 'body lr' arms.")
     parser.add_argument("--with-train-mode", action="store_true",
                         help="Also extend with --mode train (continued BPE) and distil it (figure 4 of issue 16).")
+    parser.add_argument("--with-lean-shape", action="store_true",
+                        help="Also analyze and extend with this commit's term shape (function characters join the "
+                             "side they lean on) and distil it under the wsd default.")
     parser.add_argument("--lora-hidden-layers", default="-1")
     parser.add_argument("--cpt-chars", type=int, default=60_000)
     parser.add_argument("--cpt-skip-chars", type=int, default=0,
