@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "tokenizers", "analyze", "analyze_speed", "analyze_speed_2", "analyze_kernels100", "analyze_numpy",
+    "tokenizers", "analyze", "analyze_shape", "analyze_speed", "analyze_speed_2", "analyze_kernels100", "analyze_numpy",
     "analyze_pretokenizer", "extend_bytelevel",
     "extend_sentencepiece", "model_init", "adapt", "surgery", "train_overhead", "train_bf16", "eval", "export",
 ]
