@@ -379,6 +379,27 @@ def test_a_minutes_budget_ends_the_schedule_with_the_time(pair, tmp_path, monkey
     assert lrs[0] > 0.8e-3 and lrs[-1] < 0.05e-3, lrs  # cosine at 1/8 and at 8/8 of the budget
 
 
+def test_the_step_a_minutes_budget_ends_on_is_logged(pair, tmp_path, monkeypatch) -> None:
+    """A run its budget stops between two --log-steps still writes its last step's loss to log.jsonl."""
+    from transformers import TrainerCallback
+
+    from vocabx.train.api import train_distill
+    from vocabx.train.engine import TimeBudget
+
+    share = {"spent": 0.0}
+    monkeypatch.setattr(TimeBudget, "spent", lambda self: share["spent"])
+
+    class ThirdPerStep(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            share["spent"] = (state.global_step + 1) / 3
+
+    cfg = _cfg(pair, tmp_path / "run", max_steps=40, lr=1e-4, method="full", max_minutes=1.0, log_steps=5)
+    result = train_distill(cfg, callbacks=[ThirdPerStep()])
+    records = [json.loads(line) for line in (Path(result["out"]) / "log.jsonl").read_text().splitlines()]
+    assert result["stopped_early_at_step"] == 3
+    assert [r["step"] for r in records if "loss" in r] == [3], records
+
+
 def test_a_resumed_minutes_budget_counts_the_time_before_the_kill(pair, tmp_path, monkeypatch) -> None:
     from vocabx.train.api import train_distill
     from vocabx.train.engine import TimeBudget

@@ -372,8 +372,8 @@ def _function_cuts(words: Sequence[str], cps: np.ndarray, lengths: np.ndarray) -
     chars = np.unique(cps[single])
     if not len(chars):
         return cut[:-1]
-    function, left, right = (c[np.searchsorted(chars, cps[single])] for c in _function_words([chr(c) for c in
-                                                                                              chars.tolist()]))
+    where = np.searchsorted(chars, cps[single])
+    function, left, right = (c[where] for c in _function_words([chr(c) for c in chars.tolist()]))
     cut[single[function & ~left]] = True  # nothing joins it to the word before
     cut[single[function & ~right] + 1] = True  # nor to the one after
     return cut[:-1]

@@ -244,6 +244,7 @@ class TimeBudget(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if self.minutes is not None and self.spent() >= 1:
             control.should_training_stop = True
+            control.should_log = True  # the step the budget ends on has its record in log.jsonl
             self.stopped_at = state.global_step
 
 
