@@ -45,7 +45,7 @@ def test_projection_is_exact_when_merges_recreate_learned_pairs(tiny_bpe):
 
 
 @pytest.mark.parametrize("name", ["tiny_sp", "tiny_bpe"])
-def test_term_shape_keeps_punctuation_and_function_characters_out(name, request):
+def test_term_shape_keeps_punctuation_out_and_function_characters_on_their_side(name, request):
     """No entry spans punctuation; a function character joins only the side it leans on: 的 the word before it
     (`高血压的`, never `的犯罪`), 在 what follows (`在医院`, never `治疗在`), 我 neither."""
     adapter = request.getfixturevalue(name)

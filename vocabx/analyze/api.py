@@ -39,8 +39,8 @@ class AnalyzeConfig:
     skip_bad_records: bool = documented("Skip malformed records instead of stopping.", False)
     shape: bool = documented(
         "Term shape for the plan: no new token spans punctuation, a space or a line break, or joins a function "
-        "character to the side it does not lean on (的范围, 症状在; 高血压的 and 不要 are kept); --no-shape learns like "
-        "plain continued BPE.", True)
+        "character to the side it does not lean on (的范围, 症状在; 高血压的 and 不要 may be learned); --no-shape learns "
+        "like plain continued BPE.", True)
     scoring: Scoring = documented(
         "How the plan scores a merge from its counts in the two halves of the documents (even/odd): both-parts "
         "(count where both halves hold it), tokens (plain BPE count), min (2 x the smaller half).", "both-parts")
