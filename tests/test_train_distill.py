@@ -380,7 +380,8 @@ def test_a_minutes_budget_ends_the_schedule_with_the_time(pair, tmp_path, monkey
 
 
 def test_the_step_a_minutes_budget_ends_on_is_logged(pair, tmp_path, monkeypatch) -> None:
-    """A run its budget stops between two --log-steps still writes its last step's loss to log.jsonl."""
+    """A run its budget stops between two --log-steps still writes its last step's loss to log.jsonl, and the
+    teacher ran only about the windows of the steps it took (one step ahead at most, not a 64-window shard)."""
     from transformers import TrainerCallback
 
     from vocabx.train.api import train_distill
@@ -398,6 +399,7 @@ def test_the_step_a_minutes_budget_ends_on_is_logged(pair, tmp_path, monkeypatch
     records = [json.loads(line) for line in (Path(result["out"]) / "log.jsonl").read_text().splitlines()]
     assert result["stopped_early_at_step"] == 3
     assert [r["step"] for r in records if "loss" in r] == [3], records
+    assert 3 * 4 <= result["teacher_windows_computed"] <= 4 * 4, result["teacher_windows_computed"]
 
 
 def test_a_resumed_minutes_budget_counts_the_time_before_the_kill(pair, tmp_path, monkeypatch) -> None:

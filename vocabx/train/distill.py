@@ -20,6 +20,7 @@ from vocabx.train.align import VocabMap
 from vocabx.train.config import DistillConfig
 from vocabx.train.data import source_share
 from vocabx.train.distill_data import (
+    SHARD_WINDOWS,
     TARGETS_FORMAT,
     LazyTargets,
     collate_targets,
@@ -133,7 +134,10 @@ def _train_distill(cfg: DistillConfig, progress: bool, callbacks: Sequence[Train
     counts.update(_new_token_use(order, base_size, len(loaded.tokenizer) - base_size))
     run_dir = open_run_dir(state, cfg, COMMAND, [loaded.model_dir, teacher_dir, *cfg.data, *cfg.replay])
     with guarded_run(run_dir):
-        dataset = _lazy_targets(cfg, run_dir, teacher_dir, order, total * global_batch, vmap)
+        # Under --max-minutes the teacher runs one step ahead, not a shard ahead: 64 windows are 8 steps of teacher
+        # work, which the budget would not see (a 1-minute run took 3 minutes, 160 s of it the first shard).
+        shard = global_batch if cfg.max_minutes is not None else SHARD_WINDOWS
+        dataset = _lazy_targets(cfg, run_dir, teacher_dir, order, total * global_batch, vmap, shard)
         if cfg.untie:
             _untie(loaded.model)
         clock = TimeBudget(started, cfg.max_minutes)
@@ -190,7 +194,7 @@ def _windows(cfg: DistillConfig, teacher_tok: Any, loaded: Loaded, vmap: VocabMa
 
 
 def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list, length: int,
-                  vmap: VocabMap) -> LazyTargets:
+                  vmap: VocabMap, shard_windows: int) -> LazyTargets:
     """The training examples: the teacher's targets per window, computed as training reaches them (OUT/teacher/)."""
     with quiet_loading():
         model = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32)
@@ -204,7 +208,7 @@ def _lazy_targets(cfg: DistillConfig, out: Path, teacher_dir: Path, order: list,
     # The teacher's body is bf16 wherever the hardware computes in it, whatever --bf16 says of the student's autocast:
     # its head stays float32, which keeps the targets exact enough (Teacher), and it is the larger inference cost.
     compute = teacher_function(Teacher(model, bf16_default(None)), vmap, cfg.top_k, layers)
-    return LazyTargets(order, length, out / TEACHER_DIR, compute, cfg.teacher_batch_size)
+    return LazyTargets(order, length, out / TEACHER_DIR, compute, cfg.teacher_batch_size, shard_windows)
 
 
 FEW = 5  # occurrences under which a new token's rows barely train in a CPU-sized run (bench/RESULTS.md, tnews)

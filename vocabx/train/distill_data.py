@@ -101,15 +101,16 @@ def mix_windows(domain: list[Window], replay: list[Window], ratio: float, seed: 
 
 class LazyTargets(torch.utils.data.Dataset):
     """The teacher's targets for each window of the training order, computed when training first reaches them,
-    `SHARD_WINDOWS` windows at a time (fewer when the whole run needs fewer), and cached as
+    `shard_windows` at a time (`SHARD_WINDOWS`; fewer when the whole run needs fewer, one step's under a minutes
+    budget, so that it stops on time), and cached as
     cache/targetsF-SIZE-NNNNN.safetensors (F: `TARGETS_FORMAT`) (written atomically): training starts at once, a budget that stops early
     pays only for the windows it used, and a resumed or repeated pass reads the cache instead of running the
     teacher again. Item i is window i % len(order) (passes repeat it)."""
 
     def __init__(self, order: Sequence[Window], length: int, cache: Path,
-                 compute: Callable[[Sequence[Window]], list[dict]], batch: int) -> None:
+                 compute: Callable[[Sequence[Window]], list[dict]], batch: int, shard_windows: int = SHARD_WINDOWS) -> None:
         self.order, self.length, self.cache, self.compute, self.batch = order, length, cache, compute, batch
-        self.shard_windows = max(1, min(SHARD_WINDOWS, length, len(order)))  # a short run pays for what it reads
+        self.shard_windows = max(1, min(shard_windows, length, len(order)))  # a short run pays for what it reads
         self.loaded: dict[int, list[dict[str, torch.Tensor]]] = {}
         self.teacher_windows = 0  # windows the teacher ran on in this process (the rest came from the cache)
         self.teacher_seconds = 0.0
